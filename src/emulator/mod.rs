@@ -1,0 +1,1 @@
+//! A GoTrue-compatible server for local trials and stateful tests.
