@@ -5,3 +5,4 @@
 //! [`emulator`] sit beside them; [`cli`] only parses arguments and calls into the library.
 
 pub mod emulator;
+pub mod manifest;

@@ -1,0 +1,93 @@
+//! The manifest: YAML → validated, typed [`Manifest`], with every problem located.
+
+mod diagnostic;
+mod model;
+mod schema;
+mod validate;
+mod yaml;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use diagnostic::{did_you_mean, Diagnostic, SourceLocation};
+pub use model::{
+    email_key, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
+    ADMIN_GROUP, SUPPORTED_VERSION,
+};
+pub use schema::{manifest_schema, manifest_schema_text};
+pub use validate::{validate, Validated};
+
+/// A manifest read from a file and validated.
+#[derive(Debug, Clone)]
+pub struct LoadedManifest {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The validated manifest.
+    pub manifest: Manifest,
+    /// Where each user was declared.
+    pub user_locations: Vec<SourceLocation>,
+}
+
+impl LoadedManifest {
+    /// The directory relative `file:` secret references are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+/// Why a manifest could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("cannot read manifest {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file was read but has problems.
+    #[error("{}", DiagnosticList(diagnostics))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every problem found.
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+struct DiagnosticList<'a>(&'a [Diagnostic]);
+
+impl fmt::Display for DiagnosticList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for diagnostic in self.0 {
+            writeln!(f, "{diagnostic}")?;
+        }
+        let count = self.0.len();
+        write!(
+            f,
+            "{count} problem{} found",
+            if count == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Reads and validates the manifest at `path`.
+pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
+    let source = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let validated = validate(&source, path).map_err(|diagnostics| ManifestError::Invalid {
+        path: path.to_path_buf(),
+        diagnostics,
+    })?;
+    Ok(LoadedManifest {
+        path: path.to_path_buf(),
+        manifest: validated.manifest,
+        user_locations: validated.user_locations,
+    })
+}

@@ -1,0 +1,196 @@
+//! The typed manifest (format version 1). These types are the single source of truth for the
+//! JSON Schema in `schema/manifest.schema.json` and for the field names the validator accepts.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The manifest format version this build understands.
+pub const SUPPORTED_VERSION: u32 = 1;
+
+/// The GoTrue role (`role` column) that makes a user an administrator of the instance
+/// (`GOTRUE_JWT_ADMIN_GROUP_NAME`, default `admin`).
+pub const ADMIN_GROUP: &str = "admin";
+
+/// A gotrue-sync manifest: the users one team wants on one GoTrue instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "gotrue-sync manifest")]
+pub struct Manifest {
+    /// Manifest format version. Only `1` exists.
+    pub version: u32,
+    /// Owner label. Users this manifest creates or adopts are marked with
+    /// `app_metadata.managed_by: "gotrue-sync:<name>"`.
+    pub name: String,
+    /// How the reconciler treats users and keys the manifest does not mention.
+    #[serde(default)]
+    pub policy: Policy,
+    /// The users that should exist. E-mail addresses are compared case-insensitively.
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+}
+
+/// Reconciliation policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Which users that are not listed get deleted.
+    #[serde(default)]
+    pub prune: PruneMode,
+    /// `apply` refuses a plan with more deletes than this (raise it with `--max-deletes`).
+    #[serde(default = "default_max_deletes")]
+    pub max_deletes: u32,
+    /// How declared `user_metadata` is enforced.
+    #[serde(default)]
+    pub user_metadata: MetadataMode,
+    /// How declared `app_metadata` is enforced.
+    #[serde(default)]
+    pub app_metadata: MetadataMode,
+    /// Must be `true` before any user's `role` may be the admin group (`admin`), which
+    /// grants full control of the instance's users.
+    #[serde(default)]
+    pub allow_admin_role: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            prune: PruneMode::default(),
+            max_deletes: default_max_deletes(),
+            user_metadata: MetadataMode::default(),
+            app_metadata: MetadataMode::default(),
+            allow_admin_role: false,
+        }
+    }
+}
+
+fn default_max_deletes() -> u32 {
+    10
+}
+
+/// Which unlisted users a plan deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PruneMode {
+    /// Never delete anyone.
+    None,
+    /// Delete only users marked as managed by this manifest that are no longer listed.
+    #[default]
+    Managed,
+    /// Delete every user that is not listed (use with care).
+    All,
+}
+
+/// How a declared metadata map is compared with the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MetadataMode {
+    /// Only the declared keys are enforced; other stored keys are left alone.
+    #[default]
+    Merge,
+    /// Stored keys that are not declared are removed (only for users that declare the map;
+    /// server-owned keys such as `provider` are never removed).
+    Exact,
+}
+
+/// How a missing user is brought into existence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CreateMode {
+    /// `POST /invite`: the user gets an invitation mail and picks a password.
+    #[default]
+    Invite,
+    /// `POST /admin/users` with a password taken from `password` (a secret reference).
+    Password,
+}
+
+/// One desired user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpec {
+    /// The user's e-mail address: the key that matches server users (case-insensitive,
+    /// surrounding spaces ignored). This spelling is what gets written.
+    pub email: String,
+    /// `app_metadata.roles`, compared as a set. Omit to leave roles alone; `[]` means no roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// Keys of `user_metadata` to enforce. Omit to leave user metadata alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_metadata: Option<Map<String, Value>>,
+    /// Keys of `app_metadata` to enforce (not `roles`, `provider` or `managed_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_metadata: Option<Map<String, Value>>,
+    /// How the user is created when missing.
+    #[serde(default, skip_serializing_if = "is_default_create")]
+    pub create: CreateMode,
+    /// Initial password for `create: password`, as a reference; plaintext is rejected.
+    /// Used only when the user is created, never to reset an existing password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    /// `true`: the account's e-mail is confirmed (a created user can log in at once, an
+    /// unconfirmed existing user is confirmed). Defaults to `true` for `create: password`.
+    /// The server cannot un-confirm, so `false` never changes an existing user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<bool>,
+    /// The GoTrue `role` column. Omit to leave it alone; the server cannot clear it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+fn is_default_create(mode: &CreateMode) -> bool {
+    *mode == CreateMode::Invite
+}
+
+/// Where a secret comes from. Secrets stay references until a request is built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SecretRef {
+    /// Read from an environment variable.
+    Env {
+        /// Name of the environment variable.
+        env: String,
+    },
+    /// Read from a file (trailing newline stripped); relative paths are relative to the
+    /// manifest's directory.
+    File {
+        /// Path of the file.
+        file: String,
+    },
+}
+
+impl std::fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretRef::Env { env } => write!(f, "env:{env}"),
+            SecretRef::File { file } => write!(f, "file:{file}"),
+        }
+    }
+}
+
+impl UserSpec {
+    /// A user spec with only an e-mail: every other field unmanaged.
+    pub fn new(email: impl Into<String>) -> Self {
+        UserSpec {
+            email: email.into(),
+            roles: None,
+            user_metadata: None,
+            app_metadata: None,
+            create: CreateMode::Invite,
+            password: None,
+            confirmed: None,
+            role: None,
+        }
+    }
+
+    /// Whether a newly created account should be confirmed.
+    pub fn confirm_on_create(&self) -> bool {
+        self.confirmed
+            .unwrap_or(self.create == CreateMode::Password)
+    }
+}
+
+/// The key users are matched by: the server compares e-mails case-insensitively and ignores
+/// trailing spaces, so two spellings that differ only in case are one account.
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}

@@ -1,0 +1,471 @@
+//! Validation: every problem in a manifest at once, each with its location and a fix hint.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use serde_saphyr::{Location, Spanned};
+
+use super::diagnostic::{did_you_mean, Diagnostic, SourceLocation};
+use super::model::{
+    email_key, CreateMode, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
+};
+use super::schema::{field_names, Section};
+use super::yaml::{Node, NodeValue};
+
+/// A manifest that passed validation, with where each user was declared.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    /// The typed manifest.
+    pub manifest: Manifest,
+    /// The location of each entry of `manifest.users`, by index.
+    pub user_locations: Vec<SourceLocation>,
+}
+
+/// Keys of `app_metadata` a manifest may not set directly, with why and what to do instead.
+const RESERVED_APP_METADATA: [(&str, &str); 3] = [
+    ("roles", "set roles with the user's `roles` field"),
+    ("provider", "`provider` is owned by the server; remove it"),
+    (
+        "managed_by",
+        "`managed_by` is written by gotrue-sync itself; remove it",
+    ),
+];
+
+/// Parses and validates manifest `source` read from `path`.
+pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>> {
+    let mut check = Checker {
+        path,
+        source,
+        diagnostics: Vec::new(),
+    };
+    let root: Node = match serde_saphyr::from_str(source) {
+        Ok(root) => root,
+        Err(error) => {
+            let location = error.location().unwrap_or(Location::UNKNOWN);
+            let message = format!("invalid YAML: {}", first_line(&error.to_string()));
+            check.report(
+                &location,
+                message,
+                Some("fix the YAML syntax at this place"),
+            );
+            return Err(check.diagnostics);
+        }
+    };
+    let user_locations = check.root(&root);
+    if !check.diagnostics.is_empty() {
+        return Err(check.diagnostics);
+    }
+    match serde_json::from_value::<Manifest>(root.value.to_json()) {
+        Ok(manifest) => Ok(Validated {
+            manifest,
+            user_locations,
+        }),
+        Err(error) => {
+            check.report(&root.referenced, error.to_string(), None);
+            Err(check.diagnostics)
+        }
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    source: &'a str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn location(&self, at: &Location) -> SourceLocation {
+        SourceLocation::new(self.path, at.line(), at.column())
+    }
+
+    fn report(&mut self, at: &Location, message: impl Into<String>, hint: Option<&str>) {
+        let mut diagnostic = Diagnostic::new(self.location(at), message, self.source);
+        if let Some(hint) = hint {
+            diagnostic = diagnostic.with_hint(hint);
+        }
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Reports unknown keys of a mapping and returns the known ones by name.
+    fn fields<'n>(
+        &mut self,
+        entries: &'n [(Spanned<String>, Node)],
+        section: Section,
+        context: &str,
+    ) -> HashMap<&'n str, (&'n Spanned<String>, &'n Node)> {
+        let known = field_names(section);
+        let mut found = HashMap::new();
+        for (key, value) in entries {
+            if known.iter().any(|k| *k == key.value) {
+                found.insert(key.value.as_str(), (key, value));
+                continue;
+            }
+            let hint = match did_you_mean(&key.value, known.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("the fields of {context} are: {}", known.join(", ")),
+            };
+            self.report(
+                &key.referenced,
+                format!("unknown field `{}` in {context}", key.value),
+                Some(&hint),
+            );
+        }
+        found
+    }
+
+    /// Checks one field's value against the typed model by deserializing a minimal object
+    /// holding just that field (plus `base`, the other required fields), so a wrong type or
+    /// an unknown enum value is reported at the value itself.
+    fn typed_field<T: DeserializeOwned>(
+        &mut self,
+        base: &Map<String, Value>,
+        key: &str,
+        value: &Node,
+        context: &str,
+    ) {
+        let mut object = base.clone();
+        object.insert(key.to_owned(), value.value.to_json());
+        if let Err(error) = serde_json::from_value::<T>(Value::Object(object)) {
+            let message = format!("invalid `{key}` in {context}: {error}");
+            self.report(&value.referenced, message, None);
+        }
+    }
+
+    fn root(&mut self, root: &Node) -> Vec<SourceLocation> {
+        let NodeValue::Map(entries) = &root.value else {
+            self.report(
+                &root.referenced,
+                format!(
+                    "the manifest must be a mapping, found {}",
+                    root.value.type_name()
+                ),
+                Some("start the file with `version: 1`, `name: ...` and a `users:` list"),
+            );
+            return Vec::new();
+        };
+        let fields = self.fields(entries, Section::Root, "the manifest");
+        let start = Location::UNKNOWN;
+        let top = entries
+            .first()
+            .map(|(k, _)| &k.referenced)
+            .unwrap_or(&start);
+
+        match fields.get("version") {
+            None => self.report(
+                top,
+                "missing `version`",
+                Some("add `version: 1` at the top of the file"),
+            ),
+            Some((_, value)) => {
+                let supported = matches!(&value.value, NodeValue::Number(n) if n.as_u64() == Some(u64::from(SUPPORTED_VERSION)));
+                if !supported {
+                    let found = match &value.value {
+                        NodeValue::Number(n) => n.to_string(),
+                        other => other.type_name().to_owned(),
+                    };
+                    self.report(
+                        &value.referenced,
+                        format!("unsupported manifest version {found}"),
+                        Some("this build of gotrue-sync reads `version: 1`"),
+                    );
+                }
+            }
+        }
+
+        match fields.get("name") {
+            None => self.report(
+                top,
+                "missing `name`",
+                Some("add `name: <owner label>`, e.g. `name: marketing-site`; it marks the users this manifest owns"),
+            ),
+            Some((_, value)) => match &value.value {
+                NodeValue::String(name) if valid_name(name) => {}
+                _ => self.report(
+                    &value.referenced,
+                    "`name` must be a non-empty label of letters, digits, `.`, `_` or `-`",
+                    Some("for example `name: marketing-site`"),
+                ),
+            },
+        }
+
+        let mut allow_admin_role = false;
+        if let Some((_, policy)) = fields.get("policy") {
+            allow_admin_role = self.policy(policy);
+        }
+
+        match fields.get("users") {
+            Some((_, users)) => self.users(users, allow_admin_role),
+            None => Vec::new(),
+        }
+    }
+
+    /// Checks `policy` and returns its `allow_admin_role`.
+    fn policy(&mut self, policy: &Node) -> bool {
+        let entries = match &policy.value {
+            NodeValue::Map(entries) => entries,
+            NodeValue::Null => return false,
+            other => {
+                self.report(
+                    &policy.referenced,
+                    format!("`policy` must be a mapping, found {}", other.type_name()),
+                    Some("for example `policy: { prune: managed, max_deletes: 10 }`"),
+                );
+                return false;
+            }
+        };
+        let fields = self.fields(entries, Section::Policy, "`policy`");
+        let base = Map::new();
+        for (key, value) in fields.values() {
+            self.typed_field::<Policy>(&base, &key.value, value, "`policy`");
+        }
+        matches!(fields.get("allow_admin_role"), Some((_, v)) if v.value == NodeValue::Bool(true))
+    }
+
+    fn users(&mut self, users: &Node, allow_admin_role: bool) -> Vec<SourceLocation> {
+        let items = match &users.value {
+            NodeValue::Seq(items) => items,
+            NodeValue::Null => return Vec::new(),
+            other => {
+                self.report(
+                    &users.referenced,
+                    format!("`users` must be a list, found {}", other.type_name()),
+                    Some("write each user as a list item: `- email: alice@example.com`"),
+                );
+                return Vec::new();
+            }
+        };
+        let mut seen: HashMap<String, SourceLocation> = HashMap::new();
+        let mut locations = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            locations.push(self.location(&item.referenced));
+            self.user(index, item, allow_admin_role, &mut seen);
+        }
+        locations
+    }
+
+    fn user(
+        &mut self,
+        index: usize,
+        item: &Node,
+        allow_admin_role: bool,
+        seen: &mut HashMap<String, SourceLocation>,
+    ) {
+        let context = format!("users[{index}]");
+        let NodeValue::Map(entries) = &item.value else {
+            self.report(
+                &item.referenced,
+                format!(
+                    "{context} must be a mapping, found {}",
+                    item.value.type_name()
+                ),
+                Some("write the user as `- email: alice@example.com`"),
+            );
+            return;
+        };
+        let fields = self.fields(entries, Section::User, &context);
+
+        let email = match fields.get("email") {
+            None => {
+                self.report(
+                    &item.referenced,
+                    format!("{context} has no `email`"),
+                    Some("add `email: <address>`; users are keyed by e-mail"),
+                );
+                return;
+            }
+            Some((_, value)) => match &value.value {
+                NodeValue::String(email) => {
+                    if let Err(problem) = check_email(email) {
+                        self.report(
+                            &value.referenced,
+                            format!("invalid e-mail address `{email}`: {problem}"),
+                            Some("write a plain address such as `alice@example.com`"),
+                        );
+                    }
+                    let here = self.location(&value.referenced);
+                    match seen.get(&email_key(email)) {
+                        Some(first) => {
+                            let diagnostic = Diagnostic::new(here, format!("duplicate user `{email}` (e-mails are compared case-insensitively)"), self.source)
+                                .with_related("first declared at", first.clone())
+                                .with_hint("keep one entry per e-mail address");
+                            self.diagnostics.push(diagnostic);
+                        }
+                        None => {
+                            seen.insert(email_key(email), here);
+                        }
+                    }
+                    email.clone()
+                }
+                other => {
+                    self.report(
+                        &value.referenced,
+                        format!("`email` must be a string, found {}", other.type_name()),
+                        None,
+                    );
+                    return;
+                }
+            },
+        };
+        let context = format!("user `{email}`");
+        let mut base = Map::new();
+        base.insert("email".into(), Value::String(email.clone()));
+        for (key, value) in fields.values() {
+            if !matches!(key.value.as_str(), "email" | "password") {
+                self.typed_field::<UserSpec>(&base, &key.value, value, &context);
+            }
+        }
+
+        let create_password = matches!(fields.get("create"), Some((_, v)) if v.value == NodeValue::String("password".into()));
+        let create = if create_password {
+            CreateMode::Password
+        } else {
+            CreateMode::Invite
+        };
+        match (fields.get("password"), create) {
+            (Some((_, password)), CreateMode::Password) => self.secret_ref(password, &context),
+            (Some((key, _)), CreateMode::Invite) => self.report(
+                &key.referenced,
+                format!("{context} is invited, so it cannot have a password"),
+                Some("remove `password`, or set `create: password` to create the account with it"),
+            ),
+            (None, CreateMode::Password) => self.report(
+                &item.referenced,
+                format!("{context} has `create: password` but no `password`"),
+                Some("add `password: { env: VARIABLE }` or `password: { file: path }`"),
+            ),
+            (None, CreateMode::Invite) => {}
+        }
+        if create == CreateMode::Invite {
+            if let Some((key, value)) = fields.get("confirmed") {
+                if value.value == NodeValue::Bool(true) {
+                    self.report(
+                        &key.referenced,
+                        format!("{context} is invited, and an invited user confirms by accepting the invitation"),
+                        Some("remove `confirmed`, or use `create: password` for an account that is confirmed at once"),
+                    );
+                }
+            }
+        }
+
+        if let Some((_, value)) = fields.get("app_metadata") {
+            if let NodeValue::Map(app) = &value.value {
+                for (key, _) in app {
+                    if let Some((_, why)) = RESERVED_APP_METADATA
+                        .iter()
+                        .find(|(name, _)| *name == key.value)
+                    {
+                        self.report(
+                            &key.referenced,
+                            format!("`app_metadata.{}` is reserved in {context}", key.value),
+                            Some(why),
+                        );
+                    }
+                }
+            }
+        }
+
+        if let Some((_, value)) = fields.get("role") {
+            if let NodeValue::String(role) = &value.value {
+                if role.trim().is_empty() {
+                    self.report(
+                        &value.referenced,
+                        format!("empty `role` in {context}"),
+                        Some("the server cannot clear a role; remove `role` to leave it alone"),
+                    );
+                } else if role.trim() == ADMIN_GROUP && !allow_admin_role {
+                    self.report(
+                        &value.referenced,
+                        format!("{context} would get the admin role `{ADMIN_GROUP}`, which controls every user of the instance"),
+                        Some("if this is intended, set `policy.allow_admin_role: true`"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn secret_ref(&mut self, password: &Node, context: &str) {
+        let hint = "reference the secret instead: `password: { env: VARIABLE }` or `password: { file: path }`";
+        match &password.value {
+            NodeValue::Map(entries) if entries.len() == 1 => {
+                let (key, value) = &entries[0];
+                let valid_value = matches!(&value.value, NodeValue::String(s) if !s.is_empty());
+                if !matches!(key.value.as_str(), "env" | "file") {
+                    self.report(
+                        &key.referenced,
+                        format!(
+                            "unknown secret source `{}` in the password of {context}",
+                            key.value
+                        ),
+                        Some(hint),
+                    );
+                } else if !valid_value {
+                    self.report(
+                        &value.referenced,
+                        format!(
+                            "`password.{}` of {context} must be a non-empty string",
+                            key.value
+                        ),
+                        Some(hint),
+                    );
+                }
+            }
+            NodeValue::String(_) | NodeValue::Number(_) => self.report(
+                &password.referenced,
+                format!(
+                    "plaintext password in {context}: secrets must not be written in the manifest"
+                ),
+                Some(hint),
+            ),
+            _ => self.report(
+                &password.referenced,
+                format!("invalid password reference in {context}"),
+                Some(hint),
+            ),
+        }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// A deliberately plain check: GoTrue only validates addresses when SMTP is configured, so
+/// we catch the typos it would store verbatim.
+fn check_email(email: &str) -> Result<(), &'static str> {
+    let trimmed = email.trim();
+    if trimmed.is_empty() {
+        return Err("it is empty");
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
+    {
+        return Err("it contains spaces or punctuation that addresses cannot have");
+    }
+    let Some((local, domain)) = trimmed.rsplit_once('@') else {
+        return Err("it has no `@`");
+    };
+    if local.is_empty() || local.contains('@') {
+        return Err("the part before `@` is empty or has another `@`");
+    }
+    if !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
+        return Err("the domain after `@` is not a valid host name");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
