@@ -5,4 +5,6 @@
 //! [`emulator`] sit beside them; [`cli`] only parses arguments and calls into the library.
 
 pub mod emulator;
+pub mod gotrue;
 pub mod manifest;
+pub mod secret;

@@ -1,0 +1,163 @@
+//! Errors from talking to GoTrue. Each names the request (method, path) and the user it was
+//! about, so a failure in a long apply can be traced to one account.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// Which request failed: method, path and, when the request concerns one user, their e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLabel {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path relative to the GoTrue root, without the query string.
+    pub path: String,
+    /// The user the request was about.
+    pub user: Option<String>,
+}
+
+impl RequestLabel {
+    /// A label for `method path`, optionally about `user`.
+    pub fn new(method: &'static str, path: impl Into<String>, user: Option<&str>) -> Self {
+        RequestLabel {
+            method,
+            path: path.into(),
+            user: user.map(str::to_owned),
+        }
+    }
+}
+
+impl fmt::Display for RequestLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        if let Some(user) = &self.user {
+            write!(f, " (user {user})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A failed GoTrue request.
+#[derive(Debug, thiserror::Error)]
+pub enum GotrueError {
+    /// No HTTP answer: connection refused, DNS, TLS, timeout.
+    #[error("{request}: {detail}")]
+    Transport {
+        /// The request.
+        request: RequestLabel,
+        /// What went wrong, with its causes.
+        detail: String,
+        /// Whether the request surely never reached the server (connection not made).
+        not_sent: bool,
+    },
+    /// The server answered with an error status.
+    #[error("{request}: server answered {status}: {message}")]
+    Api {
+        /// The request.
+        request: RequestLabel,
+        /// HTTP status.
+        status: u16,
+        /// The server's message (`msg`, or `error: error_description`).
+        message: String,
+    },
+    /// The server answered 2xx with a body we could not read.
+    #[error("{request}: unexpected response: {detail}")]
+    Decode {
+        /// The request.
+        request: RequestLabel,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// The client is misconfigured (bad URL, missing credentials).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl GotrueError {
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            GotrueError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The request that failed, if any.
+    pub fn request(&self) -> Option<&RequestLabel> {
+        match self {
+            GotrueError::Transport { request, .. }
+            | GotrueError::Api { request, .. }
+            | GotrueError::Decode { request, .. } => Some(request),
+            GotrueError::Config(_) => None,
+        }
+    }
+}
+
+/// Both error shapes GoTrue produces: `{code, msg}` and the OAuth `{error, error_description}`.
+#[derive(Deserialize)]
+struct ErrorBody {
+    msg: Option<String>,
+    message: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The human message of an error response body, whatever its shape.
+pub fn error_message(body: &[u8]) -> String {
+    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
+        if let Some(msg) = parsed.msg.or(parsed.message) {
+            return msg;
+        }
+        match (parsed.error, parsed.error_description) {
+            (Some(error), Some(description)) => return format!("{error}: {description}"),
+            (Some(error), None) => return error,
+            (None, Some(description)) => return description,
+            (None, None) => {}
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    let mut short: String = text.chars().take(200).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_error_shapes() {
+        assert_eq!(
+            error_message(
+                br#"{"code":422,"msg":"Email address already registered by another user"}"#
+            ),
+            "Email address already registered by another user"
+        );
+        assert_eq!(
+            error_message(
+                br#"{"error":"invalid_grant","error_description":"Email not confirmed"}"#
+            ),
+            "invalid_grant: Email not confirmed"
+        );
+        assert_eq!(
+            error_message(b"<html>bad gateway</html>"),
+            "<html>bad gateway</html>"
+        );
+        assert_eq!(error_message(b""), "(empty body)");
+    }
+
+    #[test]
+    fn labels_name_method_path_and_user() {
+        let label = RequestLabel::new("PUT", "/admin/users/42", Some("a@example.com"));
+        assert_eq!(
+            label.to_string(),
+            "PUT /admin/users/42 (user a@example.com)"
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! The GoTrue HTTP client. Nothing here knows about plans.
+
+mod admin;
+mod auth;
+mod error;
+mod user;
+
+pub use admin::{normalize_base_url, AdminClient, ClientOptions, RetryPolicy, UserListing};
+pub use auth::{mint_admin_token, unix_now, AdminCredentials, MINTED_TOKEN_LIFETIME};
+pub use error::{error_message, GotrueError, RequestLabel};
+pub use user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};

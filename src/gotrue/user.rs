@@ -1,0 +1,144 @@
+//! The GoTrue user object as the admin API returns it, and the admin request bodies.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use crate::secret::Secret;
+
+/// A user as returned by `GET /admin/users` (the fields gotrue-sync reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteUser {
+    /// UUID.
+    pub id: String,
+    /// Audience; may be empty.
+    #[serde(default)]
+    pub aud: String,
+    /// The `role` column; empty when the server has no default group.
+    #[serde(default)]
+    pub role: String,
+    /// E-mail as stored (verbatim).
+    pub email: String,
+    /// Set once the address is confirmed; omitted by the server otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<String>,
+    /// Set for invited users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_at: Option<String>,
+    /// Creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Server- and admin-owned metadata (`provider`, `roles`, …). `null` reads as empty.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub app_metadata: Map<String, Value>,
+    /// User-owned metadata. `null` reads as empty.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub user_metadata: Map<String, Value>,
+}
+
+impl RemoteUser {
+    /// `app_metadata.roles` as strings, if it is an array of strings.
+    pub fn roles(&self) -> Option<Vec<String>> {
+        match self.app_metadata.get("roles")? {
+            Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => None,
+        }
+    }
+
+    /// Whether the user was invited and has not accepted yet.
+    pub fn is_pending_invite(&self) -> bool {
+        self.invited_at.is_some() && self.confirmed_at.is_none()
+    }
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+    Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Body of `POST /admin/users`. The server ignores `app_metadata` here, so it is not sent;
+/// it is written by a follow-up `PUT`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateUserRequest {
+    /// E-mail as it should be stored.
+    pub email: String,
+    /// Initial password.
+    pub password: Secret,
+    /// Confirm the address at once.
+    pub confirm: bool,
+    /// The `role` column, if managed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Initial user metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_metadata: Option<Map<String, Value>>,
+}
+
+/// Body of `POST /invite`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InviteRequest {
+    /// E-mail as it should be stored.
+    pub email: String,
+    /// Initial user metadata (the invite endpoint calls it `data`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Map<String, Value>>,
+}
+
+/// Body of `PUT /admin/users/{id}`: only what changes. Metadata maps are shallow-merged by
+/// the server, and a `null` value removes a key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UpdateUserRequest {
+    /// New e-mail (stored verbatim).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// New role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// `true` confirms the address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<bool>,
+    /// Keys of app metadata to set (`null` removes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_metadata: Option<Map<String, Value>>,
+    /// Keys of user metadata to set (`null` removes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_metadata: Option<Map<String, Value>>,
+}
+
+impl UpdateUserRequest {
+    /// Whether the request would change nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == UpdateUserRequest::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_server_users_with_null_metadata_and_omitted_timestamps() {
+        let user: RemoteUser = serde_json::from_str(
+            r#"{"id":"1","aud":"","role":"","email":"a@example.com","app_metadata":{"provider":"email","roles":["x"]},"user_metadata":null,"created_at":"2026-01-01T00:00:00Z","updated_at":"x","extra":1}"#,
+        )
+        .expect("parse");
+        assert!(user.user_metadata.is_empty());
+        assert_eq!(user.confirmed_at, None);
+        assert_eq!(user.roles(), Some(vec!["x".to_string()]));
+    }
+
+    #[test]
+    fn update_sends_only_what_changes_and_nulls_removals() {
+        let mut user_metadata = Map::new();
+        user_metadata.insert("old".into(), Value::Null);
+        let body = UpdateUserRequest {
+            user_metadata: Some(user_metadata),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&body).expect("json"),
+            r#"{"user_metadata":{"old":null}}"#
+        );
+    }
+}

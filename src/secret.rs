@@ -1,0 +1,126 @@
+//! Secret values (passwords, tokens) that must never reach output, logs or errors.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::manifest::SecretRef;
+
+/// A secret string. `Debug` and `Display` print `(sensitive)`; the value is only reachable
+/// through [`Secret::expose`], which request builders call at the last moment.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret value, for building a request.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive)")
+    }
+}
+
+/// Serializes the real value: only wire request bodies serialize a `Secret`.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Why a secret reference could not be resolved. Names the reference, never a value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SecretError {
+    /// The environment variable is not set (or not valid UTF-8).
+    #[error("environment variable {0} is not set")]
+    MissingEnv(String),
+    /// The environment variable is set but empty.
+    #[error("environment variable {0} is empty")]
+    EmptyEnv(String),
+    /// The file could not be read.
+    #[error("cannot read secret file {path}: {reason}")]
+    File {
+        /// The file as written in the manifest.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The file is empty.
+    #[error("secret file {0} is empty")]
+    EmptyFile(String),
+}
+
+/// Resolves a manifest secret reference; relative files are read from `base_dir`.
+pub fn resolve(reference: &SecretRef, base_dir: &Path) -> Result<Secret, SecretError> {
+    match reference {
+        SecretRef::Env { env } => match std::env::var(env) {
+            Ok(value) if value.is_empty() => Err(SecretError::EmptyEnv(env.clone())),
+            Ok(value) => Ok(Secret(value)),
+            Err(_) => Err(SecretError::MissingEnv(env.clone())),
+        },
+        SecretRef::File { file } => {
+            let path = base_dir.join(file);
+            let text = std::fs::read_to_string(&path).map_err(|e| SecretError::File {
+                path: file.clone(),
+                reason: e.to_string(),
+            })?;
+            let value = text.trim_end_matches(['\n', '\r']);
+            if value.is_empty() {
+                return Err(SecretError::EmptyFile(file.clone()));
+            }
+            Ok(Secret(value.to_owned()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_hide_the_value() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?} {secret}"), "(sensitive) (sensitive)");
+        assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn resolves_files_relative_to_the_manifest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("pw"), "s3cret\n").expect("write");
+        let found = resolve(&SecretRef::File { file: "pw".into() }, dir.path()).expect("read");
+        assert_eq!(found.expose(), "s3cret");
+        let missing = resolve(
+            &SecretRef::File {
+                file: "nope".into(),
+            },
+            dir.path(),
+        );
+        assert!(matches!(missing, Err(SecretError::File { .. })));
+        let unset = resolve(
+            &SecretRef::Env {
+                env: "GOTRUE_SYNC_TEST_SURELY_UNSET".into(),
+            },
+            dir.path(),
+        );
+        assert_eq!(
+            unset,
+            Err(SecretError::MissingEnv(
+                "GOTRUE_SYNC_TEST_SURELY_UNSET".into()
+            ))
+        );
+    }
+}
