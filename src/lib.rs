@@ -4,7 +4,9 @@
 //! → [`plan`] (pure diff) → [`apply`] (execute) → [`render`] (output). [`smoke`] and
 //! [`emulator`] sit beside them; [`cli`] only parses arguments and calls into the library.
 
+pub mod apply;
 pub mod emulator;
 pub mod gotrue;
 pub mod manifest;
+pub mod plan;
 pub mod secret;

@@ -1,0 +1,321 @@
+//! Carrying out a plan: bounded concurrency, one result per change, stop on Ctrl-C.
+
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::api::AdminApi;
+use crate::gotrue::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
+use crate::plan::{Change, KeyChange, NewUser, Plan, UserUpdate};
+use crate::secret::resolve;
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Changes in flight at once.
+    pub parallelism: usize,
+    /// Stop starting changes after the first failure.
+    pub fail_fast: bool,
+    /// Where relative `file:` secrets are read from.
+    pub secrets_dir: PathBuf,
+    /// Set (by Ctrl-C) to stop starting new changes; in-flight ones finish.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            parallelism: 8,
+            fail_fast: false,
+            secrets_dir: PathBuf::from("."),
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// What happened to one change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Fully applied.
+    Done,
+    /// Failed; `done` says what part had already been carried out.
+    Failed {
+        /// The error, naming the request and user.
+        error: String,
+        /// What had been done before the failure.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        done: Option<String>,
+    },
+    /// Not started.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The result of one change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeReport {
+    /// `invite`, `create`, `update` or `delete`.
+    pub action: &'static str,
+    /// The user.
+    pub email: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Where the server's answer differs from what was written (e.g. a webhook rewrote it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<String>,
+}
+
+/// The result of an apply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ApplyReport {
+    /// One entry per change, in plan order.
+    pub results: Vec<ChangeReport>,
+    /// Whether Ctrl-C stopped it early.
+    pub interrupted: bool,
+}
+
+impl ApplyReport {
+    /// Changes that completed.
+    pub fn done(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Done))
+    }
+    /// Changes that failed.
+    pub fn failed(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Failed { .. }))
+    }
+    /// Changes not started.
+    pub fn skipped(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Skipped { .. }))
+    }
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.results.iter().filter(|r| f(&r.outcome)).count()
+    }
+}
+
+/// Runs every change of `plan` against `api`, `options.parallelism` at a time, calling
+/// `on_result` as each finishes. A failed change does not stop the others unless
+/// `fail_fast`; the report says exactly what was done and what was not.
+pub async fn execute<A: AdminApi>(
+    plan: &Plan,
+    api: &A,
+    options: &ApplyOptions,
+    mut on_result: impl FnMut(&ChangeReport),
+) -> ApplyReport {
+    let failed = Cell::new(false);
+    let interrupted = Cell::new(false);
+    let mut results: Vec<(usize, ChangeReport)> = Vec::with_capacity(plan.changes.len());
+    let mut in_flight = stream::iter(plan.changes.iter().enumerate())
+        .map(|(index, change)| {
+            let failed = &failed;
+            let interrupted = &interrupted;
+            async move {
+                // Checked when the change is about to start, not when it was queued.
+                let skip = if options.cancel.load(Ordering::SeqCst) {
+                    interrupted.set(true);
+                    Some("not started: interrupted")
+                } else if options.fail_fast && failed.get() {
+                    Some("not started: an earlier change failed (--fail-fast)")
+                } else {
+                    None
+                };
+                let report = match skip {
+                    Some(reason) => ChangeReport {
+                        action: change.action(),
+                        email: change.email().to_owned(),
+                        outcome: Outcome::Skipped {
+                            reason: reason.into(),
+                        },
+                        drift: Vec::new(),
+                    },
+                    None => run_change(change, api, options).await,
+                };
+                if matches!(report.outcome, Outcome::Failed { .. }) {
+                    failed.set(true);
+                }
+                (index, report)
+            }
+        })
+        .buffer_unordered(options.parallelism.max(1));
+    while let Some((index, report)) = in_flight.next().await {
+        on_result(&report);
+        results.push((index, report));
+    }
+    drop(in_flight);
+    results.sort_by_key(|(index, _)| *index);
+    ApplyReport {
+        results: results.into_iter().map(|(_, r)| r).collect(),
+        interrupted: interrupted.get(),
+    }
+}
+
+async fn run_change<A: AdminApi>(change: &Change, api: &A, options: &ApplyOptions) -> ChangeReport {
+    let (outcome, drift) = match change {
+        Change::Invite(user) => {
+            let request = InviteRequest {
+                email: user.email.clone(),
+                data: non_empty(&user.user_metadata),
+            };
+            match api.invite_user(&request).await {
+                Ok(created) => finish_new_user(api, user, &created, "invited").await,
+                Err(error) => (failed(error, None), Vec::new()),
+            }
+        }
+        Change::Create(user) => match create(api, user, options).await {
+            Ok(created) => finish_new_user(api, user, &created, "created").await,
+            Err(outcome) => (outcome, Vec::new()),
+        },
+        Change::Update(update) => {
+            let request = update_request(update);
+            match api.update_user(&update.id, &update.email, &request).await {
+                Ok(answer) => (Outcome::Done, drift_of(&request, &answer)),
+                Err(error) => (failed(error, None), Vec::new()),
+            }
+        }
+        Change::Delete(removal) => match api.delete_user(&removal.id, &removal.email).await {
+            Ok(()) => (Outcome::Done, Vec::new()),
+            Err(error) => (failed(error, None), Vec::new()),
+        },
+    };
+    ChangeReport {
+        action: change.action(),
+        email: change.email().to_owned(),
+        outcome,
+        drift,
+    }
+}
+
+async fn create<A: AdminApi>(
+    api: &A,
+    user: &NewUser,
+    options: &ApplyOptions,
+) -> Result<RemoteUser, Outcome> {
+    let Some(reference) = &user.password else {
+        return Err(Outcome::Failed {
+            error: format!(
+                "{}: the plan has no password reference for this create",
+                user.email
+            ),
+            done: None,
+        });
+    };
+    let password = resolve(reference, &options.secrets_dir).map_err(|e| Outcome::Failed {
+        error: format!("{}: {e}", user.email),
+        done: None,
+    })?;
+    let request = CreateUserRequest {
+        email: user.email.clone(),
+        password,
+        confirm: user.confirm,
+        role: user.role.clone(),
+        user_metadata: non_empty(&user.user_metadata),
+    };
+    api.create_user(&request).await.map_err(|e| failed(e, None))
+}
+
+/// The second request of a create or invite: the server drops `app_metadata` (and invite
+/// cannot set `role`), so they are written with a `PUT`.
+async fn finish_new_user<A: AdminApi>(
+    api: &A,
+    user: &NewUser,
+    created: &RemoteUser,
+    verb: &str,
+) -> (Outcome, Vec<String>) {
+    let request = UpdateUserRequest {
+        app_metadata: Some(user.app_metadata.clone()),
+        role: user.role.clone().filter(|r| *r != created.role),
+        ..Default::default()
+    };
+    match api.update_user(&created.id, &user.email, &request).await {
+        Ok(answer) => (Outcome::Done, drift_of(&request, &answer)),
+        Err(error) => {
+            let done = format!("{verb} as {}, but its app metadata and roles were not written; run apply again to finish", created.id);
+            (failed(error, Some(done)), Vec::new())
+        }
+    }
+}
+
+fn failed(error: crate::gotrue::GotrueError, done: Option<String>) -> Outcome {
+    Outcome::Failed {
+        error: error.to_string(),
+        done,
+    }
+}
+
+fn non_empty(map: &Map<String, Value>) -> Option<Map<String, Value>> {
+    (!map.is_empty()).then(|| map.clone())
+}
+
+/// The `PUT` body of an update: only what differs, `null` for keys to remove.
+pub fn update_request(update: &UserUpdate) -> UpdateUserRequest {
+    let mut app = patch(&update.app_metadata);
+    if let Some(roles) = &update.roles {
+        app.insert(
+            "roles".into(),
+            Value::Array(roles.after.iter().cloned().map(Value::String).collect()),
+        );
+    }
+    let user = patch(&update.user_metadata);
+    UpdateUserRequest {
+        email: None,
+        role: update.role.as_ref().map(|r| r.after.clone()),
+        confirm: update.confirm.then_some(true),
+        app_metadata: (!app.is_empty()).then_some(app),
+        user_metadata: (!user.is_empty()).then_some(user),
+    }
+}
+
+fn patch(changes: &[KeyChange]) -> Map<String, Value> {
+    changes
+        .iter()
+        .map(|c| (c.key.clone(), c.after.clone().unwrap_or(Value::Null)))
+        .collect()
+}
+
+/// Compares what the server answered with what was written. Site webhooks
+/// (`usermodified`) may replace metadata, and this is where the user learns of it.
+fn drift_of(request: &UpdateUserRequest, answer: &RemoteUser) -> Vec<String> {
+    let mut drift = Vec::new();
+    let sections = [
+        ("app_metadata", &request.app_metadata, &answer.app_metadata),
+        (
+            "user_metadata",
+            &request.user_metadata,
+            &answer.user_metadata,
+        ),
+    ];
+    for (name, sent, stored) in sections {
+        for (key, value) in sent.iter().flatten() {
+            let found = stored.get(key);
+            let as_sent = if value.is_null() {
+                found.is_none()
+            } else {
+                found == Some(value)
+            };
+            if !as_sent {
+                let found = found.map_or_else(|| "(absent)".to_owned(), Value::to_string);
+                drift.push(format!("{name}.{key}: wrote {value}, server has {found}"));
+            }
+        }
+    }
+    if let Some(role) = &request.role {
+        if *role != answer.role {
+            drift.push(format!(
+                "role: wrote {role:?}, server has {:?}",
+                answer.role
+            ));
+        }
+    }
+    drift
+}
+
+#[cfg(test)]
+mod tests;

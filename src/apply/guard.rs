@@ -1,0 +1,117 @@
+//! Checks made before anything is written: delete bound, secrets, and (for saved plans)
+//! that the server has not changed under the plan.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::gotrue::RemoteUser;
+use crate::manifest::{email_key, SecretRef};
+use crate::plan::{user_fingerprint, Change, Plan};
+use crate::secret::{resolve, SecretError};
+
+/// Why apply refuses to start.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyRefusal {
+    /// More deletes than allowed.
+    #[error("the plan deletes {deletes} users, more than the allowed {max}; review it, then raise the bound with --max-deletes {deletes} if it is right")]
+    TooManyDeletes {
+        /// Deletes in the plan.
+        deletes: usize,
+        /// The bound.
+        max: u32,
+    },
+    /// A saved plan no longer matches the server.
+    #[error("plan is stale: {} user(s) changed on the server since the plan was made ({}); make a new plan", changed.len(), changed.join(", "))]
+    Stale {
+        /// What changed, per user.
+        changed: Vec<String>,
+    },
+    /// A referenced secret is missing.
+    #[error("cannot read the password of {}", describe_secret_problems(problems))]
+    Secrets {
+        /// (user e-mail, problem) pairs.
+        problems: Vec<(String, SecretError)>,
+    },
+}
+
+fn describe_secret_problems(problems: &[(String, SecretError)]) -> String {
+    problems
+        .iter()
+        .map(|(email, error)| format!("{email}: {error}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Refuses a plan with more deletes than `max`.
+pub fn check_deletes(plan: &Plan, max: u32) -> Result<(), ApplyRefusal> {
+    let deletes = plan.summary.delete;
+    if deletes > max as usize {
+        return Err(ApplyRefusal::TooManyDeletes { deletes, max });
+    }
+    Ok(())
+}
+
+/// Checks that every secret referenced by `references` can be read, before touching the server.
+pub fn check_secrets<'a>(
+    references: impl IntoIterator<Item = (&'a str, &'a SecretRef)>,
+    base_dir: &Path,
+) -> Result<(), ApplyRefusal> {
+    let problems: Vec<(String, SecretError)> = references
+        .into_iter()
+        .filter_map(|(email, reference)| {
+            resolve(reference, base_dir)
+                .err()
+                .map(|e| (email.to_owned(), e))
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyRefusal::Secrets { problems })
+    }
+}
+
+/// Every secret reference in a plan, with its user.
+pub fn plan_secrets(plan: &Plan) -> impl Iterator<Item = (&str, &SecretRef)> {
+    plan.changes.iter().filter_map(|change| match change {
+        Change::Create(user) => user.password.as_ref().map(|p| (user.email.as_str(), p)),
+        _ => None,
+    })
+}
+
+/// Refuses a saved plan if any user it touches changed since it was made: a user it would
+/// create now exists, or a user it would update or delete is gone or different.
+pub fn check_fresh(plan: &Plan, current: &[RemoteUser]) -> Result<(), ApplyRefusal> {
+    let by_id: HashMap<&str, &RemoteUser> = current.iter().map(|u| (u.id.as_str(), u)).collect();
+    let by_email: HashMap<String, &RemoteUser> =
+        current.iter().map(|u| (email_key(&u.email), u)).collect();
+    let mut changed = Vec::new();
+    for change in &plan.changes {
+        match change {
+            Change::Invite(user) | Change::Create(user) => {
+                if by_email.contains_key(&email_key(&user.email)) {
+                    changed.push(format!("{} now exists", user.email));
+                }
+            }
+            Change::Update(update) => match by_id.get(update.id.as_str()) {
+                None => changed.push(format!("{} was deleted", update.email)),
+                Some(user) if user_fingerprint(user) != update.expected => {
+                    changed.push(format!("{} was modified", update.email))
+                }
+                Some(_) => {}
+            },
+            Change::Delete(removal) => match by_id.get(removal.id.as_str()) {
+                None => changed.push(format!("{} was already deleted", removal.email)),
+                Some(user) if user_fingerprint(user) != removal.expected => {
+                    changed.push(format!("{} was modified", removal.email))
+                }
+                Some(_) => {}
+            },
+        }
+    }
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyRefusal::Stale { changed })
+    }
+}

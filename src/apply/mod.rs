@@ -1,0 +1,11 @@
+//! Apply: carry out a [`Plan`](crate::plan::Plan) through the [`AdminApi`] trait.
+
+mod api;
+mod execute;
+#[cfg(test)]
+pub(crate) mod fake;
+mod guard;
+
+pub use api::AdminApi;
+pub use execute::{execute, update_request, ApplyOptions, ApplyReport, ChangeReport, Outcome};
+pub use guard::{check_deletes, check_fresh, check_secrets, plan_secrets, ApplyRefusal};

@@ -1,0 +1,237 @@
+//! What a plan contains: one [`Change`] per user, each carrying exactly what apply sends.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::manifest::{PruneMode, SecretRef};
+
+/// The version of the plan document (`--json`, `--out`).
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// A reviewed, replayable set of changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Plan {
+    /// Document version, [`PLAN_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The manifest's `name`.
+    pub manifest: String,
+    /// The ownership marker written to `app_metadata.managed_by`.
+    pub marker: String,
+    /// Policy values apply enforces.
+    pub policy: PlanPolicy,
+    /// Counts.
+    pub summary: Summary,
+    /// The changes, in a stable order: invites, creates, updates, deletes; by e-mail.
+    pub changes: Vec<Change>,
+    /// The server state the plan was computed from.
+    pub server: ServerState,
+    /// Things the reviewer should know that are not changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The parts of the policy that apply enforces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PlanPolicy {
+    /// The prune mode the plan was made with.
+    pub prune: PruneMode,
+    /// Apply refuses more deletes than this.
+    pub max_deletes: u32,
+}
+
+/// How many of each change, and what was left alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Users to invite.
+    pub invite: usize,
+    /// Users to create with a password.
+    pub create: usize,
+    /// Users to update.
+    pub update: usize,
+    /// Users to delete.
+    pub delete: usize,
+    /// Listed users already as desired.
+    pub unchanged: usize,
+    /// Server users not in the manifest that the policy leaves alone.
+    pub unmanaged_left_alone: usize,
+}
+
+impl Summary {
+    /// Whether the plan changes anything.
+    pub fn has_changes(&self) -> bool {
+        self.invite + self.create + self.update + self.delete > 0
+    }
+}
+
+/// What the server looked like when the plan was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ServerState {
+    /// Users listed.
+    pub users: usize,
+    /// Hash of every listed user's fingerprint.
+    pub fingerprint: String,
+}
+
+/// One user's change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Change {
+    /// `POST /invite`, then `PUT` of app metadata (and role).
+    Invite(NewUser),
+    /// `POST /admin/users` with a password, then `PUT` of app metadata.
+    Create(NewUser),
+    /// `PUT /admin/users/{id}` with only what differs.
+    Update(UserUpdate),
+    /// `DELETE /admin/users/{id}`.
+    Delete(Removal),
+}
+
+impl Change {
+    /// The e-mail of the user this change is about.
+    pub fn email(&self) -> &str {
+        match self {
+            Change::Invite(user) | Change::Create(user) => &user.email,
+            Change::Update(update) => &update.email,
+            Change::Delete(removal) => &removal.email,
+        }
+    }
+
+    /// A short verb: `invite`, `create`, `update`, `delete`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Change::Invite(_) => "invite",
+            Change::Create(_) => "create",
+            Change::Update(_) => "update",
+            Change::Delete(_) => "delete",
+        }
+    }
+
+    /// Sort rank: invites, creates, updates, deletes.
+    pub(crate) fn rank(&self) -> u8 {
+        match self {
+            Change::Invite(_) => 0,
+            Change::Create(_) => 1,
+            Change::Update(_) => 2,
+            Change::Delete(_) => 3,
+        }
+    }
+}
+
+/// A user to bring into existence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NewUser {
+    /// E-mail as the manifest spells it.
+    pub email: String,
+    /// Initial user metadata (sent with the create or invite).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub user_metadata: Map<String, Value>,
+    /// App metadata written by the follow-up `PUT`: declared keys, `roles`, `managed_by`.
+    pub app_metadata: Map<String, Value>,
+    /// The `role` column, if managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Confirm the address at once (password creates).
+    #[serde(default)]
+    pub confirm: bool,
+    /// Where the initial password comes from (password creates). Never a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+}
+
+/// An in-place update of an existing user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UserUpdate {
+    /// Server id.
+    pub id: String,
+    /// E-mail as stored on the server.
+    pub email: String,
+    /// Set when the user is not yet marked as managed by this manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<Adoption>,
+    /// `app_metadata.roles`, when the sets differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<RolesChange>,
+    /// Other app metadata keys to set or remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_metadata: Vec<KeyChange>,
+    /// User metadata keys to set or remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_metadata: Vec<KeyChange>,
+    /// Confirm the address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirm: bool,
+    /// New `role` column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<RoleChange>,
+    /// Fingerprint of the user when planned; apply of a saved plan refuses if it changed.
+    pub expected: String,
+}
+
+/// Taking ownership of an existing user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Adoption {
+    /// The marker it carried before (another manifest's), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_owner: Option<Value>,
+}
+
+/// A change of `app_metadata.roles`, compared as sets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RolesChange {
+    /// Stored value (`null` when absent).
+    pub before: Value,
+    /// Desired roles, as written.
+    pub after: Vec<String>,
+    /// Roles gained.
+    pub added: Vec<String>,
+    /// Roles lost.
+    pub removed: Vec<String>,
+}
+
+/// A change of the `role` column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RoleChange {
+    /// Stored role.
+    pub before: String,
+    /// Desired role.
+    pub after: String,
+}
+
+/// One metadata key set (`after` present) or removed (`after` absent, sent as `null`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyChange {
+    /// Top-level key.
+    pub key: String,
+    /// Stored value, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// Desired value; absent means the key is removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+}
+
+/// A user to delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Removal {
+    /// Server id.
+    pub id: String,
+    /// E-mail as stored.
+    pub email: String,
+    /// Whether it carried this manifest's marker (else it goes because of `prune: all`).
+    pub managed: bool,
+    /// Fingerprint of the user when planned.
+    pub expected: String,
+}
+
+impl UserUpdate {
+    /// Whether this update changes anything at all.
+    pub fn is_empty(&self) -> bool {
+        self.adopt.is_none()
+            && self.roles.is_none()
+            && self.app_metadata.is_empty()
+            && self.user_metadata.is_empty()
+            && !self.confirm
+            && self.role.is_none()
+    }
+}

@@ -1,0 +1,400 @@
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+use super::*;
+use crate::apply::fake::FakeServer;
+use crate::apply::{execute, ApplyOptions, Outcome};
+use crate::manifest::{Manifest, Policy, SecretRef};
+
+fn manifest(policy: Policy, users: Vec<UserSpec>) -> Manifest {
+    Manifest {
+        version: 1,
+        name: "site".into(),
+        policy,
+        users,
+    }
+}
+
+fn remote(id: &str, email: &str, app: Value, user: Value) -> RemoteUser {
+    serde_json::from_value(json!({
+        "id": id, "email": email, "role": "", "aud": "",
+        "confirmed_at": "2026-01-01T00:00:00Z",
+        "app_metadata": app, "user_metadata": user
+    }))
+    .expect("user")
+}
+
+fn obj(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+#[test]
+fn missing_users_are_invited_or_created_with_marker_and_roles() {
+    let mut alice = UserSpec::new("Alice@Example.com");
+    alice.roles = Some(vec!["editor".into(), "admin".into(), "editor".into()]);
+    alice.app_metadata = Some(obj(json!({"team": "growth"})));
+    alice.user_metadata = Some(obj(json!({"full_name": "Alice"})));
+    let mut bot = UserSpec::new("bot@example.com");
+    bot.create = CreateMode::Password;
+    bot.password = Some(SecretRef::Env {
+        env: "BOT_PW".into(),
+    });
+    let plan = plan(&manifest(Policy::default(), vec![bot, alice]), &[]);
+    assert_eq!(plan.summary.invite, 1);
+    assert_eq!(plan.summary.create, 1);
+    let Change::Invite(invite) = &plan.changes[0] else {
+        panic!("invite first: {:?}", plan.changes)
+    };
+    assert_eq!(invite.email, "Alice@Example.com");
+    assert_eq!(
+        Value::Object(invite.app_metadata.clone()),
+        json!({"team": "growth", "roles": ["editor", "admin"], "managed_by": "gotrue-sync:site"})
+    );
+    let Change::Create(create) = &plan.changes[1] else {
+        panic!("create second")
+    };
+    assert!(create.confirm, "password creates are confirmed by default");
+}
+
+#[test]
+fn updates_only_what_differs_and_omitted_fields_are_untouched() {
+    let stored = remote(
+        "1",
+        "alice@example.com",
+        json!({"provider": "email", "roles": ["viewer", "editor"], "managed_by": "gotrue-sync:site", "team": "old", "keep": 1}),
+        json!({"full_name": "Alice", "avatar": "x"}),
+    );
+    let mut spec = UserSpec::new("ALICE@example.com ");
+    spec.roles = Some(vec!["editor".into(), "admin".into()]);
+    spec.app_metadata = Some(obj(json!({"team": "growth"})));
+    let plan = plan(
+        &manifest(Policy::default(), vec![spec]),
+        std::slice::from_ref(&stored),
+    );
+    assert_eq!(plan.summary.update, 1);
+    let Change::Update(update) = &plan.changes[0] else {
+        panic!("update")
+    };
+    assert!(update.adopt.is_none());
+    let roles = update.roles.as_ref().expect("roles change");
+    assert_eq!(roles.added, vec!["admin"]);
+    assert_eq!(roles.removed, vec!["viewer"]);
+    assert_eq!(update.app_metadata.len(), 1);
+    assert_eq!(update.app_metadata[0].key, "team");
+    assert!(
+        update.user_metadata.is_empty(),
+        "user_metadata omitted, so untouched"
+    );
+    assert_eq!(update.expected, user_fingerprint(&stored));
+}
+
+#[test]
+fn roles_compare_as_sets() {
+    let stored = remote(
+        "1",
+        "a@example.com",
+        json!({"roles": ["b", "a"], "managed_by": "gotrue-sync:site"}),
+        json!({}),
+    );
+    let mut spec = UserSpec::new("a@example.com");
+    spec.roles = Some(vec!["a".into(), "b".into()]);
+    let plan = plan(&manifest(Policy::default(), vec![spec]), &[stored]);
+    assert!(!plan.summary.has_changes(), "{:?}", plan.changes);
+    assert_eq!(plan.summary.unchanged, 1);
+}
+
+#[test]
+fn exact_mode_removes_undeclared_keys_but_never_provider() {
+    let stored = remote(
+        "1",
+        "a@example.com",
+        json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": ["x"], "stale": true}),
+        json!({"a": 1, "b": 2}),
+    );
+    let mut spec = UserSpec::new("a@example.com");
+    spec.app_metadata = Some(Map::new());
+    spec.user_metadata = Some(obj(json!({"a": 1})));
+    let policy = Policy {
+        app_metadata: MetadataMode::Exact,
+        user_metadata: MetadataMode::Exact,
+        ..Policy::default()
+    };
+    let plan = plan(&manifest(policy, vec![spec]), &[stored]);
+    let Change::Update(update) = &plan.changes[0] else {
+        panic!("update")
+    };
+    let app: Vec<_> = update
+        .app_metadata
+        .iter()
+        .map(|c| (c.key.as_str(), c.after.is_none()))
+        .collect();
+    assert_eq!(app, vec![("stale", true)]);
+    let user: Vec<_> = update
+        .user_metadata
+        .iter()
+        .map(|c| (c.key.as_str(), c.after.is_none()))
+        .collect();
+    assert_eq!(user, vec![("b", true)]);
+}
+
+#[test]
+fn listed_unmarked_user_is_adopted() {
+    let stored = remote(
+        "1",
+        "a@example.com",
+        json!({"provider": "email", "managed_by": "gotrue-sync:other"}),
+        json!({}),
+    );
+    let plan = plan(
+        &manifest(Policy::default(), vec![UserSpec::new("a@example.com")]),
+        &[stored],
+    );
+    let Change::Update(update) = &plan.changes[0] else {
+        panic!("update")
+    };
+    assert_eq!(
+        update.adopt.as_ref().and_then(|a| a.previous_owner.clone()),
+        Some(json!("gotrue-sync:other"))
+    );
+    assert_eq!(
+        update.app_metadata[0].after,
+        Some(json!("gotrue-sync:site"))
+    );
+}
+
+#[test]
+fn prune_policies_decide_deletes_and_count_the_rest() {
+    let ours = remote(
+        "1",
+        "ours@example.com",
+        json!({"managed_by": "gotrue-sync:site"}),
+        json!({}),
+    );
+    let theirs = remote(
+        "2",
+        "theirs@example.com",
+        json!({"managed_by": "gotrue-sync:other"}),
+        json!({}),
+    );
+    let loose = remote("3", "loose@example.com", json!({}), json!({}));
+    let users = [ours, theirs, loose];
+    let run = |prune| {
+        let policy = Policy {
+            prune,
+            ..Policy::default()
+        };
+        plan(&manifest(policy, vec![]), &users)
+    };
+    let none = run(PruneMode::None);
+    assert_eq!(
+        (none.summary.delete, none.summary.unmanaged_left_alone),
+        (0, 3)
+    );
+    let managed = run(PruneMode::Managed);
+    assert_eq!(
+        (managed.summary.delete, managed.summary.unmanaged_left_alone),
+        (1, 2)
+    );
+    assert_eq!(managed.changes[0].email(), "ours@example.com");
+    let all = run(PruneMode::All);
+    assert_eq!(
+        (all.summary.delete, all.summary.unmanaged_left_alone),
+        (3, 0)
+    );
+}
+
+#[test]
+fn plans_are_deterministic() {
+    let users: Vec<RemoteUser> = (0..20)
+        .map(|i| {
+            remote(
+                &i.to_string(),
+                &format!("u{i}@example.com"),
+                json!({"managed_by": "gotrue-sync:site"}),
+                json!({}),
+            )
+        })
+        .collect();
+    let specs: Vec<UserSpec> = (10..30)
+        .map(|i| UserSpec::new(format!("u{i}@example.com")))
+        .collect();
+    let m = manifest(Policy::default(), specs);
+    let mut reversed = users.clone();
+    reversed.reverse();
+    let a = serde_json::to_string(&plan(&m, &users)).expect("json");
+    let b = serde_json::to_string(&plan(&m, &reversed)).expect("json");
+    assert_eq!(a, b);
+}
+
+// --- properties -----------------------------------------------------------------------
+
+fn small_map() -> impl Strategy<Value = Map<String, Value>> {
+    prop::collection::btree_map(
+        "[abc]",
+        prop_oneof![
+            Just(json!(1)),
+            Just(json!("x")),
+            Just(json!([1, 2])),
+            Just(json!({"n": true}))
+        ],
+        0..3,
+    )
+    .prop_map(|m| m.into_iter().collect())
+}
+
+fn roles() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(
+        prop_oneof![
+            Just("admin".to_string()),
+            Just("editor".to_string()),
+            Just("viewer".to_string())
+        ],
+        0..3,
+    )
+}
+
+prop_compose! {
+    fn spec(index: usize)(
+        upper in any::<bool>(),
+        roles in prop::option::of(roles()),
+        user_metadata in prop::option::of(small_map()),
+        app_metadata in prop::option::of(small_map()),
+        role in prop::option::of(prop_oneof![Just("editor".to_string()), Just("deployer".to_string())]),
+        password in any::<bool>(),
+    ) -> UserSpec {
+        let email = format!("user{index}@example.com");
+        let mut spec = UserSpec::new(if upper { email.to_uppercase() } else { email });
+        spec.roles = roles;
+        spec.user_metadata = user_metadata;
+        spec.app_metadata = app_metadata;
+        spec.role = role;
+        if password {
+            spec.create = CreateMode::Password;
+            spec.password = Some(SecretRef::Env { env: "GOTRUE_SYNC_PROPTEST_PW".into() });
+            spec.confirmed = Some(true);
+        }
+        spec
+    }
+}
+
+prop_compose! {
+    fn stored(index: usize)(
+        managed in prop_oneof![Just(None), Just(Some("gotrue-sync:site")), Just(Some("gotrue-sync:other"))],
+        roles in prop::option::of(roles()),
+        app in small_map(),
+        user in small_map(),
+        confirmed in any::<bool>(),
+        role in prop_oneof![Just(String::new()), Just("editor".to_string())],
+    ) -> RemoteUser {
+        let mut app_metadata = app;
+        app_metadata.insert("provider".into(), json!("email"));
+        if let Some(owner) = managed {
+            app_metadata.insert(MARKER_KEY.into(), json!(owner));
+        }
+        if let Some(roles) = roles {
+            app_metadata.insert("roles".into(), json!(roles));
+        }
+        RemoteUser {
+            id: format!("id-{index}"),
+            aud: String::new(),
+            role,
+            email: format!("user{index}@example.com"),
+            confirmed_at: confirmed.then(|| "2026-01-01T00:00:00Z".to_string()),
+            invited_at: None,
+            created_at: None,
+            app_metadata,
+            user_metadata: user,
+        }
+    }
+}
+
+fn scenario() -> impl Strategy<Value = (Manifest, Vec<RemoteUser>)> {
+    let specs = (0usize..6).prop_flat_map(|n| (0..n).map(spec).collect::<Vec<_>>());
+    let users = (0usize..6).prop_flat_map(|n| (0..n).map(|i| stored(i + 3)).collect::<Vec<_>>());
+    let policy = (
+        prop_oneof![
+            Just(PruneMode::None),
+            Just(PruneMode::Managed),
+            Just(PruneMode::All)
+        ],
+        prop_oneof![Just(MetadataMode::Merge), Just(MetadataMode::Exact)],
+        prop_oneof![Just(MetadataMode::Merge), Just(MetadataMode::Exact)],
+    );
+    (specs, users, policy).prop_map(|(specs, users, (prune, user_metadata, app_metadata))| {
+        let policy = Policy {
+            prune,
+            max_deletes: 100,
+            user_metadata,
+            app_metadata,
+            allow_admin_role: false,
+        };
+        (manifest(policy, specs), users)
+    })
+}
+
+fn apply_to(plan: &Plan, users: Vec<RemoteUser>) -> Vec<RemoteUser> {
+    std::env::set_var("GOTRUE_SYNC_PROPTEST_PW", "pw-for-tests");
+    let server = FakeServer::with_users(users);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let report = runtime.block_on(execute(plan, &server, &ApplyOptions::default(), |_| {}));
+    assert!(
+        report.results.iter().all(|r| r.outcome == Outcome::Done),
+        "{report:?}"
+    );
+    server.snapshot()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn applying_a_plan_converges((desired, actual) in scenario()) {
+        let first = plan(&desired, &actual);
+        let after = apply_to(&first, actual);
+        let second = plan(&desired, &after);
+        prop_assert!(!second.summary.has_changes(), "second plan not empty: {:#?}", second.changes);
+    }
+
+    #[test]
+    fn the_desired_state_planned_against_itself_is_empty((desired, actual) in scenario()) {
+        let converged = apply_to(&plan(&desired, &actual), actual);
+        let again = plan(&desired, &converged);
+        prop_assert_eq!(again.summary.invite + again.summary.create + again.summary.update + again.summary.delete, 0);
+    }
+
+    #[test]
+    fn managed_prune_never_deletes_an_unmarked_user((desired, actual) in scenario()) {
+        let mut desired = desired;
+        desired.policy.prune = PruneMode::Managed;
+        let result = plan(&desired, &actual);
+        for change in &result.changes {
+            if let Change::Delete(removal) = change {
+                let user = actual.iter().find(|u| u.id == removal.id).expect("deleted user exists");
+                prop_assert_eq!(user.app_metadata.get(MARKER_KEY), Some(&json!("gotrue-sync:site")));
+            }
+        }
+    }
+
+    #[test]
+    fn omitted_fields_are_never_touched((desired, actual) in scenario()) {
+        let result = plan(&desired, &actual);
+        for change in &result.changes {
+            let Change::Update(update) = change else { continue };
+            let spec = desired.users.iter().find(|s| email_key(&s.email) == email_key(&update.email)).expect("spec");
+            if spec.roles.is_none() { prop_assert!(update.roles.is_none()); }
+            if spec.user_metadata.is_none() { prop_assert!(update.user_metadata.is_empty()); }
+            if spec.role.is_none() { prop_assert!(update.role.is_none()); }
+            if spec.app_metadata.is_none() {
+                prop_assert!(update.app_metadata.iter().all(|c| c.key == MARKER_KEY));
+            }
+            if desired.policy.app_metadata == MetadataMode::Exact {
+                prop_assert!(update.app_metadata.iter().all(|c| c.key != "provider"));
+            }
+        }
+    }
+}

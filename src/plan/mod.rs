@@ -1,0 +1,12 @@
+//! The plan: a pure diff of the desired users against the server's, as reviewable changes.
+
+mod change;
+mod diff;
+mod fingerprint;
+
+pub use change::{
+    Adoption, Change, KeyChange, NewUser, Plan, PlanPolicy, Removal, RoleChange, RolesChange,
+    ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
+};
+pub use diff::{marker_for, plan, MARKER_KEY};
+pub use fingerprint::{server_fingerprint, user_fingerprint};
