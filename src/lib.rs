@@ -10,3 +10,4 @@ pub mod gotrue;
 pub mod manifest;
 pub mod plan;
 pub mod secret;
+pub mod render;

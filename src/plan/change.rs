@@ -29,6 +29,9 @@ pub struct Plan {
     /// Things the reviewer should know that are not changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Set in a saved plan: the directory `file:` password references are read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets_dir: Option<String>,
 }
 
 /// The parts of the policy that apply enforces.

@@ -119,6 +119,7 @@ pub fn plan(desired: &Manifest, actual: &[RemoteUser]) -> Plan {
             fingerprint: server_fingerprint(actual),
         },
         warnings,
+        secrets_dir: None,
     }
 }
 

@@ -1,0 +1,23 @@
+//! Every user-facing format of plans and reports. Nothing else prints.
+
+mod plan_human;
+mod printer;
+mod report;
+mod style;
+
+pub use plan_human::{plan_human, summary_line};
+pub use printer::{ColorChoice, Printer};
+pub use report::{apply_summary, change_line};
+pub use style::Style;
+
+use crate::plan::Plan;
+
+/// The plan as the versioned JSON document of `--json` and `--out`.
+pub fn plan_json(plan: &Plan) -> String {
+    let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,269 @@
+//! The human plan, in the manner of Terraform: one block per user, `+` create, `~` update,
+//! `-` delete, before → after per field, and a loud block when anything is deleted.
+
+use std::fmt::Write;
+
+use serde_json::{Map, Value};
+use similar::{ChangeTag, TextDiff};
+
+use super::style::Style;
+use crate::plan::{Change, KeyChange, NewUser, Plan, Removal, UserUpdate};
+
+/// Renders `plan` for a person to review.
+pub fn plan_human(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    if !plan.summary.has_changes() {
+        let _ = writeln!(
+            out,
+            "{} The server matches the manifest ({} listed users unchanged, {}).",
+            style.green(&style.bold("No changes.")),
+            plan.summary.unchanged,
+            left_alone(plan.summary.unmanaged_left_alone)
+        );
+        warnings(&mut out, plan, style);
+        return out;
+    }
+    let _ = writeln!(out, "gotrue-sync will perform the following actions:\n");
+    for change in &plan.changes {
+        match change {
+            Change::Invite(user) => new_user(&mut out, user, "invite", "invited", style),
+            Change::Create(user) => {
+                new_user(&mut out, user, "create", "created with a password", style)
+            }
+            Change::Update(update) => update_block(&mut out, update, style),
+            Change::Delete(removal) => delete_block(&mut out, removal, style),
+        }
+        out.push('\n');
+    }
+    delete_warning(&mut out, plan, style);
+    warnings(&mut out, plan, style);
+    let _ = writeln!(out, "{}", summary_line(plan));
+    out
+}
+
+/// `Plan: 2 to invite, 1 to create, 3 to update, 1 to delete. 40 unmanaged users left alone.`
+pub fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    format!(
+        "Plan: {} to invite, {} to create, {} to update, {} to delete. {}.",
+        s.invite,
+        s.create,
+        s.update,
+        s.delete,
+        capitalize(&left_alone(s.unmanaged_left_alone))
+    )
+}
+
+fn left_alone(count: usize) -> String {
+    format!(
+        "{count} unmanaged user{} left alone",
+        if count == 1 { "" } else { "s" }
+    )
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn new_user(out: &mut String, user: &NewUser, verb: &str, described: &str, style: Style) {
+    let _ = writeln!(
+        out,
+        "  {}",
+        style.bold(&format!("# {} will be {described}", user.email))
+    );
+    let _ = writeln!(out, "  {} {verb} {:?} {{", style.green("+"), user.email);
+    let add = |out: &mut String, field: &str, value: &str| {
+        let _ = writeln!(out, "      {} {field} = {value}", style.green("+"));
+    };
+    if let Some(password) = &user.password {
+        add(out, "password", &format!("(sensitive, from {password})"));
+    }
+    if user.confirm {
+        add(out, "confirmed", "true");
+    }
+    if let Some(role) = &user.role {
+        add(out, "role", &json(&Value::String(role.clone())));
+    }
+    if let Some(roles) = user.app_metadata.get("roles") {
+        add(out, "roles", &json(roles));
+    }
+    for (key, value) in sorted(&user.app_metadata).filter(|(k, _)| *k != "roles") {
+        add(out, &format!("app_metadata.{key}"), &json(value));
+    }
+    for (key, value) in sorted(&user.user_metadata) {
+        add(out, &format!("user_metadata.{key}"), &json(value));
+    }
+    let _ = writeln!(out, "    }}");
+}
+
+fn update_block(out: &mut String, update: &UserUpdate, style: Style) {
+    let _ = writeln!(
+        out,
+        "  {}",
+        style.bold(&format!("# {} will be updated in place", update.email))
+    );
+    let _ = writeln!(
+        out,
+        "  {} update {:?} (id {}) {{",
+        style.yellow("~"),
+        update.email,
+        update.id
+    );
+    if let Some(adoption) = &update.adopt {
+        let note = match &adoption.previous_owner {
+            Some(owner) => format!("adopted from {}", json(owner)),
+            None => "adopted: not managed by gotrue-sync before".to_owned(),
+        };
+        let _ = writeln!(out, "      {}", style.dim(&format!("# {note}")));
+    }
+    if let Some(roles) = &update.roles {
+        let mut delta: Vec<String> = roles.added.iter().map(|r| format!("+{r}")).collect();
+        delta.extend(roles.removed.iter().map(|r| format!("-{r}")));
+        let after = Value::Array(roles.after.iter().cloned().map(Value::String).collect());
+        let _ = writeln!(
+            out,
+            "      {} roles = {} -> {}  {}",
+            style.yellow("~"),
+            json(&roles.before),
+            json(&after),
+            style.dim(&format!("# {}", delta.join(" ")))
+        );
+    }
+    if update.confirm {
+        let _ = writeln!(out, "      {} confirmed = false -> true", style.yellow("~"));
+    }
+    if let Some(role) = &update.role {
+        let _ = writeln!(
+            out,
+            "      {} role = {} -> {}",
+            style.yellow("~"),
+            json(&Value::String(role.before.clone())),
+            json(&Value::String(role.after.clone()))
+        );
+    }
+    for change in &update.app_metadata {
+        key_change(out, "app_metadata", change, style);
+    }
+    for change in &update.user_metadata {
+        key_change(out, "user_metadata", change, style);
+    }
+    let _ = writeln!(out, "    }}");
+}
+
+fn key_change(out: &mut String, section: &str, change: &KeyChange, style: Style) {
+    let field = format!("{section}.{}", change.key);
+    match (&change.before, &change.after) {
+        (None, Some(after)) => {
+            let _ = writeln!(out, "      {} {field} = {}", style.green("+"), json(after));
+        }
+        (Some(before), None) => {
+            let _ = writeln!(
+                out,
+                "      {} {field} = {} -> null",
+                style.red("-"),
+                json(before)
+            );
+        }
+        (Some(before), Some(after)) => {
+            let (old, new) = (pretty(before), pretty(after));
+            if old.contains('\n') || new.contains('\n') {
+                let _ = writeln!(out, "      {} {field}:", style.yellow("~"));
+                for line in TextDiff::from_lines(&old, &new).iter_all_changes() {
+                    let text = line.value().trim_end_matches('\n');
+                    let rendered = match line.tag() {
+                        ChangeTag::Delete => style.red(&format!("- {text}")),
+                        ChangeTag::Insert => style.green(&format!("+ {text}")),
+                        ChangeTag::Equal => format!("  {text}"),
+                    };
+                    let _ = writeln!(out, "          {rendered}");
+                }
+            } else {
+                let _ = writeln!(out, "      {} {field} = {old} -> {new}", style.yellow("~"));
+            }
+        }
+        (None, None) => {}
+    }
+}
+
+fn delete_block(out: &mut String, removal: &Removal, style: Style) {
+    let why = if removal.managed {
+        "managed by this manifest and no longer listed"
+    } else {
+        "not listed (prune: all)"
+    };
+    let _ = writeln!(
+        out,
+        "  {}",
+        style.bold(&format!("# {} will be DELETED: {why}", removal.email))
+    );
+    let _ = writeln!(
+        out,
+        "  {} delete {:?} (id {})",
+        style.red("-"),
+        removal.email,
+        removal.id
+    );
+}
+
+fn delete_warning(out: &mut String, plan: &Plan, style: Style) {
+    let deleted: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Delete(removal) => Some(removal.email.as_str()),
+            _ => None,
+        })
+        .collect();
+    if deleted.is_empty() {
+        return;
+    }
+    let count = deleted.len();
+    let _ = writeln!(out, "{}", style.red("╷"));
+    let _ = writeln!(
+        out,
+        "{} {}",
+        style.red("│"),
+        style.red(&style.bold(&format!(
+            "Warning: this plan DELETES {count} user{}.",
+            if count == 1 { "" } else { "s" }
+        )))
+    );
+    let _ = writeln!(
+        out,
+        "{} Deleted accounts, their passwords and sessions cannot be restored.",
+        style.red("│")
+    );
+    for email in deleted {
+        let _ = writeln!(out, "{}   - {email}", style.red("│"));
+    }
+    let _ = writeln!(out, "{}\n", style.red("╵"));
+}
+
+fn warnings(out: &mut String, plan: &Plan, style: Style) {
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "{} {warning}\n", style.yellow("Warning:"));
+    }
+}
+
+fn sorted(map: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries.into_iter()
+}
+
+fn json(value: &Value) -> String {
+    value.to_string()
+}
+
+fn pretty(value: &Value) -> String {
+    match value {
+        Value::Object(_) | Value::Array(_) if value.to_string().len() > 60 => {
+            serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+        }
+        _ => value.to_string(),
+    }
+}

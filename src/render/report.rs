@@ -1,0 +1,92 @@
+//! Apply progress lines and the final apply summary.
+
+use std::fmt::Write;
+
+use super::style::Style;
+use crate::apply::{ApplyReport, ChangeReport, Outcome};
+
+/// One line per finished change, e.g. `[3/10] ok      invite alice@example.com`.
+pub fn change_line(report: &ChangeReport, position: usize, total: usize, style: Style) -> String {
+    let counter = style.dim(&format!("[{position}/{total}]"));
+    let mut line = match &report.outcome {
+        Outcome::Done => format!(
+            "{counter} {} {} {}",
+            style.green("ok     "),
+            report.action,
+            report.email
+        ),
+        Outcome::Failed { error, done } => {
+            let mut text = format!(
+                "{counter} {} {} {}: {error}",
+                style.red("FAILED "),
+                report.action,
+                report.email
+            );
+            if let Some(done) = done {
+                let _ = write!(text, " ({done})");
+            }
+            text
+        }
+        Outcome::Skipped { reason } => format!(
+            "{counter} {} {} {}: {reason}",
+            style.dim("skipped"),
+            report.action,
+            report.email
+        ),
+    };
+    for drift in &report.drift {
+        let _ = write!(
+            line,
+            "\n        {} {drift}",
+            style.yellow("server differs:")
+        );
+    }
+    line
+}
+
+/// The closing summary: what was done, what failed, what was not started.
+pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
+    let mut out = String::new();
+    let failed: Vec<&ChangeReport> = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
+        .collect();
+    let headline = format!(
+        "Apply {}: {} done, {} failed, {} not started.",
+        if report.interrupted {
+            "interrupted"
+        } else if failed.is_empty() {
+            "complete"
+        } else {
+            "finished with errors"
+        },
+        report.done(),
+        report.failed(),
+        report.skipped()
+    );
+    let headline = if failed.is_empty() && !report.interrupted {
+        style.green(&style.bold(&headline))
+    } else {
+        style.red(&style.bold(&headline))
+    };
+    let _ = writeln!(out, "{headline}");
+    if !failed.is_empty() {
+        let _ = writeln!(out, "Failed:");
+        for report in failed {
+            if let Outcome::Failed { error, done } = &report.outcome {
+                let _ = writeln!(out, "  - {} {}: {error}", report.action, report.email);
+                if let Some(done) = done {
+                    let _ = writeln!(out, "    already done: {done}");
+                }
+            }
+        }
+    }
+    if report.failed() > 0 || report.skipped() > 0 {
+        let _ = writeln!(
+            out,
+            "Run `gotrue-sync apply` again to converge: it plans only what is still missing."
+        );
+    }
+    out
+}
