@@ -5,9 +5,10 @@
 //! [`emulator`] sit beside them; [`cli`] only parses arguments and calls into the library.
 
 pub mod apply;
+pub mod cli;
 pub mod emulator;
 pub mod gotrue;
 pub mod manifest;
 pub mod plan;
-pub mod secret;
 pub mod render;
+pub mod secret;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `gotrue-sync` binary: everything happens in [`gotrue_sync::cli`].
+
+fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(gotrue_sync::cli::main())
+}

@@ -18,6 +18,7 @@ pub const ADMIN_GROUP: &str = "admin";
 #[schemars(title = "gotrue-sync manifest")]
 pub struct Manifest {
     /// Manifest format version. Only `1` exists.
+    #[schemars(range(min = 1, max = 1))]
     pub version: u32,
     /// Owner label. Users this manifest creates or adopts are marked with
     /// `app_metadata.managed_by: "gotrue-sync:<name>"`.

@@ -39,6 +39,7 @@ pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>>
         path,
         source,
         diagnostics: Vec::new(),
+        sensitive: Vec::new(),
     };
     let root: Node = match serde_saphyr::from_str(source) {
         Ok(root) => root,
@@ -53,6 +54,7 @@ pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>>
             return Err(check.diagnostics);
         }
     };
+    check.sensitive = plaintext_password_locations(&root);
     let user_locations = check.root(&root);
     if !check.diagnostics.is_empty() {
         return Err(check.diagnostics);
@@ -77,6 +79,38 @@ struct Checker<'a> {
     path: &'a Path,
     source: &'a str,
     diagnostics: Vec<Diagnostic>,
+    /// Where plaintext passwords start (line, column): snippets of those lines are masked.
+    sensitive: Vec<(u64, u64)>,
+}
+
+/// The locations of `password:` values that are plain scalars, so that no diagnostic
+/// snippet repeats a secret someone wrote into the manifest by mistake.
+fn plaintext_password_locations(root: &Node) -> Vec<(u64, u64)> {
+    let mut found = Vec::new();
+    let NodeValue::Map(entries) = &root.value else {
+        return found;
+    };
+    for (key, users) in entries {
+        let NodeValue::Seq(items) = &users.value else {
+            continue;
+        };
+        if key.value != "users" {
+            continue;
+        }
+        for item in items {
+            let NodeValue::Map(fields) = &item.value else {
+                continue;
+            };
+            for (field, value) in fields {
+                if field.value == "password"
+                    && matches!(value.value, NodeValue::String(_) | NodeValue::Number(_))
+                {
+                    found.push((value.referenced.line(), value.referenced.column()));
+                }
+            }
+        }
+    }
+    found
 }
 
 impl Checker<'_> {
@@ -85,7 +119,18 @@ impl Checker<'_> {
     }
 
     fn report(&mut self, at: &Location, message: impl Into<String>, hint: Option<&str>) {
-        let mut diagnostic = Diagnostic::new(self.location(at), message, self.source);
+        let diagnostic = Diagnostic::new(self.location(at), message, self.source);
+        self.push(diagnostic, hint);
+    }
+
+    fn push(&mut self, mut diagnostic: Diagnostic, hint: Option<&str>) {
+        let line = diagnostic.location.line;
+        if let Some((_, column)) = self.sensitive.iter().find(|(l, _)| *l == line) {
+            let keep = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
+            diagnostic.source_line = diagnostic
+                .source_line
+                .map(|text| format!("{}(sensitive)", text.chars().take(keep).collect::<String>()));
+        }
         if let Some(hint) = hint {
             diagnostic = diagnostic.with_hint(hint);
         }
@@ -292,9 +337,8 @@ impl Checker<'_> {
                     match seen.get(&email_key(email)) {
                         Some(first) => {
                             let diagnostic = Diagnostic::new(here, format!("duplicate user `{email}` (e-mails are compared case-insensitively)"), self.source)
-                                .with_related("first declared at", first.clone())
-                                .with_hint("keep one entry per e-mail address");
-                            self.diagnostics.push(diagnostic);
+                                .with_related("first declared at", first.clone());
+                            self.push(diagnostic, Some("keep one entry per e-mail address"));
                         }
                         None => {
                             seen.insert(email_key(email), here);

@@ -67,6 +67,11 @@ impl Printer {
         }
     }
 
+    /// A report the user must see (apply summary), on stderr, never silenced.
+    pub fn report(&self, text: &str) {
+        eprint!("{text}");
+    }
+
     /// A warning on stderr (never silenced).
     pub fn warn(&self, text: &str) {
         eprintln!("{} {text}", self.err_style.yellow("warning:"));

@@ -1,0 +1,82 @@
+//! Target and credentials shared by the commands that talk to a server.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use super::error::CliError;
+use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions, RetryPolicy};
+use crate::secret::Secret;
+
+/// Where the server is and how to talk to it. Credentials come only from the environment
+/// (never flags), so they do not show up in shell history or process lists.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// GoTrue root URL, e.g. https://site.example/.netlify/identity or http://127.0.0.1:8081.
+    #[arg(long, env = "GOTRUE_URL")]
+    pub url: String,
+    /// Audience, sent as X-JWT-AUD.
+    #[arg(long, env = "GOTRUE_AUD")]
+    pub aud: Option<String>,
+    /// Timeout of each request (e.g. 30s, 2m).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Users per page when listing (per_page); never 0.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+    /// Retries of a request after a connection error, 429, 502, 503 or 504.
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+}
+
+/// The environment variables admin credentials are read from.
+pub const CREDENTIAL_HELP: &str = "Admin credentials come from the environment: GOTRUE_ADMIN_TOKEN (operator token or admin JWT), or GOTRUE_JWT_SECRET (admin tokens are minted), or GOTRUE_ADMIN_EMAIL and GOTRUE_ADMIN_PASSWORD (password login of a user whose role is the admin group).";
+
+/// Reads admin credentials from the environment, in order of precedence.
+pub fn credentials_from_env() -> Result<AdminCredentials, CliError> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(token) = var("GOTRUE_ADMIN_TOKEN") {
+        return Ok(AdminCredentials::Token(Secret::new(token)));
+    }
+    if let Some(secret) = var("GOTRUE_JWT_SECRET") {
+        return Ok(AdminCredentials::JwtSecret(Secret::new(secret)));
+    }
+    match (var("GOTRUE_ADMIN_EMAIL"), var("GOTRUE_ADMIN_PASSWORD")) {
+        (Some(email), Some(password)) => Ok(AdminCredentials::Password {
+            email,
+            password: Secret::new(password),
+        }),
+        (Some(_), None) => Err(CliError::Usage(
+            "GOTRUE_ADMIN_EMAIL is set but GOTRUE_ADMIN_PASSWORD is not".into(),
+        )),
+        _ => Err(CliError::Usage(format!(
+            "no admin credentials. {CREDENTIAL_HELP}"
+        ))),
+    }
+}
+
+impl ServerArgs {
+    /// Client options from the flags.
+    pub fn options(&self, parallelism: usize) -> ClientOptions {
+        ClientOptions {
+            aud: self.aud.clone(),
+            timeout: self.timeout,
+            page_size: self.page_size,
+            list_parallelism: parallelism,
+            retry: RetryPolicy {
+                max_retries: self.retries,
+                ..RetryPolicy::default()
+            },
+        }
+    }
+
+    /// An admin client with credentials from the environment.
+    pub fn admin_client(&self, parallelism: usize) -> Result<AdminClient, CliError> {
+        let credentials = credentials_from_env()?;
+        Ok(AdminClient::new(
+            &self.url,
+            credentials,
+            self.options(parallelism),
+        )?)
+    }
+}
