@@ -1,0 +1,189 @@
+//! The binary as a user runs it: exit codes, output streams, approval, and secrets.
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "op-token-VALUE-never-printed";
+const PASSWORD: &str = "bot-password-VALUE-never-printed";
+const JWT_SECRET: &str = "jwt-secret-VALUE-never-printed";
+
+fn manifest(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let path = dir.path().join("users.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nname: site\nusers:\n  - email: alice@example.com\n    roles: [editor]\n  - email: bot@example.com\n    create: password\n    password: { env: GOTRUE_SYNC_CLI_TEST_PW }\n",
+    )
+    .expect("write manifest");
+    path
+}
+
+fn user(id: &str, email: &str, app: Value) -> Value {
+    json!({"id": id, "aud": "", "role": "", "email": email, "confirmed_at": "2026-01-01T00:00:00Z",
+           "created_at": "2026-01-01T00:00:00Z", "app_metadata": app, "user_metadata": {}})
+}
+
+async fn server_with(users: Vec<Value>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/admin/users"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-Total-Count", users.len().to_string().as_str())
+                .set_body_json(json!({"aud": "", "users": users})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+fn cmd(server: &MockServer) -> Command {
+    let mut cmd = Command::cargo_bin("gotrue-sync").expect("binary");
+    cmd.env_clear()
+        .env("GOTRUE_URL", server.uri())
+        .env("GOTRUE_ADMIN_TOKEN", TOKEN)
+        .env("GOTRUE_SYNC_CLI_TEST_PW", PASSWORD)
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn converged_users() -> Vec<Value> {
+    vec![
+        user("1", "alice@example.com", json!({"provider": "email", "roles": ["editor"], "managed_by": "gotrue-sync:site"})),
+        user("2", "bot@example.com", json!({"provider": "email", "managed_by": "gotrue-sync:site"})),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_exit_codes_follow_detailed_exitcode() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = manifest(&dir);
+    let empty = server_with(vec![]).await;
+    let output = cmd(&empty).args(["plan", "-f"]).arg(&file).output().expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Plan: 1 to invite, 1 to create, 0 to update, 0 to delete."), "{stdout}");
+
+    let output = cmd(&empty).args(["plan", "--detailed-exitcode", "-f"]).arg(&file).output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+
+    let converged = server_with(converged_users()).await;
+    let output = cmd(&converged).args(["plan", "--detailed-exitcode", "-f"]).arg(&file).output().expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("No changes."));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_plan_goes_to_stdout_and_parses() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = server_with(vec![]).await;
+    let output = cmd(&server).args(["plan", "--json", "-f"]).arg(manifest(&dir)).output().expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    let plan: Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["summary"]["invite"], 1);
+    assert_eq!(plan["changes"][0]["action"], "invite");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Listing users"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_without_terminal_or_auto_approve_refuses_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = server_with(vec![]).await;
+    let output = cmd(&server).args(["apply", "-f"]).arg(manifest(&dir)).write_stdin("yes\n").output().expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--auto-approve"), "{stderr}");
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert!(requests.iter().all(|r| r.method.as_str() == "GET"), "a write was sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validation_errors_exit_1_before_any_request() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(&file, "version: 1\nname: s\nusers:\n  - email: nope\n").expect("write");
+    let server = server_with(vec![]).await;
+    let output = cmd(&server).args(["plan", "-f"]).arg(&file).output().expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.yaml:4:12"), "{stderr}");
+    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_secret_is_reported_before_touching_the_server() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = server_with(vec![]).await;
+    let output = cmd(&server)
+        .env_remove("GOTRUE_SYNC_CLI_TEST_PW")
+        .args(["plan", "-f"])
+        .arg(manifest(&dir))
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bot@example.com: environment variable GOTRUE_SYNC_CLI_TEST_PW is not set"), "{stderr}");
+    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_appears_in_any_output_at_the_most_verbose_level() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = server_with(vec![]).await;
+    Mock::given(method("POST"))
+        .and(path("/invite"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("10", "alice@example.com", json!({"provider": "email"}))))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/admin/users"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"code": 500, "msg": "Database error creating new user"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user("10", "alice@example.com", json!({"provider": "email", "roles": ["editor"], "managed_by": "gotrue-sync:site"}))))
+        .mount(&server)
+        .await;
+    let file = manifest(&dir);
+    let out_plan = dir.path().join("plan.json");
+    let runs = [
+        cmd(&server).args(["-vvv", "plan", "--out"]).arg(&out_plan).arg("-f").arg(&file).output(),
+        cmd(&server).args(["-vvv", "plan", "--json", "-f"]).arg(&file).output(),
+        cmd(&server).args(["-vvv", "apply", "--auto-approve", "-f"]).arg(&file).output(),
+        cmd(&server)
+            .env_remove("GOTRUE_ADMIN_TOKEN")
+            .env("GOTRUE_JWT_SECRET", JWT_SECRET)
+            .args(["-vvv", "plan", "-f"])
+            .arg(&file)
+            .output(),
+        cmd(&server).args(["plan", "--help"]).output(),
+    ];
+    let saved = std::fs::read_to_string(&out_plan).expect("saved plan");
+    let mut all = saved;
+    for run in runs {
+        let output = run.expect("run");
+        all.push_str(&String::from_utf8_lossy(&output.stdout));
+        all.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(all.contains("Database error creating new user"), "the failing create is reported");
+    for secret in [TOKEN, PASSWORD, JWT_SECRET] {
+        assert!(!all.contains(secret), "secret {secret} leaked:\n{all}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_change_makes_apply_exit_1_with_a_summary() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = server_with(vec![]).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"code": 422, "msg": "Email address already registered by another user"})))
+        .mount(&server)
+        .await;
+    let output = cmd(&server).args(["apply", "--auto-approve", "-f"]).arg(manifest(&dir)).output().expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Apply finished with errors: 0 done, 2 failed, 0 not started."), "{stderr}");
+    assert!(stderr.contains("POST /invite (user alice@example.com): server answered 422"), "{stderr}");
+}
