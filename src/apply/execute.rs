@@ -184,6 +184,23 @@ async fn run_change<A: AdminApi>(change: &Change, api: &A, options: &ApplyOption
             Ok(()) => (Outcome::Done, Vec::new()),
             Err(error) => (failed(error, None), Vec::new()),
         },
+        Change::Reinvite(reinvite) => match api.delete_user(&reinvite.id, &reinvite.email).await {
+            Err(error) => (failed(error, None), Vec::new()),
+            Ok(()) => {
+                let user = &reinvite.invite;
+                let request = InviteRequest {
+                    email: user.email.clone(),
+                    data: non_empty(&user.user_metadata),
+                };
+                match api.invite_user(&request).await {
+                    Ok(created) => finish_new_user(api, user, &created, "re-invited").await,
+                    Err(error) => {
+                        let done = "the pending account was deleted but the new invitation failed; run apply again to invite".to_owned();
+                        (failed(error, Some(done)), Vec::new())
+                    }
+                }
+            }
+        },
     };
     ChangeReport {
         action: change.action(),
@@ -265,7 +282,7 @@ pub fn update_request(update: &UserUpdate) -> UpdateUserRequest {
     }
     let user = patch(&update.user_metadata);
     UpdateUserRequest {
-        email: None,
+        email: update.rename.as_ref().map(|r| r.to.clone()),
         role: update.role.as_ref().map(|r| r.after.clone()),
         confirm: update.confirm.then_some(true),
         app_metadata: (!app.is_empty()).then_some(app),

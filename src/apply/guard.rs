@@ -13,7 +13,7 @@ use crate::secret::{resolve, SecretError};
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyRefusal {
     /// More deletes than allowed.
-    #[error("the plan deletes {deletes} users, more than the allowed {max}; review it, then raise the bound with --max-deletes {deletes} if it is right")]
+    #[error("the plan deletes {deletes} users (re-invites included), more than the allowed {max}; review it, then raise the bound with --max-deletes {deletes} if it is right")]
     TooManyDeletes {
         /// Deletes in the plan.
         deletes: usize,
@@ -44,7 +44,7 @@ fn describe_secret_problems(problems: &[(String, SecretError)]) -> String {
 
 /// Refuses a plan with more deletes than `max`.
 pub fn check_deletes(plan: &Plan, max: u32) -> Result<(), ApplyRefusal> {
-    let deletes = plan.summary.delete;
+    let deletes = plan.summary.removals();
     if deletes > max as usize {
         return Err(ApplyRefusal::TooManyDeletes { deletes, max });
     }
@@ -97,6 +97,13 @@ pub fn check_fresh(plan: &Plan, current: &[RemoteUser]) -> Result<(), ApplyRefus
                 None => changed.push(format!("{} was deleted", update.email)),
                 Some(user) if user_fingerprint(user) != update.expected => {
                     changed.push(format!("{} was modified", update.email))
+                }
+                Some(_) => {}
+            },
+            Change::Reinvite(reinvite) => match by_id.get(reinvite.id.as_str()) {
+                None => changed.push(format!("{} was deleted", reinvite.email)),
+                Some(user) if user_fingerprint(user) != reinvite.expected => {
+                    changed.push(format!("{} was modified", reinvite.email))
                 }
                 Some(_) => {}
             },

@@ -51,6 +51,11 @@ pub struct Policy {
     /// grants full control of the instance's users.
     #[serde(default)]
     pub allow_admin_role: bool,
+    /// Metadata keys other systems own (site functions, the users themselves), as
+    /// `app_metadata.KEY` or `user_metadata.KEY`: left out of every comparison and every
+    /// write, even in `exact` mode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
 }
 
 impl Default for Policy {
@@ -61,7 +66,17 @@ impl Default for Policy {
             user_metadata: MetadataMode::default(),
             app_metadata: MetadataMode::default(),
             allow_admin_role: false,
+            ignore: Vec::new(),
         }
+    }
+}
+
+impl Policy {
+    /// Whether `section.key` is listed in `ignore`.
+    pub fn ignores(&self, section: &str, key: &str) -> bool {
+        self.ignore
+            .iter()
+            .any(|path| path.split_once('.') == Some((section, key)))
     }
 }
 
@@ -130,12 +145,18 @@ pub struct UserSpec {
     pub password: Option<SecretRef>,
     /// `true`: the account's e-mail is confirmed (a created user can log in at once, an
     /// unconfirmed existing user is confirmed). Defaults to `true` for `create: password`.
-    /// The server cannot un-confirm, so `false` never changes an existing user.
+    /// The server cannot un-confirm, so `false` never changes an existing user, and an invited
+    /// user who has not accepted yet is left to confirm by accepting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed: Option<bool>,
     /// The GoTrue `role` column. Omit to leave it alone; the server cannot clear it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// The address this user had before: if the server has no user with `email` but one with
+    /// this address, its e-mail is changed (keeping its id and password) instead of deleting
+    /// it and creating a new account. Harmless once the old address is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
 }
 
 fn is_default_create(mode: &CreateMode) -> bool {
@@ -180,6 +201,7 @@ impl UserSpec {
             password: None,
             confirmed: None,
             role: None,
+            renamed_from: None,
         }
     }
 

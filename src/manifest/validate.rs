@@ -269,6 +269,23 @@ impl Checker<'_> {
         for (key, value) in fields.values() {
             self.typed_field::<Policy>(&base, &key.value, value, "`policy`");
         }
+        if let Some((_, NodeValue::Seq(paths))) = fields.get("ignore").map(|(k, v)| (k, &v.value)) {
+            for path in paths {
+                let NodeValue::String(text) = &path.value else {
+                    continue;
+                };
+                let valid = matches!(text.split_once('.'), Some(("app_metadata" | "user_metadata", key)) if !key.is_empty() && !key.contains('.'));
+                if !valid {
+                    self.report(
+                        &path.referenced,
+                        format!("invalid ignore path `{text}` in `policy`"),
+                        Some(
+                            "write `app_metadata.KEY` or `user_metadata.KEY` (top-level keys only)",
+                        ),
+                    );
+                }
+            }
+        }
         matches!(fields.get("allow_admin_role"), Some((_, v)) if v.value == NodeValue::Bool(true))
     }
 
@@ -385,13 +402,19 @@ impl Checker<'_> {
             ),
             (None, CreateMode::Invite) => {}
         }
-        if create == CreateMode::Invite {
-            if let Some((key, value)) = fields.get("confirmed") {
-                if value.value == NodeValue::Bool(true) {
+        if let Some((_, value)) = fields.get("renamed_from") {
+            if let NodeValue::String(old) = &value.value {
+                if let Err(problem) = check_email(old) {
                     self.report(
-                        &key.referenced,
-                        format!("{context} is invited, and an invited user confirms by accepting the invitation"),
-                        Some("remove `confirmed`, or use `create: password` for an account that is confirmed at once"),
+                        &value.referenced,
+                        format!("invalid `renamed_from` address `{old}`: {problem}"),
+                        None,
+                    );
+                } else if email_key(old) == email_key(&email) {
+                    self.report(
+                        &value.referenced,
+                        format!("{context} is `renamed_from` its own address"),
+                        Some("remove `renamed_from`"),
                     );
                 }
             }

@@ -29,6 +29,9 @@ pub struct Plan {
     /// Things the reviewer should know that are not changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Listed users whose invitation is not accepted yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_invites: Vec<PendingInvite>,
     /// Set in a saved plan: the directory `file:` password references are read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_dir: Option<String>,
@@ -54,6 +57,9 @@ pub struct Summary {
     pub update: usize,
     /// Users to delete.
     pub delete: usize,
+    /// Pending invitations to re-send (each a delete and an invite).
+    #[serde(default)]
+    pub reinvite: usize,
     /// Listed users already as desired.
     pub unchanged: usize,
     /// Server users not in the manifest that the policy leaves alone.
@@ -63,7 +69,12 @@ pub struct Summary {
 impl Summary {
     /// Whether the plan changes anything.
     pub fn has_changes(&self) -> bool {
-        self.invite + self.create + self.update + self.delete > 0
+        self.invite + self.create + self.update + self.delete + self.reinvite > 0
+    }
+
+    /// Accounts removed by the plan: deletes, and the delete half of re-invites.
+    pub fn removals(&self) -> usize {
+        self.delete + self.reinvite
     }
 }
 
@@ -88,6 +99,8 @@ pub enum Change {
     Update(UserUpdate),
     /// `DELETE /admin/users/{id}`.
     Delete(Removal),
+    /// A stale invitation re-sent: `DELETE`, then `POST /invite` and the `PUT`.
+    Reinvite(Reinvite),
 }
 
 impl Change {
@@ -97,6 +110,7 @@ impl Change {
             Change::Invite(user) | Change::Create(user) => &user.email,
             Change::Update(update) => &update.email,
             Change::Delete(removal) => &removal.email,
+            Change::Reinvite(reinvite) => &reinvite.email,
         }
     }
 
@@ -107,6 +121,7 @@ impl Change {
             Change::Create(_) => "create",
             Change::Update(_) => "update",
             Change::Delete(_) => "delete",
+            Change::Reinvite(_) => "reinvite",
         }
     }
 
@@ -117,6 +132,7 @@ impl Change {
             Change::Create(_) => 1,
             Change::Update(_) => 2,
             Change::Delete(_) => 3,
+            Change::Reinvite(_) => 4,
         }
     }
 }
@@ -167,6 +183,9 @@ pub struct UserUpdate {
     /// New `role` column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<RoleChange>,
+    /// New e-mail (a `renamed_from` rename, keeping the account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rename: Option<Rename>,
     /// Fingerprint of the user when planned; apply of a saved plan refuses if it changed.
     pub expected: String,
 }
@@ -236,5 +255,40 @@ impl UserUpdate {
             && self.user_metadata.is_empty()
             && !self.confirm
             && self.role.is_none()
+            && self.rename.is_none()
     }
+}
+
+/// An e-mail change that keeps the account (id, password, sessions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Rename {
+    /// The stored address.
+    pub from: String,
+    /// The address the manifest declares.
+    pub to: String,
+}
+
+/// A listed user who has not accepted their invitation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PendingInvite {
+    /// E-mail as stored.
+    pub email: String,
+    /// `invited_at`.
+    pub since: String,
+}
+
+/// Re-sending an invitation: GoTrue cannot re-send, so the pending account is deleted and
+/// invited again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reinvite {
+    /// Id of the pending account.
+    pub id: String,
+    /// E-mail as stored.
+    pub email: String,
+    /// When it was invited.
+    pub pending_since: String,
+    /// Fingerprint of the pending account when planned.
+    pub expected: String,
+    /// The new invitation.
+    pub invite: NewUser,
 }

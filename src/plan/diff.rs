@@ -1,17 +1,17 @@
 //! The pure diff: desired manifest × server users → [`Plan`]. No I/O, no clock, no
 //! randomness: the same inputs give the same plan, byte for byte.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::change::{
-    Adoption, Change, KeyChange, NewUser, Plan, PlanPolicy, Removal, RoleChange, RolesChange,
-    ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
+    Adoption, Change, KeyChange, NewUser, PendingInvite, Plan, PlanPolicy, Reinvite, Removal,
+    Rename, RoleChange, RolesChange, ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
 };
 use super::fingerprint::{server_fingerprint, user_fingerprint};
 use crate::gotrue::RemoteUser;
-use crate::manifest::{email_key, CreateMode, Manifest, MetadataMode, PruneMode, UserSpec};
+use crate::manifest::{email_key, CreateMode, Manifest, MetadataMode, Policy, PruneMode, UserSpec};
 
 /// The app metadata key that records which manifest owns a user.
 pub const MARKER_KEY: &str = "managed_by";
@@ -25,8 +25,23 @@ pub fn marker_for(name: &str) -> String {
     format!("gotrue-sync:{name}")
 }
 
+/// Options that make a plan depend on more than the manifest and the users.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Re-send invitations pending for longer than this (delete + invite: the server
+    /// cannot re-send).
+    pub reinvite_pending_older_than: Option<std::time::Duration>,
+    /// "Now" in Unix seconds, passed in so that the plan stays a pure function.
+    pub now: u64,
+}
+
 /// Computes the changes that make the server's users match the manifest.
 pub fn plan(desired: &Manifest, actual: &[RemoteUser]) -> Plan {
+    plan_with(desired, actual, &PlanOptions::default())
+}
+
+/// [`plan`] with options.
+pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOptions) -> Plan {
     let marker = marker_for(&desired.name);
     let policy = &desired.policy;
     let mut by_email: HashMap<String, Vec<usize>> = HashMap::with_capacity(actual.len());
@@ -36,38 +51,73 @@ pub fn plan(desired: &Manifest, actual: &[RemoteUser]) -> Plan {
             .or_default()
             .push(index);
     }
+    let desired_keys: HashSet<String> = desired.users.iter().map(|u| email_key(&u.email)).collect();
 
     let mut matched = vec![false; actual.len()];
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
+    let mut pending_invites = Vec::new();
     let mut summary = Summary::default();
 
     for spec in &desired.users {
         let key = email_key(&spec.email);
-        match by_email.get(&key).map(Vec::as_slice) {
-            None | Some([]) => changes.push(new_user(spec, &marker)),
-            Some(indices) => {
-                if indices.len() > 1 {
-                    warnings.push(format!(
-                        "{} server users share the e-mail {}; the first listed (id {}) is managed and the others are left alone",
-                        indices.len(),
-                        spec.email,
-                        actual[indices[0]].id
-                    ));
-                }
-                for &i in indices {
-                    matched[i] = true;
-                }
-                let update = update_for(spec, &actual[indices[0]], desired, &marker);
-                if update.is_empty() {
-                    summary.unchanged += 1;
-                } else {
-                    changes.push(Change::Update(update));
+        let direct = by_email.get(&key).map(Vec::as_slice).unwrap_or_default();
+        // A rename applies only while the new address is absent and the old one is present
+        // and not itself listed.
+        let renamed = spec
+            .renamed_from
+            .as_deref()
+            .map(email_key)
+            .filter(|old| direct.is_empty() && !desired_keys.contains(old))
+            .and_then(|old| by_email.get(&old))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let indices = if direct.is_empty() { renamed } else { direct };
+        let Some(&first) = indices.first() else {
+            changes.push(new_user(spec, policy, &marker));
+            continue;
+        };
+        if indices.len() > 1 {
+            warnings.push(format!(
+                "{} server users share the e-mail {}; the first listed (id {}) is managed and the others are left alone",
+                indices.len(),
+                actual[first].email,
+                actual[first].id
+            ));
+        }
+        for &i in indices {
+            matched[i] = true;
+        }
+        let user = &actual[first];
+        if let Some(since) = user
+            .invited_at
+            .as_ref()
+            .filter(|_| user.is_pending_invite())
+        {
+            if spec.create == CreateMode::Invite && pending_too_long(since, options) {
+                if let Change::Invite(invite) = new_user(spec, policy, &marker) {
+                    changes.push(Change::Reinvite(Reinvite {
+                        id: user.id.clone(),
+                        email: user.email.clone(),
+                        pending_since: since.clone(),
+                        expected: user_fingerprint(user),
+                        invite,
+                    }));
+                    continue;
                 }
             }
+            pending_invites.push(PendingInvite {
+                email: user.email.clone(),
+                since: since.clone(),
+            });
+        }
+        let update = update_for(spec, user, desired, &marker);
+        if update.is_empty() {
+            summary.unchanged += 1;
+        } else {
+            changes.push(Change::Update(update));
         }
     }
-
     for (user, _) in actual.iter().zip(&matched).filter(|(_, m)| !**m) {
         let managed =
             user.app_metadata.get(MARKER_KEY).and_then(Value::as_str) == Some(marker.as_str());
@@ -101,8 +151,10 @@ pub fn plan(desired: &Manifest, actual: &[RemoteUser]) -> Plan {
             Change::Create(_) => summary.create += 1,
             Change::Update(_) => summary.update += 1,
             Change::Delete(_) => summary.delete += 1,
+            Change::Reinvite(_) => summary.reinvite += 1,
         }
     }
+    pending_invites.sort_by(|a: &PendingInvite, b| a.email.cmp(&b.email));
 
     Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -119,19 +171,33 @@ pub fn plan(desired: &Manifest, actual: &[RemoteUser]) -> Plan {
             fingerprint: server_fingerprint(actual),
         },
         warnings,
+        pending_invites,
         secrets_dir: None,
     }
 }
 
-fn new_user(spec: &UserSpec, marker: &str) -> Change {
-    let mut app_metadata = Map::new();
-    if let Some(declared) = &spec.app_metadata {
-        for (key, value) in declared {
-            if !value.is_null() {
-                app_metadata.insert(key.clone(), value.clone());
-            }
-        }
-    }
+/// Whether an invitation sent at `since` (RFC 3339) is older than the re-invite threshold.
+fn pending_too_long(since: &str, options: &PlanOptions) -> bool {
+    let Some(threshold) = options.reinvite_pending_older_than else {
+        return false;
+    };
+    let Ok(sent) =
+        time::OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+    else {
+        return false;
+    };
+    let sent = u64::try_from(sent.unix_timestamp()).unwrap_or(0);
+    options.now.saturating_sub(sent) > threshold.as_secs()
+}
+
+fn new_user(spec: &UserSpec, policy: &Policy, marker: &str) -> Change {
+    let mut app_metadata: Map<String, Value> = spec
+        .app_metadata
+        .iter()
+        .flatten()
+        .filter(|(k, v)| !v.is_null() && !policy.ignores("app_metadata", k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if let Some(roles) = &spec.roles {
         app_metadata.insert("roles".into(), roles_value(&dedup(roles)));
     }
@@ -140,7 +206,7 @@ fn new_user(spec: &UserSpec, marker: &str) -> Change {
         .user_metadata
         .iter()
         .flatten()
-        .filter(|(_, v)| !v.is_null())
+        .filter(|(k, v)| !v.is_null() && !policy.ignores("user_metadata", k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let user = NewUser {
@@ -162,11 +228,13 @@ fn update_for(spec: &UserSpec, user: &RemoteUser, desired: &Manifest, marker: &s
     let adopt = (owner.and_then(Value::as_str) != Some(marker)).then(|| Adoption {
         previous_owner: owner.cloned(),
     });
+    let policy = &desired.policy;
     let mut app_metadata = diff_map(
         spec.app_metadata.as_ref(),
         &user.app_metadata,
-        desired.policy.app_metadata,
+        policy.app_metadata,
         &PROTECTED_APP_KEYS,
+        |key| policy.ignores("app_metadata", key),
     );
     if adopt.is_some() {
         app_metadata.push(KeyChange {
@@ -198,10 +266,19 @@ fn update_for(spec: &UserSpec, user: &RemoteUser, desired: &Manifest, marker: &s
         user_metadata: diff_map(
             spec.user_metadata.as_ref(),
             &user.user_metadata,
-            desired.policy.user_metadata,
+            policy.user_metadata,
             &[],
+            |key| policy.ignores("user_metadata", key),
         ),
-        confirm: spec.confirmed == Some(true) && user.confirmed_at.is_none(),
+        // Confirming a pending invitation would void its link: an invited user confirms by
+        // accepting.
+        confirm: spec.confirmed == Some(true)
+            && user.confirmed_at.is_none()
+            && !(spec.create == CreateMode::Invite && user.is_pending_invite()),
+        rename: (email_key(&spec.email) != email_key(&user.email)).then(|| Rename {
+            from: user.email.clone(),
+            to: spec.email.trim().to_owned(),
+        }),
         role,
         expected: user_fingerprint(user),
     }
@@ -214,12 +291,13 @@ fn diff_map(
     actual: &Map<String, Value>,
     mode: MetadataMode,
     protected: &[&str],
+    ignored: impl Fn(&str) -> bool,
 ) -> Vec<KeyChange> {
     let Some(desired) = desired else {
         return Vec::new();
     };
     let mut changes = Vec::new();
-    for (key, value) in desired {
+    for (key, value) in desired.iter().filter(|(k, _)| !ignored(k)) {
         let stored = actual.get(key);
         if value.is_null() {
             if let Some(stored) = stored {
@@ -239,7 +317,7 @@ fn diff_map(
     }
     if mode == MetadataMode::Exact {
         for (key, value) in actual {
-            if !desired.contains_key(key) && !protected.contains(&key.as_str()) {
+            if !desired.contains_key(key) && !protected.contains(&key.as_str()) && !ignored(key) {
                 changes.push(KeyChange {
                     key: key.clone(),
                     before: Some(value.clone()),

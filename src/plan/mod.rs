@@ -5,8 +5,8 @@ mod diff;
 mod fingerprint;
 
 pub use change::{
-    Adoption, Change, KeyChange, NewUser, Plan, PlanPolicy, Removal, RoleChange, RolesChange,
-    ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
+    Adoption, Change, KeyChange, NewUser, PendingInvite, Plan, PlanPolicy, Reinvite, Removal,
+    Rename, RoleChange, RolesChange, ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
 };
-pub use diff::{marker_for, plan, MARKER_KEY};
+pub use diff::{marker_for, plan, plan_with, PlanOptions, MARKER_KEY};
 pub use fingerprint::{server_fingerprint, user_fingerprint};

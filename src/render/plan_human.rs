@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use similar::{ChangeTag, TextDiff};
 
 use super::style::Style;
-use crate::plan::{Change, KeyChange, NewUser, Plan, Removal, UserUpdate};
+use crate::plan::{Change, KeyChange, NewUser, Plan, Reinvite, Removal, UserUpdate};
 
 /// Renders `plan` for a person to review.
 pub fn plan_human(plan: &Plan, style: Style) -> String {
@@ -20,6 +20,7 @@ pub fn plan_human(plan: &Plan, style: Style) -> String {
             plan.summary.unchanged,
             left_alone(plan.summary.unmanaged_left_alone)
         );
+        pending(&mut out, plan, style);
         warnings(&mut out, plan, style);
         return out;
     }
@@ -32,10 +33,12 @@ pub fn plan_human(plan: &Plan, style: Style) -> String {
             }
             Change::Update(update) => update_block(&mut out, update, style),
             Change::Delete(removal) => delete_block(&mut out, removal, style),
+            Change::Reinvite(reinvite) => reinvite_block(&mut out, reinvite, style),
         }
         out.push('\n');
     }
     delete_warning(&mut out, plan, style);
+    pending(&mut out, plan, style);
     warnings(&mut out, plan, style);
     let _ = writeln!(out, "{}", summary_line(plan));
     out
@@ -44,8 +47,13 @@ pub fn plan_human(plan: &Plan, style: Style) -> String {
 /// `Plan: 2 to invite, 1 to create, 3 to update, 1 to delete. 40 unmanaged users left alone.`
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
+    let reinvite = if s.reinvite > 0 {
+        format!(", {} to re-invite", s.reinvite)
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to invite, {} to create, {} to update, {} to delete. {}.",
+        "Plan: {} to invite, {} to create, {} to update, {} to delete{reinvite}. {}.",
         s.invite,
         s.create,
         s.update,
@@ -133,6 +141,16 @@ fn update_block(out: &mut String, update: &UserUpdate, style: Style) {
             style.dim(&format!("# {}", delta.join(" ")))
         );
     }
+    if let Some(rename) = &update.rename {
+        let _ = writeln!(
+            out,
+            "      {} email = {:?} -> {:?}  {}",
+            style.yellow("~"),
+            rename.from,
+            rename.to,
+            style.dim("# renamed: same account, id and password kept")
+        );
+    }
     if update.confirm {
         let _ = writeln!(out, "      {} confirmed = false -> true", style.yellow("~"));
     }
@@ -209,15 +227,50 @@ fn delete_block(out: &mut String, removal: &Removal, style: Style) {
     );
 }
 
+fn reinvite_block(out: &mut String, reinvite: &Reinvite, style: Style) {
+    let _ = writeln!(
+        out,
+        "  {}",
+        style.bold(&format!(
+            "# {} will be re-invited: invited (pending since {}); the server cannot re-send, so the pending account is deleted and invited again",
+            reinvite.email, reinvite.pending_since
+        ))
+    );
+    let _ = writeln!(
+        out,
+        "  {} delete {:?} (id {})",
+        style.red("-"),
+        reinvite.email,
+        reinvite.id
+    );
+    new_user(out, &reinvite.invite, "invite", "invited again", style);
+}
+
+fn pending(out: &mut String, plan: &Plan, style: Style) {
+    if plan.pending_invites.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", style.bold("Invitations not yet accepted:"));
+    for invite in &plan.pending_invites {
+        let _ = writeln!(
+            out,
+            "  {} invited (pending since {})",
+            invite.email, invite.since
+        );
+    }
+    out.push('\n');
+}
+
 fn delete_warning(out: &mut String, plan: &Plan, style: Style) {
-    let deleted: Vec<&str> = plan
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Delete(removal) => Some(removal.email.as_str()),
-            _ => None,
-        })
-        .collect();
+    let deleted: Vec<&str> =
+        plan.changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Delete(Removal { email, .. })
+                | Change::Reinvite(Reinvite { email, .. }) => Some(email.as_str()),
+                _ => None,
+            })
+            .collect();
     if deleted.is_empty() {
         return;
     }

@@ -180,11 +180,22 @@ fn yaml_syntax_and_duplicate_keys_are_located() {
 }
 
 #[test]
-fn invited_user_cannot_be_confirmed_by_the_manifest() {
-    let found =
-        messages("version: 1\nname: s\nusers:\n  - email: a@example.com\n    confirmed: true\n");
-    assert_eq!(found.len(), 1);
-    assert!(found[0].contains("is invited"));
+fn renamed_from_must_be_another_valid_address() {
+    let found = messages("version: 1\nname: s\nusers:\n  - email: a@example.com\n    renamed_from: A@example.com\n  - email: b@example.com\n    renamed_from: nope\n");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(
+        found[0],
+        "user `a@example.com` is `renamed_from` its own address"
+    );
+    assert!(found[1].starts_with("invalid `renamed_from` address `nope`"));
+}
+
+#[test]
+fn ignore_paths_name_a_metadata_section_and_key() {
+    let found = messages("version: 1\nname: s\npolicy: { ignore: [app_metadata.plan, avatar_url, user_metadata.a.b] }\nusers: []\n");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found[0].contains("`avatar_url`"));
+    assert!(found[1].contains("`user_metadata.a.b`"));
 }
 
 #[test]

@@ -322,17 +322,25 @@ fn scenario() -> impl Strategy<Value = (Manifest, Vec<RemoteUser>)> {
         ],
         prop_oneof![Just(MetadataMode::Merge), Just(MetadataMode::Exact)],
         prop_oneof![Just(MetadataMode::Merge), Just(MetadataMode::Exact)],
+        any::<bool>(),
     );
-    (specs, users, policy).prop_map(|(specs, users, (prune, user_metadata, app_metadata))| {
-        let policy = Policy {
-            prune,
-            max_deletes: 100,
-            user_metadata,
-            app_metadata,
-            allow_admin_role: false,
-        };
-        (manifest(policy, specs), users)
-    })
+    (specs, users, policy).prop_map(
+        |(specs, users, (prune, user_metadata, app_metadata, ignore))| {
+            let policy = Policy {
+                prune,
+                max_deletes: 100,
+                user_metadata,
+                app_metadata,
+                allow_admin_role: false,
+                ignore: if ignore {
+                    vec!["app_metadata.a".into(), "user_metadata.b".into()]
+                } else {
+                    Vec::new()
+                },
+            };
+            (manifest(policy, specs), users)
+        },
+    )
 }
 
 fn apply_to(plan: &Plan, users: Vec<RemoteUser>) -> Vec<RemoteUser> {
@@ -381,6 +389,25 @@ proptest! {
     }
 
     #[test]
+    fn ignored_keys_are_never_compared_or_written((desired, actual) in scenario()) {
+        let result = plan(&desired, &actual);
+        let ignored = |section: &str, key: &str| desired.policy.ignores(section, key);
+        for change in &result.changes {
+            match change {
+                Change::Update(update) => {
+                    prop_assert!(update.app_metadata.iter().all(|c| !ignored("app_metadata", &c.key)));
+                    prop_assert!(update.user_metadata.iter().all(|c| !ignored("user_metadata", &c.key)));
+                }
+                Change::Invite(user) | Change::Create(user) => {
+                    prop_assert!(user.app_metadata.keys().all(|k| !ignored("app_metadata", k)));
+                    prop_assert!(user.user_metadata.keys().all(|k| !ignored("user_metadata", k)));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
     fn omitted_fields_are_never_touched((desired, actual) in scenario()) {
         let result = plan(&desired, &actual);
         for change in &result.changes {
@@ -397,4 +424,92 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn rename_updates_the_existing_account() {
+    let stored = remote(
+        "42",
+        "old@example.com",
+        json!({"managed_by": "gotrue-sync:site"}),
+        json!({}),
+    );
+    let mut spec = UserSpec::new("new@example.com");
+    spec.renamed_from = Some("OLD@example.com".into());
+    let result = plan(
+        &manifest(Policy::default(), vec![spec.clone()]),
+        std::slice::from_ref(&stored),
+    );
+    assert_eq!(
+        (
+            result.summary.update,
+            result.summary.delete,
+            result.summary.invite
+        ),
+        (1, 0, 0)
+    );
+    let Change::Update(update) = &result.changes[0] else {
+        panic!("update")
+    };
+    assert_eq!(update.id, "42");
+    let rename = update.rename.as_ref().expect("rename");
+    assert_eq!(
+        (rename.from.as_str(), rename.to.as_str()),
+        ("old@example.com", "new@example.com")
+    );
+    // Once the old address is gone the field is harmless.
+    let renamed = remote(
+        "42",
+        "new@example.com",
+        json!({"managed_by": "gotrue-sync:site"}),
+        json!({}),
+    );
+    assert!(!plan(&manifest(Policy::default(), vec![spec]), &[renamed])
+        .summary
+        .has_changes());
+}
+
+#[test]
+fn pending_invites_are_listed_and_reinvited_only_past_the_age() {
+    let mut stored = remote(
+        "7",
+        "p@example.com",
+        json!({"managed_by": "gotrue-sync:site"}),
+        json!({}),
+    );
+    stored.confirmed_at = None;
+    stored.invited_at = Some("2026-01-01T00:00:00Z".into());
+    let mut spec = UserSpec::new("p@example.com");
+    spec.confirmed = Some(true);
+    let desired = manifest(Policy::default(), vec![spec]);
+    let listed = plan(&desired, std::slice::from_ref(&stored));
+    assert!(
+        !listed.summary.has_changes(),
+        "a pending invitation is not confirmed by the plan"
+    );
+    assert_eq!(listed.pending_invites.len(), 1);
+
+    let invited_at = 1_767_225_600; // 2026-01-01T00:00:00Z
+    let week = std::time::Duration::from_secs(7 * 86_400);
+    let options = |now| PlanOptions {
+        reinvite_pending_older_than: Some(week),
+        now,
+    };
+    let young = plan_with(
+        &desired,
+        std::slice::from_ref(&stored),
+        &options(invited_at + 6 * 86_400),
+    );
+    assert_eq!(young.summary.reinvite, 0);
+    let old = plan_with(
+        &desired,
+        std::slice::from_ref(&stored),
+        &options(invited_at + 8 * 86_400),
+    );
+    assert_eq!(old.summary.reinvite, 1);
+    assert_eq!(old.summary.removals(), 1);
+    let Change::Reinvite(reinvite) = &old.changes[0] else {
+        panic!("reinvite")
+    };
+    assert_eq!(reinvite.id, "7");
 }
