@@ -50,8 +50,16 @@ fn cmd(server: &MockServer) -> Command {
 
 fn converged_users() -> Vec<Value> {
     vec![
-        user("1", "alice@example.com", json!({"provider": "email", "roles": ["editor"], "managed_by": "gotrue-sync:site"})),
-        user("2", "bot@example.com", json!({"provider": "email", "managed_by": "gotrue-sync:site"})),
+        user(
+            "1",
+            "alice@example.com",
+            json!({"provider": "email", "roles": ["editor"], "managed_by": "gotrue-sync:site"}),
+        ),
+        user(
+            "2",
+            "bot@example.com",
+            json!({"provider": "email", "managed_by": "gotrue-sync:site"}),
+        ),
     ]
 }
 
@@ -60,17 +68,37 @@ async fn plan_exit_codes_follow_detailed_exitcode() {
     let dir = tempfile::tempdir().expect("dir");
     let file = manifest(&dir);
     let empty = server_with(vec![]).await;
-    let output = cmd(&empty).args(["plan", "-f"]).arg(&file).output().expect("run");
+    let output = cmd(&empty)
+        .args(["plan", "-f"])
+        .arg(&file)
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("Plan: 1 to invite, 1 to create, 0 to update, 0 to delete."), "{stdout}");
+    assert!(
+        stdout.contains("Plan: 1 to invite, 1 to create, 0 to update, 0 to delete."),
+        "{stdout}"
+    );
 
-    let output = cmd(&empty).args(["plan", "--detailed-exitcode", "-f"]).arg(&file).output().expect("run");
+    let output = cmd(&empty)
+        .args(["plan", "--detailed-exitcode", "-f"])
+        .arg(&file)
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(2));
 
     let converged = server_with(converged_users()).await;
-    let output = cmd(&converged).args(["plan", "--detailed-exitcode", "-f"]).arg(&file).output().expect("run");
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = cmd(&converged)
+        .args(["plan", "--detailed-exitcode", "-f"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("No changes."));
 }
 
@@ -78,7 +106,11 @@ async fn plan_exit_codes_follow_detailed_exitcode() {
 async fn json_plan_goes_to_stdout_and_parses() {
     let dir = tempfile::tempdir().expect("dir");
     let server = server_with(vec![]).await;
-    let output = cmd(&server).args(["plan", "--json", "-f"]).arg(manifest(&dir)).output().expect("run");
+    let output = cmd(&server)
+        .args(["plan", "--json", "-f"])
+        .arg(manifest(&dir))
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(0));
     let plan: Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
     assert_eq!(plan["format_version"], 1);
@@ -91,12 +123,20 @@ async fn json_plan_goes_to_stdout_and_parses() {
 async fn apply_without_terminal_or_auto_approve_refuses_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let server = server_with(vec![]).await;
-    let output = cmd(&server).args(["apply", "-f"]).arg(manifest(&dir)).write_stdin("yes\n").output().expect("run");
+    let output = cmd(&server)
+        .args(["apply", "-f"])
+        .arg(manifest(&dir))
+        .write_stdin("yes\n")
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--auto-approve"), "{stderr}");
     let requests = server.received_requests().await.unwrap_or_default();
-    assert!(requests.iter().all(|r| r.method.as_str() == "GET"), "a write was sent");
+    assert!(
+        requests.iter().all(|r| r.method.as_str() == "GET"),
+        "a write was sent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,11 +145,19 @@ async fn validation_errors_exit_1_before_any_request() {
     let file = dir.path().join("bad.yaml");
     std::fs::write(&file, "version: 1\nname: s\nusers:\n  - email: nope\n").expect("write");
     let server = server_with(vec![]).await;
-    let output = cmd(&server).args(["plan", "-f"]).arg(&file).output().expect("run");
+    let output = cmd(&server)
+        .args(["plan", "-f"])
+        .arg(&file)
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.yaml:4:12"), "{stderr}");
-    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+    assert!(server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -124,8 +172,15 @@ async fn missing_secret_is_reported_before_touching_the_server() {
         .expect("run");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bot@example.com: environment variable GOTRUE_SYNC_CLI_TEST_PW is not set"), "{stderr}");
-    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+    assert!(
+        stderr.contains("bot@example.com: environment variable GOTRUE_SYNC_CLI_TEST_PW is not set"),
+        "{stderr}"
+    );
+    assert!(server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -134,24 +189,46 @@ async fn no_secret_appears_in_any_output_at_the_most_verbose_level() {
     let server = server_with(vec![]).await;
     Mock::given(method("POST"))
         .and(path("/invite"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user("10", "alice@example.com", json!({"provider": "email"}))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user(
+            "10",
+            "alice@example.com",
+            json!({"provider": "email"}),
+        )))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/admin/users"))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"code": 500, "msg": "Database error creating new user"})))
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({"code": 500, "msg": "Database error creating new user"})),
+        )
         .mount(&server)
         .await;
     Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user("10", "alice@example.com", json!({"provider": "email", "roles": ["editor"], "managed_by": "gotrue-sync:site"}))))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user(
+            "10",
+            "alice@example.com",
+            json!({"provider": "email", "roles": ["editor"], "managed_by": "gotrue-sync:site"}),
+        )))
         .mount(&server)
         .await;
     let file = manifest(&dir);
     let out_plan = dir.path().join("plan.json");
     let runs = [
-        cmd(&server).args(["-vvv", "plan", "--out"]).arg(&out_plan).arg("-f").arg(&file).output(),
-        cmd(&server).args(["-vvv", "plan", "--json", "-f"]).arg(&file).output(),
-        cmd(&server).args(["-vvv", "apply", "--auto-approve", "-f"]).arg(&file).output(),
+        cmd(&server)
+            .args(["-vvv", "plan", "--out"])
+            .arg(&out_plan)
+            .arg("-f")
+            .arg(&file)
+            .output(),
+        cmd(&server)
+            .args(["-vvv", "plan", "--json", "-f"])
+            .arg(&file)
+            .output(),
+        cmd(&server)
+            .args(["-vvv", "apply", "--auto-approve", "-f"])
+            .arg(&file)
+            .output(),
         cmd(&server)
             .env_remove("GOTRUE_ADMIN_TOKEN")
             .env("GOTRUE_JWT_SECRET", JWT_SECRET)
@@ -167,7 +244,10 @@ async fn no_secret_appears_in_any_output_at_the_most_verbose_level() {
         all.push_str(&String::from_utf8_lossy(&output.stdout));
         all.push_str(&String::from_utf8_lossy(&output.stderr));
     }
-    assert!(all.contains("Database error creating new user"), "the failing create is reported");
+    assert!(
+        all.contains("Database error creating new user"),
+        "the failing create is reported"
+    );
     for secret in [TOKEN, PASSWORD, JWT_SECRET] {
         assert!(!all.contains(secret), "secret {secret} leaked:\n{all}");
     }
@@ -178,12 +258,24 @@ async fn failed_change_makes_apply_exit_1_with_a_summary() {
     let dir = tempfile::tempdir().expect("dir");
     let server = server_with(vec![]).await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"code": 422, "msg": "Email address already registered by another user"})))
+        .respond_with(ResponseTemplate::new(422).set_body_json(
+            json!({"code": 422, "msg": "Email address already registered by another user"}),
+        ))
         .mount(&server)
         .await;
-    let output = cmd(&server).args(["apply", "--auto-approve", "-f"]).arg(manifest(&dir)).output().expect("run");
+    let output = cmd(&server)
+        .args(["apply", "--auto-approve", "-f"])
+        .arg(manifest(&dir))
+        .output()
+        .expect("run");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("Apply finished with errors: 0 done, 2 failed, 0 not started."), "{stderr}");
-    assert!(stderr.contains("POST /invite (user alice@example.com): server answered 422"), "{stderr}");
+    assert!(
+        stderr.contains("Apply finished with errors: 0 done, 2 failed, 0 not started."),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("POST /invite (user alice@example.com): server answered 422"),
+        "{stderr}"
+    );
 }
