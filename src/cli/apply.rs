@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::connect::ServerArgs;
 use super::error::{CliError, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
-use super::plan::{load_and_plan, read_plan};
+use super::plan::{load_and_plan, read_plan, ReinviteArgs};
 use crate::apply::{
     check_deletes, check_fresh, check_secrets, execute, plan_secrets, ApplyOptions,
 };
@@ -21,13 +21,13 @@ pub struct ApplyArgs {
     /// A plan saved with `plan --out`; it is applied exactly as saved.
     #[arg(
         value_name = "PLAN",
-        conflicts_with = "file",
-        required_unless_present = "file"
+        conflicts_with = "files",
+        required_unless_present = "files"
     )]
     pub plan: Option<PathBuf>,
-    /// The manifest file (plans and applies in one go).
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    /// Manifest files or directories (plans and applies in one go).
+    #[arg(short = 'f', long = "file", value_name = "FILE", num_args = 1..)]
+    pub files: Vec<PathBuf>,
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
@@ -41,13 +41,15 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub fail_fast: bool,
     #[command(flatten)]
+    pub reinvite: ReinviteArgs,
+    #[command(flatten)]
     pub server: ServerArgs,
 }
 
 /// Runs `apply`.
 pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
     let client = args.server.admin_client(usize::from(args.parallelism))?;
-    let (plan, secrets_dir) = match (&args.plan, &args.file) {
+    let (plan, secrets_dir) = match (&args.plan, args.files.as_slice()) {
         (Some(path), _) => {
             let plan = read_plan(path)?;
             let dir = PathBuf::from(plan.secrets_dir.clone().unwrap_or_else(|| ".".into()));
@@ -60,11 +62,12 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
             check_fresh(&plan, &listing.users)?;
             (plan, dir)
         }
-        (None, Some(file)) => {
-            let (loaded, plan) = load_and_plan(file, &client, printer).await?;
+        (None, [_, ..]) => {
+            let (loaded, plan) =
+                load_and_plan(&args.files, &client, &args.reinvite.plan_options(), printer).await?;
             (plan, loaded.base_dir())
         }
-        (None, None) => return Err(CliError::Usage("give a saved PLAN or -f FILE".into())),
+        (None, []) => return Err(CliError::Usage("give a saved PLAN or -f FILE".into())),
     };
 
     printer.document(&plan_human(&plan, printer.out_style()));

@@ -9,17 +9,21 @@ use super::error::{CliError, EXIT_CHANGES, EXIT_OK};
 use crate::apply::check_secrets;
 use crate::gotrue::AdminClient;
 use crate::manifest::{self, LoadedManifest};
-use crate::plan::{plan, Plan};
-use crate::render::{plan_human, plan_json, Printer};
+use crate::plan::{plan_with, Plan, PlanOptions};
+use crate::render::{plan_human, plan_json, plan_markdown, Printer};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The manifest file.
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: PathBuf,
-    /// Print the plan as a versioned JSON document.
-    #[arg(long)]
+    /// Manifest files or directories (all *.yaml/*.yml in them); repeat -f or list several.
+    #[arg(short = 'f', long = "file", value_name = "FILE", num_args = 1.., required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format: human (default), json (versioned document) or markdown (a pull-request
+    /// comment).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Shorthand for --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// Save the plan (with a fingerprint of the server state) for `apply PLAN`.
     #[arg(long, value_name = "PLAN")]
@@ -31,16 +35,49 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
     #[command(flatten)]
+    pub reinvite: ReinviteArgs,
+    #[command(flatten)]
     pub server: ServerArgs,
+}
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-style text.
+    Human,
+    /// The versioned JSON plan document.
+    Json,
+    /// A Markdown pull-request comment.
+    Markdown,
+}
+
+/// Re-sending stale invitations.
+#[derive(Debug, Clone, Args)]
+pub struct ReinviteArgs {
+    /// Re-send invitations pending longer than this (e.g. 7d): the pending account is
+    /// deleted and invited again, counted against max_deletes.
+    #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+    pub reinvite_pending_older_than: Option<std::time::Duration>,
+}
+
+impl ReinviteArgs {
+    /// Plan options, with the current time read here so the plan itself stays pure.
+    pub fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            reinvite_pending_older_than: self.reinvite_pending_older_than,
+            now: crate::gotrue::unix_now(),
+        }
+    }
 }
 
 /// Loads and validates the manifest, checks its secrets, lists the server and plans.
 pub async fn load_and_plan(
-    file: &Path,
+    files: &[PathBuf],
     client: &AdminClient,
+    options: &PlanOptions,
     printer: &Printer,
 ) -> Result<(LoadedManifest, Plan), CliError> {
-    let loaded = manifest::load(file)?;
+    let loaded = manifest::load_all(files)?;
     let secrets = loaded
         .manifest
         .users
@@ -52,19 +89,25 @@ pub async fn load_and_plan(
     for warning in &listing.warnings {
         printer.warn(warning);
     }
-    let plan = plan(&loaded.manifest, &listing.users);
+    let plan = plan_with(&loaded.manifest, &listing.users, options);
     Ok((loaded, plan))
 }
 
 /// Runs `plan`.
 pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, CliError> {
     let client = args.server.admin_client(usize::from(args.parallelism))?;
-    let (loaded, mut plan) = load_and_plan(&args.file, &client, printer).await?;
-    if args.json {
-        printer.document(&plan_json(&plan));
+    let (loaded, mut plan) =
+        load_and_plan(&args.files, &client, &args.reinvite.plan_options(), printer).await?;
+    let format = if args.json {
+        PlanFormat::Json
     } else {
-        printer.document(&plan_human(&plan, printer.out_style()));
-    }
+        args.format
+    };
+    printer.document(&match format {
+        PlanFormat::Human => plan_human(&plan, printer.out_style()),
+        PlanFormat::Json => plan_json(&plan),
+        PlanFormat::Markdown => plan_markdown(&plan),
+    });
     if let Some(out) = &args.out {
         let dir = std::fs::canonicalize(loaded.base_dir()).unwrap_or_else(|_| loaded.base_dir());
         plan.secrets_dir = Some(dir.display().to_string());

@@ -1,6 +1,7 @@
 //! The manifest: YAML → validated, typed [`Manifest`], with every problem located.
 
 mod diagnostic;
+mod files;
 mod model;
 mod schema;
 mod validate;
@@ -10,12 +11,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::{did_you_mean, Diagnostic, SourceLocation};
+pub use files::{expand, load_all};
 pub use model::{
     email_key, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
     ADMIN_GROUP, SUPPORTED_VERSION,
 };
 pub use schema::{manifest_schema, manifest_schema_text};
-pub use validate::{validate, Validated};
+pub use validate::{validate, validate_file, FileValidation, Validated};
 
 /// A manifest read from a file and validated.
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub struct LoadedManifest {
     pub manifest: Manifest,
     /// Where each user was declared.
     pub user_locations: Vec<SourceLocation>,
+    /// Every file the manifest was read from.
+    pub files: Vec<PathBuf>,
 }
 
 impl LoadedManifest {
@@ -48,6 +52,12 @@ pub enum ManifestError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// A directory holds no manifest files.
+    #[error("no *.yaml or *.yml files in {}", path.display())]
+    NoFiles {
+        /// The directory.
+        path: PathBuf,
     },
     /// The file was read but has problems.
     #[error("{}", DiagnosticList(diagnostics))]
@@ -75,19 +85,7 @@ impl fmt::Display for DiagnosticList<'_> {
     }
 }
 
-/// Reads and validates the manifest at `path`.
+/// Reads and validates the manifest at `path` (a file or a directory of files).
 pub fn load(path: &Path) -> Result<LoadedManifest, ManifestError> {
-    let source = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let validated = validate(&source, path).map_err(|diagnostics| ManifestError::Invalid {
-        path: path.to_path_buf(),
-        diagnostics,
-    })?;
-    Ok(LoadedManifest {
-        path: path.to_path_buf(),
-        manifest: validated.manifest,
-        user_locations: validated.user_locations,
-    })
+    load_all(&[path.to_path_buf()])
 }

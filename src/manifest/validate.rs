@@ -33,41 +33,60 @@ const RESERVED_APP_METADATA: [(&str, &str); 3] = [
     ),
 ];
 
-/// Parses and validates manifest `source` read from `path`.
+/// Parses and validates a single-file manifest `source` read from `path`.
 pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>> {
+    let file = validate_file(source, path);
+    let admin = if file.allow_admin_role {
+        Vec::new()
+    } else {
+        file.admin_role_uses
+    };
+    match file.result {
+        Ok(validated) if admin.is_empty() => Ok(validated),
+        Ok(_) => Err(admin),
+        Err(mut diagnostics) => {
+            diagnostics.extend(admin);
+            diagnostics.sort_by_key(|d| (d.location.line, d.location.column));
+            Err(diagnostics)
+        }
+    }
+}
+
+/// One file of a manifest, validated on its own. Whether the admin role is allowed depends
+/// on the policy, which may live in another file, so those findings are kept apart.
+#[derive(Debug)]
+pub struct FileValidation {
+    /// The file's manifest, or its problems (admin-role uses excluded).
+    pub result: Result<Validated, Vec<Diagnostic>>,
+    /// Users given the admin role, as ready diagnostics for when the policy forbids it.
+    pub admin_role_uses: Vec<Diagnostic>,
+    /// This file's `policy.allow_admin_role`.
+    pub allow_admin_role: bool,
+    /// Where this file declares `policy`, if it does.
+    pub policy_location: Option<SourceLocation>,
+    /// Where this file declares `name`.
+    pub name_location: Option<SourceLocation>,
+}
+
+/// Validates one file of a manifest.
+pub fn validate_file(source: &str, path: &Path) -> FileValidation {
     let mut check = Checker {
         path,
         source,
         diagnostics: Vec::new(),
         sensitive: Vec::new(),
+        admin_role_uses: Vec::new(),
+        allow_admin_role: false,
+        policy_location: None,
+        name_location: None,
     };
-    let root: Node = match serde_saphyr::from_str(source) {
-        Ok(root) => root,
-        Err(error) => {
-            let location = error.location().unwrap_or(Location::UNKNOWN);
-            let message = format!("invalid YAML: {}", first_line(&error.to_string()));
-            check.report(
-                &location,
-                message,
-                Some("fix the YAML syntax at this place"),
-            );
-            return Err(check.diagnostics);
-        }
-    };
-    check.sensitive = plaintext_password_locations(&root);
-    let user_locations = check.root(&root);
-    if !check.diagnostics.is_empty() {
-        return Err(check.diagnostics);
-    }
-    match serde_json::from_value::<Manifest>(root.value.to_json()) {
-        Ok(manifest) => Ok(Validated {
-            manifest,
-            user_locations,
-        }),
-        Err(error) => {
-            check.report(&root.referenced, error.to_string(), None);
-            Err(check.diagnostics)
-        }
+    let result = check.run();
+    FileValidation {
+        result,
+        admin_role_uses: check.admin_role_uses,
+        allow_admin_role: check.allow_admin_role,
+        policy_location: check.policy_location,
+        name_location: check.name_location,
     }
 }
 
@@ -81,6 +100,10 @@ struct Checker<'a> {
     diagnostics: Vec<Diagnostic>,
     /// Where plaintext passwords start (line, column): snippets of those lines are masked.
     sensitive: Vec<(u64, u64)>,
+    admin_role_uses: Vec<Diagnostic>,
+    allow_admin_role: bool,
+    policy_location: Option<SourceLocation>,
+    name_location: Option<SourceLocation>,
 }
 
 /// The locations of `password:` values that are plain scalars, so that no diagnostic
@@ -114,6 +137,37 @@ fn plaintext_password_locations(root: &Node) -> Vec<(u64, u64)> {
 }
 
 impl Checker<'_> {
+    fn run(&mut self) -> Result<Validated, Vec<Diagnostic>> {
+        let root: Node = match serde_saphyr::from_str(self.source) {
+            Ok(root) => root,
+            Err(error) => {
+                let location = error.location().unwrap_or(Location::UNKNOWN);
+                let message = format!("invalid YAML: {}", first_line(&error.to_string()));
+                self.report(
+                    &location,
+                    message,
+                    Some("fix the YAML syntax at this place"),
+                );
+                return Err(std::mem::take(&mut self.diagnostics));
+            }
+        };
+        self.sensitive = plaintext_password_locations(&root);
+        let user_locations = self.root(&root);
+        if !self.diagnostics.is_empty() {
+            return Err(std::mem::take(&mut self.diagnostics));
+        }
+        match serde_json::from_value::<Manifest>(root.value.to_json()) {
+            Ok(manifest) => Ok(Validated {
+                manifest,
+                user_locations,
+            }),
+            Err(error) => {
+                self.report(&root.referenced, error.to_string(), None);
+                Err(std::mem::take(&mut self.diagnostics))
+            }
+        }
+    }
+
     fn location(&self, at: &Location) -> SourceLocation {
         SourceLocation::new(self.path, at.line(), at.column())
     }
@@ -239,13 +293,16 @@ impl Checker<'_> {
             },
         }
 
-        let mut allow_admin_role = false;
-        if let Some((_, policy)) = fields.get("policy") {
-            allow_admin_role = self.policy(policy);
+        if let Some((key, _)) = fields.get("name") {
+            self.name_location = Some(self.location(&key.referenced));
+        }
+        if let Some((key, policy)) = fields.get("policy") {
+            self.policy_location = Some(self.location(&key.referenced));
+            self.allow_admin_role = self.policy(policy);
         }
 
         match fields.get("users") {
-            Some((_, users)) => self.users(users, allow_admin_role),
+            Some((_, users)) => self.users(users),
             None => Vec::new(),
         }
     }
@@ -289,7 +346,7 @@ impl Checker<'_> {
         matches!(fields.get("allow_admin_role"), Some((_, v)) if v.value == NodeValue::Bool(true))
     }
 
-    fn users(&mut self, users: &Node, allow_admin_role: bool) -> Vec<SourceLocation> {
+    fn users(&mut self, users: &Node) -> Vec<SourceLocation> {
         let items = match &users.value {
             NodeValue::Seq(items) => items,
             NodeValue::Null => return Vec::new(),
@@ -306,18 +363,12 @@ impl Checker<'_> {
         let mut locations = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             locations.push(self.location(&item.referenced));
-            self.user(index, item, allow_admin_role, &mut seen);
+            self.user(index, item, &mut seen);
         }
         locations
     }
 
-    fn user(
-        &mut self,
-        index: usize,
-        item: &Node,
-        allow_admin_role: bool,
-        seen: &mut HashMap<String, SourceLocation>,
-    ) {
+    fn user(&mut self, index: usize, item: &Node, seen: &mut HashMap<String, SourceLocation>) {
         let context = format!("users[{index}]");
         let NodeValue::Map(entries) = &item.value else {
             self.report(
@@ -445,12 +496,14 @@ impl Checker<'_> {
                         format!("empty `role` in {context}"),
                         Some("the server cannot clear a role; remove `role` to leave it alone"),
                     );
-                } else if role.trim() == ADMIN_GROUP && !allow_admin_role {
-                    self.report(
-                        &value.referenced,
+                } else if role.trim() == ADMIN_GROUP {
+                    let diagnostic = Diagnostic::new(
+                        self.location(&value.referenced),
                         format!("{context} would get the admin role `{ADMIN_GROUP}`, which controls every user of the instance"),
-                        Some("if this is intended, set `policy.allow_admin_role: true`"),
-                    );
+                        self.source,
+                    )
+                    .with_hint("if this is intended, set `policy.allow_admin_role: true`");
+                    self.admin_role_uses.push(diagnostic);
                 }
             }
         }

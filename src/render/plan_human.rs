@@ -26,21 +26,28 @@ pub fn plan_human(plan: &Plan, style: Style) -> String {
     }
     let _ = writeln!(out, "gotrue-sync will perform the following actions:\n");
     for change in &plan.changes {
-        match change {
-            Change::Invite(user) => new_user(&mut out, user, "invite", "invited", style),
-            Change::Create(user) => {
-                new_user(&mut out, user, "create", "created with a password", style)
-            }
-            Change::Update(update) => update_block(&mut out, update, style),
-            Change::Delete(removal) => delete_block(&mut out, removal, style),
-            Change::Reinvite(reinvite) => reinvite_block(&mut out, reinvite, style),
-        }
+        out.push_str(&change_block(change, style));
         out.push('\n');
     }
     delete_warning(&mut out, plan, style);
     pending(&mut out, plan, style);
     warnings(&mut out, plan, style);
     let _ = writeln!(out, "{}", summary_line(plan));
+    out
+}
+
+/// One change as a Terraform-style block.
+pub fn change_block(change: &Change, style: Style) -> String {
+    let mut out = String::new();
+    match change {
+        Change::Invite(user) => new_user(&mut out, user, "invite", "invited", style),
+        Change::Create(user) => {
+            new_user(&mut out, user, "create", "created with a password", style)
+        }
+        Change::Update(update) => update_block(&mut out, update, style),
+        Change::Delete(removal) => delete_block(&mut out, removal, style),
+        Change::Reinvite(reinvite) => reinvite_block(&mut out, reinvite, style),
+    }
     out
 }
 
@@ -62,7 +69,7 @@ pub fn summary_line(plan: &Plan) -> String {
     )
 }
 
-fn left_alone(count: usize) -> String {
+pub(super) fn left_alone(count: usize) -> String {
     format!(
         "{count} unmanaged user{} left alone",
         if count == 1 { "" } else { "s" }

@@ -138,3 +138,24 @@ fn apply_report_snapshot() {
         apply_summary(&report, Style::plain())
     ));
 }
+
+#[test]
+fn markdown_plan_with_deletes_snapshot() {
+    let text = plan_markdown(&sample_plan());
+    assert!(!text.contains("do-not-print-me"));
+    assert!(text.contains("> [!WARNING]"));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn markdown_plan_without_deletes_snapshot() {
+    let manifest = validate(
+        "version: 1\nname: s\npolicy: { allow_admin_role: true }\nusers:\n  - email: a@example.com\n    role: admin\n  - email: b@example.com\n    roles: [editor]\n",
+        std::path::Path::new("m.yaml"),
+    )
+    .expect("valid")
+    .manifest;
+    let text = plan_markdown(&plan(&manifest, &[]));
+    assert!(!text.contains("deletes"));
+    insta::assert_snapshot!(text);
+}

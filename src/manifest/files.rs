@@ -1,0 +1,176 @@
+//! Loading a manifest from one file, several files or a directory of them: users from all
+//! files form one desired state; `policy` may appear in at most one file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::diagnostic::{Diagnostic, SourceLocation};
+use super::model::{email_key, Manifest, Policy, SecretRef};
+use super::validate::{validate_file, Validated};
+use super::{LoadedManifest, ManifestError};
+
+/// The files `paths` name: files as given, directories as their `*.yaml`/`*.yml` files,
+/// sorted by name.
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(path).map_err(|source| ManifestError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(ManifestError::NoFiles { path: path.clone() });
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Reads, validates and merges the manifest files `paths` name.
+pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
+    let files = expand(paths)?;
+    let mut diagnostics = Vec::new();
+    let mut parts: Vec<(PathBuf, Validated, String)> = Vec::new();
+    let mut admin_role_uses = Vec::new();
+    let mut policy_files: Vec<(SourceLocation, bool)> = Vec::new();
+    let mut names: Vec<SourceLocation> = Vec::new();
+    for file in &files {
+        let source = std::fs::read_to_string(file).map_err(|source| ManifestError::Read {
+            path: file.clone(),
+            source,
+        })?;
+        let checked = validate_file(&source, file);
+        admin_role_uses.extend(checked.admin_role_uses);
+        if let Some(location) = checked.policy_location {
+            policy_files.push((location, checked.allow_admin_role));
+        }
+        names.extend(checked.name_location);
+        match checked.result {
+            Ok(validated) => parts.push((file.clone(), validated, source)),
+            Err(found) => diagnostics.extend(found),
+        }
+    }
+
+    if let [(first, _), rest @ ..] = policy_files.as_slice() {
+        for (again, _) in rest {
+            diagnostics.push(
+                Diagnostic::new(
+                    again.clone(),
+                    "`policy` is declared in more than one file",
+                    "",
+                )
+                .with_related("first declared at", first.clone())
+                .with_hint("keep `policy` in one file of the manifest"),
+            );
+        }
+    }
+    if !policy_files.first().is_some_and(|(_, allow)| *allow) {
+        diagnostics.extend(admin_role_uses);
+    }
+
+    if let Some((_, first, _)) = parts.first() {
+        let name = first.manifest.name.clone();
+        for (file, part, _) in &parts[1..] {
+            if part.manifest.name != name {
+                let at = names
+                    .iter()
+                    .find(|l| &l.file == file)
+                    .cloned()
+                    .unwrap_or_else(|| SourceLocation::new(file, 0, 0));
+                diagnostics.push(
+                    Diagnostic::new(
+                        at,
+                        format!(
+                            "`name: {}` differs from `name: {name}` in {}",
+                            part.manifest.name,
+                            files[0].display()
+                        ),
+                        "",
+                    )
+                    .with_hint("all files of one manifest share one owner label"),
+                );
+            }
+        }
+    }
+
+    let mut seen: HashMap<String, SourceLocation> = HashMap::new();
+    for (_, part, source) in &parts {
+        for (user, location) in part.manifest.users.iter().zip(&part.user_locations) {
+            match seen.get(&email_key(&user.email)) {
+                Some(first) => diagnostics.push(
+                    Diagnostic::new(
+                        location.clone(),
+                        format!(
+                            "duplicate user `{}` (e-mails are compared case-insensitively)",
+                            user.email
+                        ),
+                        source,
+                    )
+                    .with_related("first declared at", first.clone())
+                    .with_hint("declare each user in one file only"),
+                ),
+                None => {
+                    seen.insert(email_key(&user.email), location.clone());
+                }
+            }
+        }
+    }
+
+    if !diagnostics.is_empty() {
+        return Err(ManifestError::Invalid {
+            path: files.first().cloned().unwrap_or_default(),
+            diagnostics,
+        });
+    }
+
+    let policy = parts
+        .iter()
+        .find(|(file, _, _)| policy_files.first().is_some_and(|(l, _)| &l.file == file))
+        .map(|(_, part, _)| part.manifest.policy.clone())
+        .unwrap_or_else(Policy::default);
+    let mut users = Vec::new();
+    let mut user_locations = Vec::new();
+    let mut name = String::new();
+    for (file, part, _) in parts {
+        name = part.manifest.name;
+        // Absolute, so the reference means the same from any working directory or saved plan.
+        let dir = std::fs::canonicalize(file)
+            .ok()
+            .and_then(|f| f.parent().map(Path::to_path_buf))
+            .unwrap_or_default();
+        for mut user in part.manifest.users {
+            // Relative secret files are relative to the file that names them.
+            if let Some(SecretRef::File { file }) = &mut user.password {
+                if Path::new(file.as_str()).is_relative() {
+                    *file = dir.join(&*file).display().to_string();
+                }
+            }
+            users.push(user);
+        }
+        user_locations.extend(part.user_locations);
+    }
+    Ok(LoadedManifest {
+        path: files.first().cloned().unwrap_or_default(),
+        manifest: Manifest {
+            version: super::SUPPORTED_VERSION,
+            name,
+            policy,
+            users,
+        },
+        user_locations,
+        files,
+    })
+}
