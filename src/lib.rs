@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod cli;
 pub mod emulator;
+pub mod export;
 pub mod gotrue;
 pub mod manifest;
 pub mod plan;

@@ -4,6 +4,7 @@
 mod apply;
 mod connect;
 mod error;
+mod export;
 mod plan;
 mod schema;
 mod validate;
@@ -40,6 +41,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Carry out a plan, after showing it and asking for approval.
     Apply(apply::ApplyArgs),
+    /// Write the server's users as a manifest (adopt an existing instance).
+    Export(export::ExportArgs),
     /// Print the manifest's JSON Schema.
     Schema,
 }
@@ -79,6 +82,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, CliError> {
         Command::Validate(args) => validate::run(args, printer),
         Command::Plan(args) => plan::run(args, printer).await,
         Command::Apply(args) => apply::run(args, printer).await,
+        Command::Export(args) => export::run(args, printer).await,
         Command::Schema => schema::run(printer),
     }
 }

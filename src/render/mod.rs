@@ -1,11 +1,13 @@
 //! Every user-facing format of plans and reports. Nothing else prints.
 
+mod export_yaml;
 mod plan_human;
 mod plan_markdown;
 mod printer;
 mod report;
 mod style;
 
+pub use export_yaml::export_yaml;
 pub use plan_human::{change_block, plan_human, summary_line};
 pub use plan_markdown::plan_markdown;
 pub use printer::{ColorChoice, Printer};

@@ -159,3 +159,18 @@ fn markdown_plan_without_deletes_snapshot() {
     assert!(!text.contains("deletes"));
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn exported_yaml_is_a_valid_manifest_with_pending_invites_marked() {
+    let users: Vec<RemoteUser> = serde_json::from_value(json!([
+        {"id": "1", "email": "p@example.com", "invited_at": "2026-01-01T00:00:00Z", "app_metadata": {"provider": "email", "roles": ["a"]}},
+        {"id": "2", "email": "c@example.com", "role": "admin", "confirmed_at": "2026-01-01T00:00:00Z",
+         "app_metadata": {"provider": "email", "team": {"b": 1, "a": [1, 2]}}, "user_metadata": {"full_name": "C"}}
+    ]))
+    .expect("users");
+    let text = export_yaml(&crate::export::export("site", &users, false)).expect("yaml");
+    insta::assert_snapshot!(text);
+    let validated = validate(&text, std::path::Path::new("export.yaml")).expect("export is valid");
+    assert_eq!(validated.manifest.users.len(), 2);
+    assert!(text.contains("email: p@example.com # invited (pending since 2026-01-01T00:00:00Z)"));
+}
