@@ -48,3 +48,20 @@ fn every_example_manifest_validates_and_carries_the_modeline() {
         }
     }
 }
+
+#[test]
+fn every_yaml_file_in_examples_parses() {
+    let mut files = Vec::new();
+    yaml_files(Path::new("examples"), &mut files);
+    let ci: Vec<&PathBuf> = files
+        .iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "ci"))
+        .collect();
+    assert!(ci.len() >= 2, "the CI recipes are missing: {files:?}");
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("read");
+        if let Err(error) = serde_saphyr::from_str::<serde_json::Value>(&text) {
+            panic!("{} is not valid YAML: {error}", path.display());
+        }
+    }
+}
