@@ -41,6 +41,13 @@ impl serde::Serialize for Secret {
     }
 }
 
+/// Reads a secret from a response body (an access token).
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
 /// Why a secret reference could not be resolved. Names the reference, never a value.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SecretError {

@@ -100,12 +100,6 @@ struct TokenBody {
     expires_in: Option<u64>,
 }
 
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret::new)
-    }
-}
-
 struct Answer {
     headers: HeaderMap,
     body: bytes::Bytes,
