@@ -191,24 +191,12 @@ fn pending_too_long(since: &str, options: &PlanOptions) -> bool {
 }
 
 fn new_user(spec: &UserSpec, policy: &Policy, marker: &str) -> Change {
-    let mut app_metadata: Map<String, Value> = spec
-        .app_metadata
-        .iter()
-        .flatten()
-        .filter(|(k, v)| !v.is_null() && !policy.ignores("app_metadata", k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut app_metadata = initial(spec.app_metadata.as_ref(), policy, "app_metadata");
     if let Some(roles) = &spec.roles {
         app_metadata.insert("roles".into(), roles_value(&dedup(roles)));
     }
     app_metadata.insert(MARKER_KEY.into(), Value::String(marker.to_owned()));
-    let user_metadata: Map<String, Value> = spec
-        .user_metadata
-        .iter()
-        .flatten()
-        .filter(|(k, v)| !v.is_null() && !policy.ignores("user_metadata", k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let user_metadata = initial(spec.user_metadata.as_ref(), policy, "user_metadata");
     let user = NewUser {
         email: spec.email.trim().to_owned(),
         user_metadata,
@@ -221,6 +209,20 @@ fn new_user(spec: &UserSpec, policy: &Policy, marker: &str) -> Change {
         CreateMode::Invite => Change::Invite(user),
         CreateMode::Password => Change::Create(user),
     }
+}
+
+/// The keys a new user starts with: declared, not `null` ("must not exist"), not ignored.
+fn initial(
+    declared: Option<&Map<String, Value>>,
+    policy: &Policy,
+    section: &str,
+) -> Map<String, Value> {
+    declared
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| !v.is_null() && !policy.ignores(section, k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn update_for(spec: &UserSpec, user: &RemoteUser, desired: &Manifest, marker: &str) -> UserUpdate {
