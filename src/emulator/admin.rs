@@ -27,7 +27,10 @@ pub(crate) fn json_ok<T: Serialize>(value: &T) -> Result<Response, ApiError> {
         .map_err(|e| ApiError::internal(format!("Internal server error: {e}")))?;
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response())
@@ -98,7 +101,13 @@ fn list_params(pairs: &[(String, String)]) -> Result<ListParams, ApiError> {
 
 /// The `Link` header of `addPaginationHeaders`: the request path with the query re-encoded
 /// (keys sorted) and `page` replaced, for `next`, `prev` and always `last`.
-fn link_header(path: &str, pairs: &[(String, String)], page: u64, per_page: u64, total: u64) -> String {
+fn link_header(
+    path: &str,
+    pairs: &[(String, String)],
+    page: u64,
+    per_page: u64,
+    total: u64,
+) -> String {
     let last = total.div_ceil(per_page);
     let url_for = |p: u64| {
         let mut query: Vec<(String, String)> =
@@ -223,11 +232,12 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     require_admin(&shared, &headers, &body)?;
     let id = parse_user_id(&user_id)?;
-    let params = {
-        let store = shared.read_store();
-        store.get(&id).ok_or_else(ApiError::user_not_found)?;
-        decode_admin_params(&body)?
-    };
+    // The real server loads the user (404) before decoding the body (400).
+    shared
+        .read_store()
+        .get(&id)
+        .ok_or_else(ApiError::user_not_found)?;
+    let params = decode_admin_params(&body)?;
     // Hash outside the lock; it is the only costly step.
     let new_hash = params
         .password
@@ -339,7 +349,13 @@ mod tests {
             "</admin/users?page=0>; rel=\"last\""
         );
         assert_eq!(
-            link_header("/admin/users", &pairs("sort=created_at%20asc&page=3&per_page=2"), 3, 2, 5),
+            link_header(
+                "/admin/users",
+                &pairs("sort=created_at%20asc&page=3&per_page=2"),
+                3,
+                2,
+                5
+            ),
             "</admin/users?page=2&per_page=2&sort=created_at+asc>; rel=\"prev\", \
              </admin/users?page=3&per_page=2&sort=created_at+asc>; rel=\"last\""
         );

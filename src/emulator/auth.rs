@@ -197,8 +197,8 @@ pub fn require_admin(
     if operator || claims.is_system() {
         return Ok(AdminContext { aud });
     }
-    let id = Uuid::parse_str(&claims.sub)
-        .map_err(|_| ApiError::unauthorized("Invalid admin user"))?;
+    let id =
+        Uuid::parse_str(&claims.sub).map_err(|_| ApiError::unauthorized("Invalid admin user"))?;
     let store = shared.read_store();
     let user = store
         .get(&id)
@@ -237,7 +237,10 @@ mod tests {
 
     #[test]
     fn round_trip_and_rejections() {
-        let token = sign(&json!({"sub": "0", "aud": "a", "exp": now() + 60}), "s3cret");
+        let token = sign(
+            &json!({"sub": "0", "aud": "a", "exp": now() + 60}),
+            "s3cret",
+        );
         assert_eq!(
             verify(&token, "s3cret"),
             Ok(Claims {
@@ -280,9 +283,15 @@ mod tests {
     fn bearer_parsing() {
         let mut headers = HeaderMap::new();
         assert!(bearer(&headers).is_err());
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer abc"),
+        );
         assert_eq!(bearer(&headers), Ok("abc"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer a b"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer a b"),
+        );
         assert!(bearer(&headers).is_err());
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Token abc"));
         assert!(bearer(&headers).is_err());

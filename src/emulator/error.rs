@@ -113,7 +113,9 @@ impl IntoResponse for ApiError {
                 status,
                 json!({"code": status.as_u16(), "msg": msg, "error_id": uuid::Uuid::new_v4()}),
             ),
-            ApiError::Http { status, msg } => (status, json!({"code": status.as_u16(), "msg": msg})),
+            ApiError::Http { status, msg } => {
+                (status, json!({"code": status.as_u16(), "msg": msg}))
+            }
             ApiError::OAuth { error, description } if description.is_empty() => {
                 (StatusCode::BAD_REQUEST, json!({"error": error}))
             }

@@ -103,7 +103,10 @@ impl Mailbox {
 }
 
 /// `GET /_emulator/messages[?to=EMAIL]`.
-pub async fn list_messages(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Json<Value> {
+pub async fn list_messages(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> Json<Value> {
     let pairs = parse_form(query.as_deref().unwrap_or(""));
     let to = first(&pairs, "to").filter(|t| !t.is_empty());
     Json(json!({ "messages": shared.mailbox.list(to) }))

@@ -78,7 +78,10 @@ impl Shared {
         let Some(path) = &self.config.state else {
             return Ok(());
         };
-        let _guard = self.persist_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = self
+            .persist_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let bytes = {
             let store = self.read_store();
             let snapshot = StateFile {
@@ -115,8 +118,8 @@ impl Shared {
     }
 }
 
-/// A running emulator. Dropping it without [`Emulator::shutdown`] leaves the server running
-/// until the runtime stops.
+/// A running emulator. Dropping it also stops the server (gracefully, in the background);
+/// [`Emulator::shutdown`] additionally waits until it has stopped.
 pub struct Emulator {
     shared: Arc<Shared>,
     url: String,
@@ -171,7 +174,8 @@ impl Emulator {
         &self.shared.config
     }
 
-    /// Inserts a user directly into the configured audience and returns its id.
+    /// Inserts a user directly into the configured audience and returns its id. Fails on an
+    /// empty or duplicate e-mail. With a `state` file configured, every call rewrites it.
     pub fn seed_user(&self, seed: SeedUser) -> Result<String, EmulatorError> {
         let config = &self.shared.config;
         let seed_err = |reason: &str| EmulatorError::Seed {
@@ -204,14 +208,15 @@ impl Emulator {
             if store.find_by_email(&config.aud, &seed.email).is_some() {
                 return Err(seed_err("Email address already registered by another user"));
             }
-            store
-                .insert(user)
-                .map_err(|e| seed_err(&e.to_string()))?;
+            store.insert(user).map_err(|e| seed_err(&e.to_string()))?;
         }
         if seed.invited {
-            self.shared
-                .mailbox
-                .deliver(&config.site_url, MailKind::Invite, &seed.email, &invite_token);
+            self.shared.mailbox.deliver(
+                &config.site_url,
+                MailKind::Invite,
+                &seed.email,
+                &invite_token,
+            );
         }
         self.shared.persist()?;
         Ok(id.to_string())

@@ -22,12 +22,19 @@ pub fn now() -> Timestamp {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// RFC 3339 UTC rendering, e.g. `2024-01-02T03:04:05Z`.
+/// RFC 3339 UTC rendering, e.g. `2024-01-02T03:04:05Z`. Formatted by hand because listing
+/// pages render thousands of these and the generic formatter is several times slower.
 pub fn format_ts(ts: Timestamp) -> String {
-    OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
+    let t = OffsetDateTime::from_unix_timestamp(ts).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Parses RFC 3339 into whole seconds (sub-second parts are dropped like MySQL does).
@@ -296,12 +303,19 @@ impl Store {
             Direction::Asc => Box::new(order.values()),
             Direction::Desc => Box::new(order.values().rev()),
         };
-        let users = ids.filter_map(|id| self.get(id));
         let skip = usize::try_from(offset).unwrap_or(usize::MAX);
         let take = usize::try_from(limit).unwrap_or(usize::MAX);
         match filter.map(str::to_lowercase) {
-            None => (order.len() as u64, users.skip(skip).take(take).collect()),
+            // Skip over ids only; users are looked up just for the page itself.
+            None => (
+                order.len() as u64,
+                ids.skip(skip)
+                    .take(take)
+                    .filter_map(|id| self.get(id))
+                    .collect(),
+            ),
             Some(needle) => {
+                let users = ids.filter_map(|id| self.get(id));
                 let mut total = 0u64;
                 let mut page = Vec::new();
                 for user in users {
@@ -388,9 +402,19 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_round_trip_as_rfc3339_utc() {
+        assert_eq!(format_ts(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_ts(1_704_164_645), "2024-01-02T03:04:05Z");
+        assert_eq!(parse_ts("2024-01-02T04:04:05+01:00"), Ok(1_704_164_645));
+    }
+
+    #[test]
     fn merge_replaces_top_level_and_null_deletes() {
         let mut stored = obj(json!({"a": 1, "b": {"x": 1, "y": 2}, "c": [1], "keep": true}));
-        merge_metadata(&mut stored, &obj(json!({"a": null, "b": {"x": 9}, "c": ["z"]})));
+        merge_metadata(
+            &mut stored,
+            &obj(json!({"a": null, "b": {"x": 9}, "c": ["z"]})),
+        );
         assert_eq!(
             Value::Object(stored),
             json!({"b": {"x": 9}, "c": ["z"], "keep": true})
@@ -424,7 +448,9 @@ mod tests {
             ids.push(u.id);
             store.insert(u).expect("insert");
         }
-        store.insert(User::new("other", "o@x.test", "")).expect("insert");
+        store
+            .insert(User::new("other", "o@x.test", ""))
+            .expect("insert");
         let (total, page) = store.page("", None, Direction::Asc, 1, 2);
         assert_eq!(total, 5);
         assert_eq!(page.iter().map(|u| u.id).collect::<Vec<_>>(), ids[1..3]);
@@ -445,7 +471,10 @@ mod tests {
         changed.email = "new@x.test".into();
         store.replace(changed).expect("present");
         assert!(store.find_by_email("", "old@x.test").is_none());
-        assert_eq!(store.find_by_email("", "NEW@x.test ").map(|u| u.id), Some(id));
+        assert_eq!(
+            store.find_by_email("", "NEW@x.test ").map(|u| u.id),
+            Some(id)
+        );
         let rt = store.issue_refresh(id);
         assert!(store.remove(&id));
         assert!(store.take_refresh(&rt).is_none());

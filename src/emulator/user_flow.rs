@@ -11,7 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::admin::json_ok;
-use super::auth::{access_token, Claims, is_admin_for, request_aud, require_user_token, ACCESS_TOKEN_TTL};
+use super::auth::{
+    access_token, is_admin_for, request_aud, require_user_token, Claims, ACCESS_TOKEN_TTL,
+};
 use super::error::ApiError;
 use super::mail::MailKind;
 use super::state::{hash_password, merge_metadata, now, random_token, Store, User};
@@ -143,10 +145,7 @@ pub async fn signup(
 }
 
 /// `POST /verify`: `signup` (also accepts invites) or `recovery`; logs the user in.
-pub async fn verify(
-    State(shared): State<Arc<Shared>>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+pub async fn verify(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, ApiError> {
     let params: VerifyParams = decode_json(&body)
         .map_err(|e| ApiError::bad_request(format!("Could not read verification params: {e}")))?;
     let token = params.token.unwrap_or_default();
@@ -156,7 +155,11 @@ pub async fn verify(
     let recovery = match params.kind.as_deref() {
         Some("signup") => false,
         Some("recovery") => true,
-        _ => return Err(ApiError::unprocessable("Verify requires a verification type")),
+        _ => {
+            return Err(ApiError::unprocessable(
+                "Verify requires a verification type",
+            ))
+        }
     };
     let password = params.password.unwrap_or_default();
     let new_hash = (!password.is_empty()).then(|| hash_password(&password));
@@ -400,7 +403,9 @@ pub async fn recover(
         .map_err(|e| ApiError::bad_request(format!("Could not read verification params: {e}")))?;
     let email = params.email.unwrap_or_default();
     if email.is_empty() {
-        return Err(ApiError::unprocessable("Password recovery requires an email"));
+        return Err(ApiError::unprocessable(
+            "Password recovery requires an email",
+        ));
     }
     let aud = anonymous_aud(&shared, &headers);
     let sent = {
@@ -423,9 +428,12 @@ pub async fn recover(
             .ok_or_else(|| ApiError::internal("Error recovering user"))?;
         sent
     };
-    shared
-        .mailbox
-        .deliver(&shared.config.site_url, MailKind::Recovery, &sent.0, &sent.1);
+    shared.mailbox.deliver(
+        &shared.config.site_url,
+        MailKind::Recovery,
+        &sent.0,
+        &sent.1,
+    );
     shared.persist_api()?;
     json_ok(&json!({}))
 }

@@ -292,9 +292,8 @@ pub fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, serde_json::Er
     let value = match value {
         Value::Object(map) => {
             let mut folded = Map::with_capacity(map.len());
-            let (exact, other): (Vec<_>, Vec<_>) = map
-                .into_iter()
-                .partition(|(k, _)| k.to_lowercase() == *k);
+            let (exact, other): (Vec<_>, Vec<_>) =
+                map.into_iter().partition(|(k, _)| k.to_lowercase() == *k);
             for (k, v) in exact {
                 folded.insert(k, v);
             }
