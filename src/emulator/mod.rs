@@ -1,1 +1,350 @@
 //! A GoTrue-compatible server for local trials and stateful tests.
+//!
+//! It emulates the netlify/gotrue HTTP API (admin, signup/verify/token/user flows) in memory,
+//! captures outgoing mail in an inbox served under `/_emulator/messages`, and can persist its
+//! state to a file. Deliberate differences from the real server are listed in `DIFFERENCES.md`.
+
+mod admin;
+mod auth;
+pub mod cli;
+mod config;
+mod error;
+mod mail;
+mod state;
+mod user_flow;
+mod wire;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{Map, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::EmulatorConfig;
+pub use error::EmulatorError;
+
+use error::ApiError;
+use mail::{MailKind, Mailbox};
+use state::{hash_password, now, random_token, RefreshToken, Store, User};
+use wire::{RefreshRecord, SeedFile, StateFile};
+
+/// A user to insert directly into the store, bypassing HTTP (tests, benchmarks, manifests).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SeedUser {
+    /// Stored verbatim; must be unique (case-insensitively) in the configured audience.
+    pub email: String,
+    /// Without a password the user cannot log in until one is set.
+    pub password: Option<String>,
+    /// Sets `confirmed_at`.
+    pub confirmed: bool,
+    /// Sets `invited_at` and a pending invite token, whose invite mail goes to the inbox.
+    pub invited: bool,
+    pub role: String,
+    /// `provider: "email"` is added unless present, as the real server always writes it.
+    pub app_metadata: Map<String, Value>,
+    pub user_metadata: Map<String, Value>,
+}
+
+/// State shared by all request handlers.
+pub(crate) struct Shared {
+    config: EmulatorConfig,
+    store: RwLock<Store>,
+    mailbox: Mailbox,
+    /// Serializes snapshot+write so that files land in the order their snapshots were taken.
+    persist_lock: Mutex<()>,
+}
+
+impl Shared {
+    // Handlers never panic while holding the lock in a way that breaks the store's indexes
+    // mid-update (all mutations are single calls), so poisoning is ignored.
+    fn read_store(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_store(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes the state file (if configured) atomically: temp file, then rename.
+    fn persist(&self) -> Result<(), EmulatorError> {
+        let Some(path) = &self.config.state else {
+            return Ok(());
+        };
+        let _guard = self
+            .persist_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let bytes = {
+            let store = self.read_store();
+            let snapshot = StateFile {
+                users: store.records(),
+                refresh_tokens: store
+                    .refresh_tokens()
+                    .into_iter()
+                    .map(|(token, t)| RefreshRecord {
+                        token,
+                        user_id: t.user_id,
+                        created_at: t.created_at,
+                    })
+                    .collect(),
+            };
+            serde_json::to_vec(&snapshot)?
+        };
+        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+        tmp_name.push(".tmp");
+        let tmp = path.with_file_name(tmp_name);
+        let file_err = |source| EmulatorError::File {
+            path: path.clone(),
+            source,
+        };
+        std::fs::write(&tmp, bytes).map_err(file_err)?;
+        std::fs::rename(&tmp, path).map_err(file_err)
+    }
+
+    /// [`Shared::persist`] for handlers: a failure becomes a 500.
+    fn persist_api(&self) -> Result<(), ApiError> {
+        self.persist().map_err(|e| {
+            tracing::error!(error = %e, "emulator: persisting state failed");
+            ApiError::internal("Database error saving state")
+        })
+    }
+}
+
+/// A running emulator. Dropping it also stops the server (gracefully, in the background);
+/// [`Emulator::shutdown`] additionally waits until it has stopped.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    url: String,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Emulator {
+    /// Loads state (or the seed), binds, spawns the server task and returns at once.
+    pub async fn start(mut config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
+        let store = load_store(&config)?;
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| EmulatorError::Bind { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind { addr, source })?;
+        config.port = bound.port();
+        let shared = Arc::new(Shared {
+            config,
+            store: RwLock::new(store),
+            mailbox: Mailbox::default(),
+            persist_lock: Mutex::new(()),
+        });
+        shared.persist()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = router(shared.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // A dropped sender also means "stop".
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Emulator {
+            shared,
+            url: format!("http://{bound}"),
+            stop,
+            task,
+        })
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The configuration in use; `port` is the port actually bound.
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.shared.config
+    }
+
+    /// Inserts a user directly into the configured audience and returns its id. Fails on an
+    /// empty or duplicate e-mail. With a `state` file configured, every call rewrites it.
+    pub fn seed_user(&self, seed: SeedUser) -> Result<String, EmulatorError> {
+        let config = &self.shared.config;
+        let seed_err = |reason: &str| EmulatorError::Seed {
+            email: seed.email.clone(),
+            aud: config.aud.clone(),
+            reason: reason.to_owned(),
+        };
+        if seed.email.is_empty() {
+            return Err(seed_err("an email address is required"));
+        }
+        let mut user = User::new(&config.aud, &seed.email, &seed.role);
+        user.password_hash = seed.password.as_deref().map(hash_password);
+        if seed.confirmed {
+            user.confirmed_at = Some(user.created_at);
+        }
+        if seed.invited {
+            user.invited_at = Some(user.created_at);
+            user.confirmation_token = random_token();
+        }
+        let mut app_metadata = seed.app_metadata.clone();
+        app_metadata
+            .entry("provider")
+            .or_insert_with(|| Value::String("email".into()));
+        user.app_metadata = app_metadata;
+        user.user_metadata = seed.user_metadata.clone();
+        let id = user.id;
+        let invite_token = user.confirmation_token.clone();
+        {
+            let mut store = self.shared.write_store();
+            if store.find_by_email(&config.aud, &seed.email).is_some() {
+                return Err(seed_err("Email address already registered by another user"));
+            }
+            store.insert(user).map_err(|e| seed_err(&e.to_string()))?;
+        }
+        if seed.invited {
+            self.shared.mailbox.deliver(
+                &config.site_url,
+                MailKind::Invite,
+                &seed.email,
+                &invite_token,
+            );
+        }
+        self.shared.persist()?;
+        Ok(id.to_string())
+    }
+
+    /// Number of stored users (all audiences).
+    pub fn user_count(&self) -> usize {
+        self.shared.read_store().len()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits for the task.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "emulator: server task failed during shutdown");
+        }
+    }
+
+    /// Runs until the server ends on its own (it only does so on an I/O failure).
+    pub async fn wait(self) -> Result<(), EmulatorError> {
+        let Emulator { stop, task, .. } = self;
+        let result = task.await;
+        // Kept alive until here so that the server is not told to stop early.
+        drop(stop);
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(EmulatorError::Server(e.to_string())),
+            Err(e) => Err(EmulatorError::Server(e.to_string())),
+        }
+    }
+}
+
+/// The state file if it exists, else the seed file, else empty.
+fn load_store(config: &EmulatorConfig) -> Result<Store, EmulatorError> {
+    let mut store = Store::default();
+    if let Some(path) = config.state.as_ref().filter(|p| p.exists()) {
+        let file: StateFile = read_json(path)?;
+        insert_records(&mut store, path, file.users, &config.aud)?;
+        for t in file.refresh_tokens {
+            store.restore_refresh(
+                t.token,
+                RefreshToken {
+                    user_id: t.user_id,
+                    created_at: t.created_at,
+                },
+            );
+        }
+    } else if let Some(path) = &config.seed {
+        let file: SeedFile = read_json(path)?;
+        insert_records(&mut store, path, file.into_users(), &config.aud)?;
+    }
+    Ok(store)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, EmulatorError> {
+    let bytes = std::fs::read(path).map_err(|source| EmulatorError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| EmulatorError::FileContent {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn insert_records(
+    store: &mut Store,
+    path: &Path,
+    records: Vec<wire::UserRecord>,
+    default_aud: &str,
+) -> Result<(), EmulatorError> {
+    let content_err = |reason: String| EmulatorError::FileContent {
+        path: path.to_owned(),
+        reason,
+    };
+    for record in records {
+        let user = record.into_user(default_aud).map_err(content_err)?;
+        store.insert(user).map_err(|e| content_err(e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/health", get(user_flow::health))
+        .route("/settings", get(user_flow::settings))
+        .route("/signup", post(user_flow::signup))
+        .route("/verify", post(user_flow::verify))
+        .route("/token", post(user_flow::token))
+        .route(
+            "/user",
+            get(user_flow::get_user).put(user_flow::update_user),
+        )
+        .route("/logout", post(user_flow::logout))
+        .route("/recover", post(user_flow::recover))
+        .route("/invite", post(admin::invite))
+        .route("/admin/users", get(admin::list).post(admin::create))
+        .route(
+            "/admin/users/{user_id}",
+            get(admin::get).put(admin::update).delete(admin::delete),
+        )
+        .route(
+            "/_emulator/messages",
+            get(mail::list_messages).delete(mail::clear_messages),
+        )
+        .layer(middleware::from_fn_with_state(shared.clone(), add_latency))
+        .with_state(shared)
+}
+
+/// Delays every response by the configured latency (after the handler, so no lock is held).
+async fn add_latency(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if !shared.config.latency.is_zero() {
+        tokio::time::sleep(shared.config.latency).await;
+    }
+    response
+}
+
+/// Confirmation and recovery tokens older than this are rejected (mailer max-age defaults).
+const TOKEN_MAX_AGE_SECS: i64 = 24 * 3600;
+
+/// `GOTRUE_SMTP_MAX_FREQUENCY` default: the same kind of mail is not re-sent sooner.
+const MAIL_MIN_INTERVAL_SECS: i64 = 15 * 60;
+
+fn older_than(ts: Option<i64>, secs: i64) -> bool {
+    ts.is_some_and(|t| now() - t > secs)
+}
+
+fn sent_recently(ts: Option<i64>) -> bool {
+    ts.is_some_and(|t| now() - t < MAIL_MIN_INTERVAL_SECS)
+}

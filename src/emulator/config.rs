@@ -1,0 +1,81 @@
+//! Emulator configuration.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+
+/// How the emulated GoTrue server behaves. `Default` gives loopback, any free port, and fresh
+/// random secrets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmulatorConfig {
+    /// Address to bind (default `127.0.0.1`).
+    pub host: IpAddr,
+    /// Port to bind; `0` picks any free port.
+    pub port: u16,
+    /// `GOTRUE_OPERATOR_TOKEN`: a bearer that is admin without being a JWT.
+    pub operator_token: String,
+    /// `GOTRUE_JWT_SECRET`: HS256 key for access tokens and admin JWTs (raw string bytes).
+    pub jwt_secret: String,
+    /// `GOTRUE_JWT_AUD`: the default audience.
+    pub aud: String,
+    /// `GOTRUE_JWT_ADMIN_GROUP_NAME`: role that makes a stored user an admin.
+    pub admin_group: String,
+    /// `GOTRUE_SITE_URL`: base of the links in (captured) e-mails.
+    pub site_url: String,
+    /// `GOTRUE_MAILER_AUTOCONFIRM`: signups are confirmed at once.
+    pub autoconfirm: bool,
+    /// `GOTRUE_DISABLE_SIGNUP`: `/signup` answers 403.
+    pub disable_signup: bool,
+    /// Delay added before every response, to model a remote server.
+    pub latency: Duration,
+    /// Users to load at start: `{"users":[...]}` or a bare array of User objects. Ignored when
+    /// the `state` file already exists (it already holds the seeded users).
+    pub seed: Option<PathBuf>,
+    /// File to persist to after every write and to reload at start if present.
+    pub state: Option<PathBuf>,
+}
+
+/// A 32-byte random secret, base64url-encoded.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            operator_token: random_secret(),
+            jwt_secret: random_secret(),
+            aud: String::new(),
+            admin_group: "admin".to_owned(),
+            site_url: "http://localhost:8888".to_owned(),
+            autoconfirm: false,
+            disable_signup: false,
+            latency: Duration::ZERO,
+            seed: None,
+            state: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_use_fresh_secrets() {
+        let a = EmulatorConfig::default();
+        let b = EmulatorConfig::default();
+        assert_ne!(a.operator_token, b.operator_token);
+        assert_ne!(a.jwt_secret, b.jwt_secret);
+        assert_eq!(a.host.to_string(), "127.0.0.1");
+        assert_eq!(a.admin_group, "admin");
+    }
+}

@@ -1,0 +1,483 @@
+//! The in-memory user store: users ordered by creation, hash indexes by id and e-mail, refresh
+//! tokens, and conversion to and from the state/seed file format.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::wire::UserRecord;
+
+/// Unix seconds; the real server stores whole-second MySQL timestamps.
+pub type Timestamp = i64;
+
+/// Current time in whole seconds.
+pub fn now() -> Timestamp {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// RFC 3339 UTC rendering, e.g. `2024-01-02T03:04:05Z`. Formatted by hand because listing
+/// pages render thousands of these and the generic formatter is several times slower.
+pub fn format_ts(ts: Timestamp) -> String {
+    let t = OffsetDateTime::from_unix_timestamp(ts).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Parses RFC 3339 into whole seconds (sub-second parts are dropped like MySQL does).
+pub fn parse_ts(s: &str) -> Result<Timestamp, time::error::Parse> {
+    OffsetDateTime::parse(s, &Rfc3339).map(|t| t.unix_timestamp())
+}
+
+/// 16 random bytes as unpadded base64url (22 chars), the shape of every GoTrue token.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Salted SHA-256; the plaintext is never stored. Format: `sha256$<salt>$<digest>`.
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let digest = salted_digest(&salt, password);
+    format!(
+        "sha256${}${}",
+        URL_SAFE_NO_PAD.encode(salt),
+        URL_SAFE_NO_PAD.encode(digest)
+    )
+}
+
+/// Checks a password against a hash made by [`hash_password`]; any other format never matches.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    let mut parts = hash.split('$');
+    let (Some("sha256"), Some(salt), Some(digest), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let (Ok(salt), Ok(expected)) = (URL_SAFE_NO_PAD.decode(salt), URL_SAFE_NO_PAD.decode(digest))
+    else {
+        return false;
+    };
+    constant_time_eq(&salted_digest(&salt, password), &expected)
+}
+
+fn salted_digest(salt: &[u8], password: &str) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(password.as_bytes());
+    h.finalize().to_vec()
+}
+
+/// Comparison whose duration does not depend on where the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The MySQL `utf8mb4_unicode_ci` comparison the real server relies on, approximated as
+/// lower-casing plus ignoring trailing spaces (PAD SPACE).
+pub fn email_key(email: &str) -> String {
+    email.trim_end_matches(' ').to_lowercase()
+}
+
+/// A stored user, including the fields GoTrue never returns over the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: Uuid,
+    pub aud: String,
+    pub role: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub confirmed_at: Option<Timestamp>,
+    pub invited_at: Option<Timestamp>,
+    pub confirmation_sent_at: Option<Timestamp>,
+    pub recovery_sent_at: Option<Timestamp>,
+    pub email_change_sent_at: Option<Timestamp>,
+    pub new_email: String,
+    pub confirmation_token: String,
+    pub recovery_token: String,
+    pub email_change_token: String,
+    pub app_metadata: Map<String, Value>,
+    pub user_metadata: Map<String, Value>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl User {
+    /// A fresh user as the real `models.NewUser` builds it: provider `email`, no confirmation.
+    pub fn new(aud: &str, email: &str, role: &str) -> User {
+        let ts = now();
+        let mut app_metadata = Map::new();
+        app_metadata.insert("provider".into(), Value::String("email".into()));
+        User {
+            id: Uuid::new_v4(),
+            aud: aud.to_owned(),
+            role: role.to_owned(),
+            email: email.to_owned(),
+            password_hash: None,
+            confirmed_at: None,
+            invited_at: None,
+            confirmation_sent_at: None,
+            recovery_sent_at: None,
+            email_change_sent_at: None,
+            new_email: String::new(),
+            confirmation_token: String::new(),
+            recovery_token: String::new(),
+            email_change_token: String::new(),
+            app_metadata,
+            user_metadata: Map::new(),
+            created_at: ts,
+            updated_at: ts,
+        }
+    }
+
+    /// Whether `password` matches; users without a hash can never log in with a password.
+    pub fn authenticate(&self, password: &str) -> bool {
+        self.password_hash
+            .as_deref()
+            .is_some_and(|h| verify_password(h, password))
+    }
+
+    fn full_name_lower(&self) -> Option<String> {
+        match self.user_metadata.get("full_name") {
+            Some(Value::String(s)) => Some(s.to_lowercase()),
+            _ => None,
+        }
+    }
+}
+
+/// GoTrue's shallow metadata merge: each top-level key replaces the stored one, `null` deletes.
+pub fn merge_metadata(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (k, v) in patch {
+        if v.is_null() {
+            target.remove(k);
+        } else {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// An issued refresh token; rotation and logout delete it, so lookups of old ones fail.
+#[derive(Debug, Clone)]
+pub struct RefreshToken {
+    pub user_id: Uuid,
+    pub created_at: Timestamp,
+}
+
+/// Ordering key: `created_at`, then a unique insertion sequence so that pages never overlap.
+type OrderKey = (Timestamp, u64);
+
+#[derive(Debug)]
+struct Entry {
+    user: User,
+    key: OrderKey,
+}
+
+/// Sort direction of the admin listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+/// Why a user could not be inserted.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum InsertError {
+    #[error("a user with id {0} already exists")]
+    DuplicateId(Uuid),
+}
+
+/// All users and tokens. Callers wrap it in a lock and keep each access synchronous.
+#[derive(Debug, Default)]
+pub struct Store {
+    users: HashMap<Uuid, Entry>,
+    /// Per audience, because every listing is scoped to one audience.
+    order: HashMap<String, BTreeMap<OrderKey, Uuid>>,
+    by_email: HashMap<(String, String), Vec<Uuid>>,
+    refresh: HashMap<String, RefreshToken>,
+    next_seq: u64,
+}
+
+impl Store {
+    /// Number of users across all audiences.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Adds a user; it sorts after every earlier insert with the same `created_at`.
+    pub fn insert(&mut self, user: User) -> Result<(), InsertError> {
+        if self.users.contains_key(&user.id) {
+            return Err(InsertError::DuplicateId(user.id));
+        }
+        let key = (user.created_at, self.next_seq);
+        self.next_seq += 1;
+        self.order
+            .entry(user.aud.clone())
+            .or_default()
+            .insert(key, user.id);
+        self.by_email
+            .entry((user.aud.clone(), email_key(&user.email)))
+            .or_default()
+            .push(user.id);
+        self.users.insert(user.id, Entry { user, key });
+        Ok(())
+    }
+
+    /// Looks a user up by id, whatever its audience.
+    pub fn get(&self, id: &Uuid) -> Option<&User> {
+        self.users.get(id).map(|e| &e.user)
+    }
+
+    /// The first user (in insertion order) with this e-mail in this audience.
+    pub fn find_by_email(&self, aud: &str, email: &str) -> Option<&User> {
+        self.by_email
+            .get(&(aud.to_owned(), email_key(email)))
+            .and_then(|ids| ids.first())
+            .and_then(|id| self.get(id))
+    }
+
+    /// Finds a user by a pending token of the kind selected by `field`.
+    pub fn find_by_token(&self, token: &str, field: fn(&User) -> &str) -> Option<&User> {
+        self.users
+            .values()
+            .map(|e| &e.user)
+            .find(|u| constant_time_eq(field(u).as_bytes(), token.as_bytes()))
+    }
+
+    /// Replaces a stored user (same id and audience), keeping its position in the ordering.
+    pub fn replace(&mut self, user: User) -> Option<()> {
+        let entry = self.users.get_mut(&user.id)?;
+        let old_key = (entry.user.aud.clone(), email_key(&entry.user.email));
+        let new_key = (user.aud.clone(), email_key(&user.email));
+        entry.user = user;
+        if old_key != new_key {
+            let id = entry.user.id;
+            remove_id(&mut self.by_email, &old_key, id);
+            self.by_email.entry(new_key).or_default().push(id);
+        }
+        Some(())
+    }
+
+    /// Deletes a user and its refresh tokens; returns whether it existed.
+    pub fn remove(&mut self, id: &Uuid) -> bool {
+        let Some(entry) = self.users.remove(id) else {
+            return false;
+        };
+        if let Some(order) = self.order.get_mut(&entry.user.aud) {
+            order.remove(&entry.key);
+        }
+        let key = (entry.user.aud.clone(), email_key(&entry.user.email));
+        remove_id(&mut self.by_email, &key, *id);
+        self.revoke_all(id);
+        true
+    }
+
+    /// One page of an audience's users plus the total count of matching users.
+    /// Without a filter this walks only up to the end of the page.
+    pub fn page(
+        &self,
+        aud: &str,
+        filter: Option<&str>,
+        dir: Direction,
+        offset: u64,
+        limit: u64,
+    ) -> (u64, Vec<&User>) {
+        let Some(order) = self.order.get(aud) else {
+            return (0, Vec::new());
+        };
+        let ids: Box<dyn Iterator<Item = &Uuid>> = match dir {
+            Direction::Asc => Box::new(order.values()),
+            Direction::Desc => Box::new(order.values().rev()),
+        };
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        let take = usize::try_from(limit).unwrap_or(usize::MAX);
+        match filter.map(str::to_lowercase) {
+            // Skip over ids only; users are looked up just for the page itself.
+            None => (
+                order.len() as u64,
+                ids.skip(skip)
+                    .take(take)
+                    .filter_map(|id| self.get(id))
+                    .collect(),
+            ),
+            Some(needle) => {
+                let users = ids.filter_map(|id| self.get(id));
+                let mut total = 0u64;
+                let mut page = Vec::new();
+                for user in users {
+                    let hit = user.email.to_lowercase().contains(&needle)
+                        || user.full_name_lower().is_some_and(|n| n.contains(&needle));
+                    if hit {
+                        if total >= offset && (page.len() as u64) < limit {
+                            page.push(user);
+                        }
+                        total += 1;
+                    }
+                }
+                (total, page)
+            }
+        }
+    }
+
+    /// Stores a new refresh token for `user_id` and returns it.
+    pub fn issue_refresh(&mut self, user_id: Uuid) -> String {
+        let token = random_token();
+        self.refresh.insert(
+            token.clone(),
+            RefreshToken {
+                user_id,
+                created_at: now(),
+            },
+        );
+        token
+    }
+
+    /// Removes and returns a refresh token (rotation consumes it).
+    pub fn take_refresh(&mut self, token: &str) -> Option<RefreshToken> {
+        self.refresh.remove(token)
+    }
+
+    /// Revokes every refresh token of a user (logout).
+    pub fn revoke_all(&mut self, user_id: &Uuid) {
+        self.refresh.retain(|_, t| t.user_id != *user_id);
+    }
+
+    /// All users in ascending creation order, as persisted.
+    pub fn records(&self) -> Vec<UserRecord> {
+        let mut entries: Vec<&Entry> = self.users.values().collect();
+        entries.sort_unstable_by_key(|e| e.key);
+        entries
+            .into_iter()
+            .map(|e| UserRecord::from_user(&e.user))
+            .collect()
+    }
+
+    /// Refresh tokens, as persisted.
+    pub fn refresh_tokens(&self) -> Vec<(String, RefreshToken)> {
+        self.refresh
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Restores a persisted refresh token.
+    pub fn restore_refresh(&mut self, token: String, value: RefreshToken) {
+        self.refresh.insert(token, value);
+    }
+}
+
+fn remove_id(index: &mut HashMap<(String, String), Vec<Uuid>>, key: &(String, String), id: Uuid) {
+    if let Some(ids) = index.get_mut(key) {
+        ids.retain(|x| *x != id);
+        if ids.is_empty() {
+            index.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn timestamps_round_trip_as_rfc3339_utc() {
+        assert_eq!(format_ts(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_ts(1_704_164_645), "2024-01-02T03:04:05Z");
+        assert_eq!(parse_ts("2024-01-02T04:04:05+01:00"), Ok(1_704_164_645));
+    }
+
+    #[test]
+    fn merge_replaces_top_level_and_null_deletes() {
+        let mut stored = obj(json!({"a": 1, "b": {"x": 1, "y": 2}, "c": [1], "keep": true}));
+        merge_metadata(
+            &mut stored,
+            &obj(json!({"a": null, "b": {"x": 9}, "c": ["z"]})),
+        );
+        assert_eq!(
+            Value::Object(stored),
+            json!({"b": {"x": 9}, "c": ["z"], "keep": true})
+        );
+    }
+
+    #[test]
+    fn passwords_are_salted_and_verified() {
+        let a = hash_password("secret");
+        let b = hash_password("secret");
+        assert_ne!(a, b);
+        assert!(!a.contains("secret"));
+        assert!(verify_password(&a, "secret"));
+        assert!(!verify_password(&a, "Secret"));
+        assert!(!verify_password("$2a$10$bcrypt", "secret"));
+    }
+
+    #[test]
+    fn email_key_ignores_case_and_trailing_spaces_only() {
+        assert_eq!(email_key("A@B.com  "), "a@b.com");
+        assert_eq!(email_key(" a@b.com"), " a@b.com");
+    }
+
+    #[test]
+    fn pages_follow_insertion_order_within_a_second() {
+        let mut store = Store::default();
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let mut u = User::new("", &format!("u{i}@x.test"), "");
+            u.created_at = 1_000;
+            ids.push(u.id);
+            store.insert(u).expect("insert");
+        }
+        store
+            .insert(User::new("other", "o@x.test", ""))
+            .expect("insert");
+        let (total, page) = store.page("", None, Direction::Asc, 1, 2);
+        assert_eq!(total, 5);
+        assert_eq!(page.iter().map(|u| u.id).collect::<Vec<_>>(), ids[1..3]);
+        let (_, page) = store.page("", None, Direction::Desc, 0, 1);
+        assert_eq!(page[0].id, ids[4]);
+        let (total, page) = store.page("", Some("U3@"), Direction::Desc, 0, 10);
+        assert_eq!((total, page[0].id), (1, ids[3]));
+    }
+
+    #[test]
+    fn replace_reindexes_email_and_remove_cleans_up() {
+        let mut store = Store::default();
+        let u = User::new("", "Old@x.test", "");
+        let id = u.id;
+        store.insert(u.clone()).expect("insert");
+        assert_eq!(store.insert(u.clone()), Err(InsertError::DuplicateId(id)));
+        let mut changed = u;
+        changed.email = "new@x.test".into();
+        store.replace(changed).expect("present");
+        assert!(store.find_by_email("", "old@x.test").is_none());
+        assert_eq!(
+            store.find_by_email("", "NEW@x.test ").map(|u| u.id),
+            Some(id)
+        );
+        let rt = store.issue_refresh(id);
+        assert!(store.remove(&id));
+        assert!(store.take_refresh(&rt).is_none());
+        assert_eq!(store.page("", None, Direction::Asc, 0, 10).0, 0);
+    }
+}

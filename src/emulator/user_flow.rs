@@ -1,0 +1,439 @@
+//! Public and user-token endpoints: health, settings, signup, verify, token, user, logout,
+//! recover.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::admin::json_ok;
+use super::auth::{
+    access_token, is_admin_for, request_aud, require_user_token, Claims, ACCESS_TOKEN_TTL,
+};
+use super::error::ApiError;
+use super::mail::MailKind;
+use super::state::{hash_password, merge_metadata, now, random_token, Store, User};
+use super::wire::{
+    decode_json, first, parse_form, RecoverParams, SignupParams, TokenResponse, UserOut,
+    UserUpdateParams, VerifyParams,
+};
+use super::{older_than, sent_recently, Shared, TOKEN_MAX_AGE_SECS};
+
+/// Refresh tokens older than this are refused (`GOTRUE_JWT_REFRESH_TOKEN_LIFETIME` default).
+const REFRESH_TOKEN_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+
+/// `GET /health`.
+pub async fn health() -> Result<Response, ApiError> {
+    json_ok(&json!({
+        "version": concat!("gotrue-sync-emulator/", env!("CARGO_PKG_VERSION")),
+        "name": "GoTrue",
+        "description": "GoTrue is a user registration and authentication API",
+    }))
+}
+
+/// `GET /settings`: only the e-mail provider exists here.
+pub async fn settings(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
+    json_ok(&json!({
+        "external": {
+            "bitbucket": false, "github": false, "gitlab": false, "google": false,
+            "facebook": false, "email": true, "saml": false,
+        },
+        "external_labels": {},
+        "disable_signup": shared.config.disable_signup,
+        "autoconfirm": shared.config.autoconfirm,
+    }))
+}
+
+/// Audience of requests without a bearer token.
+fn anonymous_aud(shared: &Shared, headers: &HeaderMap) -> String {
+    request_aud(headers, "", &shared.config.aud)
+}
+
+/// Issues an access token and a fresh refresh token for `user`.
+fn issue_tokens(store: &mut Store, user: &User, secret: &str) -> TokenResponse {
+    TokenResponse {
+        access_token: access_token(user, secret),
+        token_type: "bearer",
+        expires_in: ACCESS_TOKEN_TTL,
+        refresh_token: store.issue_refresh(user.id),
+    }
+}
+
+/// `POST /signup`.
+pub async fn signup(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let config = &shared.config;
+    if config.disable_signup {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Signups not allowed for this instance",
+        ));
+    }
+    let params: SignupParams = decode_json(&body)
+        .map_err(|e| ApiError::bad_request(format!("Could not read Signup params: {e}")))?;
+    let password = params.password.unwrap_or_default();
+    if password.is_empty() {
+        return Err(ApiError::unprocessable("Signup requires a valid password"));
+    }
+    let email = params.email.unwrap_or_default();
+    if email.is_empty() {
+        return Err(ApiError::unprocessable("An email address is required"));
+    }
+    let aud = anonymous_aud(&shared, &headers);
+    let hash = hash_password(&password);
+    let mut mail_token = None;
+    let response = {
+        let mut store = shared.write_store();
+        let existing = store.find_by_email(&aud, &email).cloned();
+        let (mut user, is_new) = match existing {
+            Some(u) if u.confirmed_at.is_some() => {
+                return Err(ApiError::bad_request(
+                    "A user with this email address has already been registered",
+                ))
+            }
+            // An unconfirmed user only gets its data merged; the password is kept.
+            Some(mut u) => {
+                if let Some(data) = &params.data {
+                    merge_metadata(&mut u.user_metadata, data);
+                }
+                (u, false)
+            }
+            None => {
+                let mut u = User::new(&aud, &email, "");
+                u.password_hash = Some(hash);
+                u.user_metadata = params.data.clone().unwrap_or_default();
+                (u, true)
+            }
+        };
+        if config.autoconfirm {
+            user.confirmed_at = Some(now());
+        } else if !sent_recently(user.confirmation_sent_at) {
+            user.confirmation_token = random_token();
+            user.confirmation_sent_at = Some(now());
+            mail_token = Some(user.confirmation_token.clone());
+        }
+        let out = if is_new {
+            UserOut::fresh(&user, params.data.is_some())
+        } else {
+            UserOut::read(&user)
+        };
+        let response = json_ok(&out)?;
+        let stored = if is_new {
+            store.insert(user).is_ok()
+        } else {
+            store.replace(user).is_some()
+        };
+        if !stored {
+            return Err(ApiError::internal("Database error saving new user"));
+        }
+        response
+    };
+    if let Some(token) = mail_token {
+        shared
+            .mailbox
+            .deliver(&config.site_url, MailKind::Confirmation, &email, &token);
+    }
+    shared.persist_api()?;
+    Ok(response)
+}
+
+/// `POST /verify`: `signup` (also accepts invites) or `recovery`; logs the user in.
+pub async fn verify(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, ApiError> {
+    let params: VerifyParams = decode_json(&body)
+        .map_err(|e| ApiError::bad_request(format!("Could not read verification params: {e}")))?;
+    let token = params.token.unwrap_or_default();
+    if token.trim().is_empty() {
+        return Err(ApiError::unprocessable("Verify requires a token"));
+    }
+    let recovery = match params.kind.as_deref() {
+        Some("signup") => false,
+        Some("recovery") => true,
+        _ => {
+            return Err(ApiError::unprocessable(
+                "Verify requires a verification type",
+            ))
+        }
+    };
+    let password = params.password.unwrap_or_default();
+    let new_hash = (!password.is_empty()).then(|| hash_password(&password));
+    let tokens = {
+        let mut store = shared.write_store();
+        let field: fn(&User) -> &str = if recovery {
+            |u| &u.recovery_token
+        } else {
+            |u| &u.confirmation_token
+        };
+        let mut user = store
+            .find_by_token(&token, field)
+            .ok_or_else(ApiError::user_not_found)?
+            .clone();
+        if recovery {
+            if older_than(user.recovery_sent_at, TOKEN_MAX_AGE_SECS) {
+                return Err(ApiError::unprocessable("Recovery token expired"));
+            }
+            user.recovery_token.clear();
+            user.confirmed_at.get_or_insert_with(now);
+        } else {
+            if older_than(user.confirmation_sent_at, TOKEN_MAX_AGE_SECS) {
+                return Err(ApiError::unprocessable("Confirmation token expired"));
+            }
+            if user.password_hash.is_none() && user.invited_at.is_some() {
+                let Some(hash) = new_hash else {
+                    return Err(ApiError::unprocessable(
+                        "Invited users must specify a password",
+                    ));
+                };
+                user.password_hash = Some(hash);
+            }
+            user.confirmation_token.clear();
+            user.confirmed_at = Some(now());
+        }
+        let tokens = issue_tokens(&mut store, &user, &shared.config.jwt_secret);
+        store
+            .replace(user)
+            .ok_or_else(|| ApiError::internal("Error confirming user"))?;
+        tokens
+    };
+    shared.persist_api()?;
+    json_ok(&tokens)
+}
+
+/// `POST /token`: form-encoded `password` and `refresh_token` grants with OAuth-style errors.
+pub async fn token(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // Like Go's FormValue: form body values first, then the query string; other bodies are
+    // not parsed at all.
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let mut fields = if is_form {
+        parse_form(&String::from_utf8_lossy(&body))
+    } else {
+        Vec::new()
+    };
+    fields.extend(parse_form(query.as_deref().unwrap_or("")));
+    let get = |k: &str| first(&fields, k).unwrap_or("").to_owned();
+    let tokens = match get("grant_type").as_str() {
+        "password" => {
+            let aud = anonymous_aud(&shared, &headers);
+            password_grant(&shared, &aud, &get("username"), &get("password"))?
+        }
+        "refresh_token" => refresh_grant(&shared, &get("refresh_token"))?,
+        _ => return Err(ApiError::oauth("unsupported_grant_type", "")),
+    };
+    shared.persist_api()?;
+    json_ok(&tokens)
+}
+
+fn password_grant(
+    shared: &Shared,
+    aud: &str,
+    email: &str,
+    password: &str,
+) -> Result<TokenResponse, ApiError> {
+    let bad_credentials = || {
+        ApiError::oauth(
+            "invalid_grant",
+            "No user found with that email, or password invalid.",
+        )
+    };
+    let user = shared
+        .read_store()
+        .find_by_email(aud, email)
+        .cloned()
+        .ok_or_else(bad_credentials)?;
+    // The real server checks confirmation before the password.
+    if user.confirmed_at.is_none() {
+        return Err(ApiError::oauth("invalid_grant", "Email not confirmed"));
+    }
+    if !user.authenticate(password) {
+        return Err(bad_credentials());
+    }
+    let mut store = shared.write_store();
+    if store.get(&user.id).is_none() {
+        return Err(bad_credentials());
+    }
+    Ok(issue_tokens(&mut store, &user, &shared.config.jwt_secret))
+}
+
+fn refresh_grant(shared: &Shared, refresh_token: &str) -> Result<TokenResponse, ApiError> {
+    if refresh_token.is_empty() {
+        return Err(ApiError::oauth("invalid_request", "refresh_token required"));
+    }
+    let invalid = || ApiError::oauth("invalid_grant", "Invalid Refresh Token");
+    let mut store = shared.write_store();
+    let old = store.take_refresh(refresh_token).ok_or_else(invalid)?;
+    if now() - old.created_at > REFRESH_TOKEN_LIFETIME_SECS {
+        return Err(ApiError::oauth("invalid_grant", "Refresh token expired"));
+    }
+    let user = store.get(&old.user_id).cloned().ok_or_else(invalid)?;
+    Ok(issue_tokens(&mut store, &user, &shared.config.jwt_secret))
+}
+
+/// The user id in a token's `sub`.
+fn claims_user_id(claims: &Claims) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(&claims.sub).map_err(|_| ApiError::bad_request("Could not read User ID claim"))
+}
+
+/// `GET /user`.
+pub async fn get_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let claims = require_user_token(&shared, &headers)?;
+    if request_aud(&headers, &claims.aud, &shared.config.aud) != claims.aud {
+        return Err(ApiError::bad_request(
+            "Token audience doesn't match request audience",
+        ));
+    }
+    let id = claims_user_id(&claims)?;
+    let store = shared.read_store();
+    let user = store.get(&id).ok_or_else(ApiError::user_not_found)?;
+    json_ok(&UserOut::read(user))
+}
+
+/// `PUT /user`: all-or-nothing self update.
+pub async fn update_user(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = claims_user_id(&require_user_token(&shared, &headers)?)?;
+    let params: UserUpdateParams = decode_json(&body)
+        .map_err(|e| ApiError::bad_request(format!("Could not read User Update params: {e}")))?;
+    let new_hash = params
+        .password
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(hash_password);
+    let config = &shared.config;
+    let mut mail = None;
+    let response = {
+        let mut store = shared.write_store();
+        let current = store.get(&id).ok_or_else(ApiError::user_not_found)?;
+        let mut user = current.clone();
+        if new_hash.is_some() {
+            user.password_hash = new_hash;
+        }
+        if let Some(data) = &params.data {
+            merge_metadata(&mut user.user_metadata, data);
+        }
+        if let Some(app) = &params.app_metadata {
+            if !is_admin_for(current, &config.aud, &config.admin_group) {
+                return Err(ApiError::unauthorized(
+                    "Updating app_metadata requires admin privileges",
+                ));
+            }
+            merge_metadata(&mut user.app_metadata, app);
+        }
+        let change_token = params.email_change_token.unwrap_or_default();
+        let email = params.email.unwrap_or_default();
+        if !change_token.is_empty() {
+            if change_token != user.email_change_token {
+                return Err(ApiError::unauthorized(
+                    "Email Change Token didn't match token on file",
+                ));
+            }
+            if older_than(user.email_change_sent_at, TOKEN_MAX_AGE_SECS) {
+                return Err(ApiError::unprocessable("Email change token expired"));
+            }
+            user.email = std::mem::take(&mut user.new_email);
+            user.email_change_token.clear();
+        } else if !email.is_empty() && email != user.email {
+            if store.find_by_email(&user.aud, &email).is_some() {
+                return Err(ApiError::email_taken());
+            }
+            user.new_email = email.clone();
+            user.email_change_token = random_token();
+            user.email_change_sent_at = Some(now());
+            mail = Some((email, user.email_change_token.clone()));
+        }
+        user.updated_at = now();
+        let response = json_ok(&UserOut::read(&user))?;
+        store
+            .replace(user)
+            .ok_or_else(|| ApiError::internal("Error updating user"))?;
+        response
+    };
+    if let Some((to, token)) = mail {
+        shared
+            .mailbox
+            .deliver(&config.site_url, MailKind::EmailChange, &to, &token);
+    }
+    shared.persist_api()?;
+    Ok(response)
+}
+
+/// `POST /logout`: revokes all of the user's refresh tokens; 204.
+pub async fn logout(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let claims = require_user_token(&shared, &headers)?;
+    let invalid = || ApiError::unauthorized("Invalid user");
+    let id = Uuid::parse_str(&claims.sub).map_err(|_| invalid())?;
+    {
+        let mut store = shared.write_store();
+        store.get(&id).ok_or_else(invalid)?;
+        store.revoke_all(&id);
+    }
+    shared.persist_api()?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /recover`: always `{}` for unknown addresses (no enumeration).
+pub async fn recover(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params: RecoverParams = decode_json(&body)
+        .map_err(|e| ApiError::bad_request(format!("Could not read verification params: {e}")))?;
+    let email = params.email.unwrap_or_default();
+    if email.is_empty() {
+        return Err(ApiError::unprocessable(
+            "Password recovery requires an email",
+        ));
+    }
+    let aud = anonymous_aud(&shared, &headers);
+    let sent = {
+        let mut store = shared.write_store();
+        let Some(found) = store.find_by_email(&aud, &email) else {
+            return json_ok(&json!({}));
+        };
+        if sent_recently(found.recovery_sent_at) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded, try again later",
+            ));
+        }
+        let mut user = found.clone();
+        user.recovery_token = random_token();
+        user.recovery_sent_at = Some(now());
+        let sent = (user.email.clone(), user.recovery_token.clone());
+        store
+            .replace(user)
+            .ok_or_else(|| ApiError::internal("Error recovering user"))?;
+        sent
+    };
+    shared.mailbox.deliver(
+        &shared.config.site_url,
+        MailKind::Recovery,
+        &sent.0,
+        &sent.1,
+    );
+    shared.persist_api()?;
+    json_ok(&json!({}))
+}
