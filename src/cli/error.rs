@@ -35,6 +35,9 @@ pub enum CliError {
         /// What went wrong.
         reason: String,
     },
+    /// The emulator failed.
+    #[error(transparent)]
+    Emulator(#[from] crate::emulator::EmulatorError),
     /// Bad combination of arguments or settings.
     #[error("{0}")]
     Usage(String),

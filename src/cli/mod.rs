@@ -3,6 +3,7 @@
 
 mod apply;
 mod connect;
+mod demo;
 mod error;
 mod export;
 mod plan;
@@ -45,6 +46,10 @@ enum Command {
     Export(export::ExportArgs),
     /// Print the manifest's JSON Schema.
     Schema,
+    /// Run a local GoTrue-compatible server (in memory; mail kept in an inbox).
+    Emulator(crate::emulator::cli::EmulatorArgs),
+    /// Plan, apply and plan again against a seeded in-process emulator.
+    Demo(demo::DemoArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -52,6 +57,16 @@ pub fn main() -> u8 {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let printer = Printer::new(cli.color, cli.quiet);
+    if let Command::Demo(args) = &cli.command {
+        // Before the runtime starts any thread: setting the environment is only sound while
+        // the process has one thread.
+        for variable in demo::missing_secret_variables(args) {
+            std::env::set_var(&variable, crate::emulator::random_secret());
+            printer.status(&format!(
+                "demo: {variable} is not set; using a throwaway value for the emulator"
+            ));
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -84,6 +99,11 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, CliError> {
         Command::Apply(args) => apply::run(args, printer).await,
         Command::Export(args) => export::run(args, printer).await,
         Command::Schema => schema::run(printer),
+        Command::Emulator(args) => {
+            crate::emulator::cli::run_foreground(args.clone().into()).await?;
+            Ok(EXIT_OK)
+        }
+        Command::Demo(args) => demo::run(args, printer).await,
     }
 }
 

@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::EmulatorConfig;
+pub use config::{random_secret, EmulatorConfig};
 pub use error::EmulatorError;
 
 use error::ApiError;

@@ -1,0 +1,298 @@
+//! Scale benchmarks: `cargo bench --bench scale`.
+//!
+//! The emulator runs as a child process (the release `gotrue-sync emulator`), so the figures
+//! for memory are the client's own: this process counts its live heap bytes with a wrapping
+//! allocator and reports the peak of each scenario. Requests are counted by the client.
+//! The table goes to stdout; BENCHMARKS.md records it with the machine and the date.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gotrue_sync::apply::{execute, ApplyOptions};
+use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, RemoteUser};
+use gotrue_sync::manifest::{Manifest, Policy, UserSpec};
+use gotrue_sync::plan::plan;
+use gotrue_sync::secret::Secret;
+use serde_json::json;
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged to the system allocator.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        ptr
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const TOKEN: &str = "bench-operator-token";
+const NAME: &str = "bench";
+const PAGE: u32 = 1000;
+
+struct Emulator {
+    child: Child,
+    url: String,
+    _seed: tempfile::NamedTempFile,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn seeded_user(i: usize) -> serde_json::Value {
+    json!({
+        "id": format!("00000000-0000-4000-8000-{i:012}"),
+        "aud": "", "role": "", "email": format!("user{i:06}@example.com"),
+        "confirmed_at": "2026-01-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "app_metadata": {"provider": "email", "roles": ["member"], "managed_by": format!("gotrue-sync:{NAME}")},
+        "user_metadata": {"full_name": format!("User {i}")}
+    })
+}
+
+fn start_emulator(users: usize, latency: &str) -> Emulator {
+    let mut seed = tempfile::NamedTempFile::new().expect("seed file");
+    let all: Vec<serde_json::Value> = (0..users).map(seeded_user).collect();
+    serde_json::to_writer(&mut seed, &json!({ "users": all })).expect("write seed");
+    seed.flush().expect("flush");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_gotrue-sync"))
+        .args([
+            "emulator",
+            "--port",
+            &port.to_string(),
+            "--operator-token",
+            TOKEN,
+            "--latency",
+            latency,
+            "--seed",
+        ])
+        .arg(seed.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the emulator");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the emulator did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Emulator {
+        child,
+        url,
+        _seed: seed,
+    }
+}
+
+fn client(url: &str, parallelism: usize) -> AdminClient {
+    let options = ClientOptions {
+        page_size: PAGE,
+        list_parallelism: parallelism,
+        ..ClientOptions::default()
+    };
+    AdminClient::new(url, AdminCredentials::Token(Secret::new(TOKEN)), options).expect("client")
+}
+
+fn manifest(users: usize, extra_invites: usize) -> Manifest {
+    let mut specs: Vec<UserSpec> = (0..users)
+        .map(|i| {
+            let mut spec = UserSpec::new(format!("user{i:06}@example.com"));
+            spec.roles = Some(vec!["member".into()]);
+            spec
+        })
+        .collect();
+    specs.extend((0..extra_invites).map(|i| UserSpec::new(format!("new{i:06}@example.com"))));
+    Manifest {
+        version: 1,
+        name: NAME.into(),
+        policy: Policy {
+            max_deletes: 0,
+            ..Policy::default()
+        },
+        users: specs,
+    }
+}
+
+struct Row {
+    scenario: String,
+    users: usize,
+    changes: usize,
+    wall: Duration,
+    requests: u64,
+    minimum: u64,
+    peak_bytes: usize,
+}
+
+fn reset_peak() {
+    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+}
+
+fn pages(users: usize) -> u64 {
+    (users as u64).div_ceil(u64::from(PAGE)).max(1)
+}
+
+fn plan_scenario(
+    runtime: &tokio::runtime::Runtime,
+    users: usize,
+    latency: &str,
+    parallelism: usize,
+) -> Row {
+    let emulator = start_emulator(users, latency);
+    let desired = manifest(users, 0);
+    let admin = client(&emulator.url, parallelism);
+    reset_peak();
+    let started = Instant::now();
+    let result = runtime.block_on(async {
+        let listing = admin.list_users().await.expect("list");
+        plan(&desired, &listing.users)
+    });
+    let wall = started.elapsed();
+    assert!(
+        !result.summary.has_changes(),
+        "the no-change plan has changes"
+    );
+    Row {
+        scenario: format!("plan, no changes, latency {latency}, parallelism {parallelism}"),
+        users,
+        changes: 0,
+        wall,
+        requests: admin.requests_sent(),
+        minimum: pages(users),
+        peak_bytes: PEAK.load(Ordering::Relaxed),
+    }
+}
+
+fn apply_scenario(
+    runtime: &tokio::runtime::Runtime,
+    invites: usize,
+    latency: &str,
+    parallelism: usize,
+) -> Row {
+    let emulator = start_emulator(0, latency);
+    let desired = manifest(0, invites);
+    let admin = client(&emulator.url, parallelism);
+    reset_peak();
+    let started = Instant::now();
+    let report = runtime.block_on(async {
+        let listing = admin.list_users().await.expect("list");
+        let planned = plan(&desired, &listing.users);
+        let options = ApplyOptions {
+            parallelism,
+            ..ApplyOptions::default()
+        };
+        execute(&planned, &admin, &options, |_| {}).await
+    });
+    let wall = started.elapsed();
+    assert_eq!(report.done(), invites, "every invite succeeds");
+    Row {
+        scenario: format!("apply {invites} invites, latency {latency}, parallelism {parallelism}"),
+        users: 0,
+        changes: invites,
+        wall,
+        requests: admin.requests_sent(),
+        // One list page, then an invite and the app-metadata PUT per user.
+        minimum: 1 + 2 * invites as u64,
+        peak_bytes: PEAK.load(Ordering::Relaxed),
+    }
+}
+
+fn pure_diff(users: usize) -> Row {
+    let remote: Vec<RemoteUser> = (0..users)
+        .map(|i| serde_json::from_value(seeded_user(i)).expect("user"))
+        .collect();
+    let desired = manifest(users, 0);
+    let mut best = Duration::MAX;
+    reset_peak();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let result = plan(&desired, &remote);
+        best = best.min(started.elapsed());
+        assert!(!result.summary.has_changes());
+    }
+    Row {
+        scenario: "pure diff plan() (best of 5)".into(),
+        users,
+        changes: 0,
+        wall: best,
+        requests: 0,
+        minimum: 0,
+        peak_bytes: PEAK.load(Ordering::Relaxed),
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut rows = Vec::new();
+    let sizes: &[usize] = if quick {
+        &[1_000]
+    } else {
+        &[1_000, 10_000, 100_000]
+    };
+    for &users in sizes {
+        rows.push(plan_scenario(&runtime, users, "0ms", 8));
+    }
+    if !quick {
+        for parallelism in [1, 8, 32] {
+            rows.push(plan_scenario(&runtime, 100_000, "20ms", parallelism));
+        }
+    }
+    let invites = if quick { 50 } else { 1_000 };
+    for parallelism in [1, 8, 32] {
+        rows.push(apply_scenario(&runtime, invites, "20ms", parallelism));
+    }
+    rows.push(pure_diff(if quick { 10_000 } else { 100_000 }));
+
+    println!("| scenario | users | changes | wall | requests | minimum | ratio | peak heap |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for row in &rows {
+        let ratio = if row.minimum == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2}", row.requests as f64 / row.minimum as f64)
+        };
+        println!(
+            "| {} | {} | {} | {:.3} s | {} | {} | {} | {:.1} MB |",
+            row.scenario,
+            row.users,
+            row.changes,
+            row.wall.as_secs_f64(),
+            row.requests,
+            row.minimum,
+            ratio,
+            row.peak_bytes as f64 / 1e6
+        );
+    }
+}
