@@ -201,7 +201,7 @@ impl Checker<'_> {
         let known = field_names(section);
         let mut found = HashMap::new();
         for (key, value) in entries {
-            if known.iter().any(|k| *k == key.value) {
+            if known.contains(&key.value) {
                 found.insert(key.value.as_str(), (key, value));
                 continue;
             }

@@ -8,6 +8,9 @@ use super::style::Style;
 use crate::manifest::ADMIN_GROUP;
 use crate::plan::{Change, Plan};
 
+/// Picks the changes that belong in one collapsible section of the comment.
+type ChangeFilter = fn(&Change) -> bool;
+
 /// Renders `plan` as GitHub/GitLab-flavoured Markdown.
 pub fn plan_markdown(plan: &Plan) -> String {
     let mut out = String::new();
@@ -55,16 +58,15 @@ pub fn plan_markdown(plan: &Plan) -> String {
         out.push('\n');
     }
 
-    let sections: [(&str, &str, fn(&Change) -> bool); 5] = [
-        ("invite", "to invite", |c| matches!(c, Change::Invite(_))),
-        ("create", "to create", |c| matches!(c, Change::Create(_))),
-        ("update", "to update", |c| matches!(c, Change::Update(_))),
-        ("delete", "to delete", |c| matches!(c, Change::Delete(_))),
-        ("reinvite", "to re-invite", |c| {
-            matches!(c, Change::Reinvite(_))
-        }),
+    // One collapsible section per change type, in the plan's own order of types.
+    let sections: [(&str, ChangeFilter); 5] = [
+        ("to invite", |c| matches!(c, Change::Invite(_))),
+        ("to create", |c| matches!(c, Change::Create(_))),
+        ("to update", |c| matches!(c, Change::Update(_))),
+        ("to delete", |c| matches!(c, Change::Delete(_))),
+        ("to re-invite", |c| matches!(c, Change::Reinvite(_))),
     ];
-    for (_, label, belongs) in sections {
+    for (label, belongs) in sections {
         let changes: Vec<&Change> = plan.changes.iter().filter(|c| belongs(c)).collect();
         if changes.is_empty() {
             continue;

@@ -50,8 +50,10 @@ fn invites_then_writes_app_metadata() {
 
 #[test]
 fn one_failure_does_not_stop_the_others_and_rerun_converges() {
-    let mut server = FakeServer::default();
-    server.failing = vec!["b@example.com".into()];
+    let mut server = FakeServer {
+        failing: vec!["b@example.com".into()],
+        ..FakeServer::default()
+    };
     let desired = manifest(THREE_INVITES);
     let report = run(&plan(&desired, &[]), &server, &ApplyOptions::default());
     assert_eq!((report.done(), report.failed()), (2, 1));
@@ -77,8 +79,10 @@ fn one_failure_does_not_stop_the_others_and_rerun_converges() {
 
 #[test]
 fn fail_fast_skips_changes_not_yet_started() {
-    let mut server = FakeServer::default();
-    server.failing = vec!["a@example.com".into()];
+    let server = FakeServer {
+        failing: vec!["a@example.com".into()],
+        ..FakeServer::default()
+    };
     let options = ApplyOptions {
         parallelism: 1,
         fail_fast: true,
