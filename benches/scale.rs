@@ -2,7 +2,8 @@
 //!
 //! The emulator runs as a child process (the release `gotrue-sync emulator`), so the figures
 //! for memory are the client's own: this process counts its live heap bytes with a wrapping
-//! allocator and reports the peak of each scenario. Requests are counted by the client.
+//! allocator and reports the peak of each scenario, beside the kernel's peak resident set
+//! size (reset before each scenario). Requests are counted by the client.
 //! The table goes to stdout; BENCHMARKS.md records it with the machine and the date.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use gotrue_sync::apply::{execute, ApplyOptions};
 use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, RemoteUser};
 use gotrue_sync::manifest::{Manifest, Policy, UserSpec};
-use gotrue_sync::plan::plan;
+use gotrue_sync::plan::{plan, server_fingerprint};
 use gotrue_sync::secret::Secret;
 use serde_json::json;
 
@@ -150,10 +151,21 @@ struct Row {
     requests: u64,
     minimum: u64,
     peak_bytes: usize,
+    peak_rss: Option<usize>,
 }
 
 fn reset_peak() {
     PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    // Writing 5 to clear_refs resets the kernel's high-water mark of resident memory.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory since the last [`reset_peak`], from the kernel (Linux only).
+fn peak_rss() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 fn pages(users: usize) -> u64 {
@@ -188,6 +200,7 @@ fn plan_scenario(
         requests: admin.requests_sent(),
         minimum: pages(users),
         peak_bytes: PEAK.load(Ordering::Relaxed),
+        peak_rss: peak_rss(),
     }
 }
 
@@ -222,10 +235,11 @@ fn apply_scenario(
         // One list page, then an invite and the app-metadata PUT per user.
         minimum: 1 + 2 * invites as u64,
         peak_bytes: PEAK.load(Ordering::Relaxed),
+        peak_rss: peak_rss(),
     }
 }
 
-fn pure_diff(users: usize) -> Row {
+fn pure_diff(users: usize) -> [Row; 2] {
     let remote: Vec<RemoteUser> = (0..users)
         .map(|i| serde_json::from_value(seeded_user(i)).expect("user"))
         .collect();
@@ -238,7 +252,7 @@ fn pure_diff(users: usize) -> Row {
         best = best.min(started.elapsed());
         assert!(!result.summary.has_changes());
     }
-    Row {
+    let diff = Row {
         scenario: "pure diff plan() (best of 5)".into(),
         users,
         changes: 0,
@@ -246,45 +260,90 @@ fn pure_diff(users: usize) -> Row {
         requests: 0,
         minimum: 0,
         peak_bytes: PEAK.load(Ordering::Relaxed),
+        peak_rss: peak_rss(),
+    };
+    // The part of plan() that runs on a second thread, timed alone for comparison.
+    let mut fingerprint = Duration::MAX;
+    reset_peak();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let hash = server_fingerprint(&remote);
+        fingerprint = fingerprint.min(started.elapsed());
+        assert!(!hash.is_empty());
     }
+    let alone = Row {
+        scenario: "server_fingerprint() alone (best of 5)".into(),
+        users,
+        changes: 0,
+        wall: fingerprint,
+        requests: 0,
+        minimum: 0,
+        peak_bytes: PEAK.load(Ordering::Relaxed),
+        peak_rss: peak_rss(),
+    };
+    [diff, alone]
 }
 
+/// `cargo bench --bench scale [-- [--quick] [GROUP…]]`, groups: `plan`, `latency`, `apply`,
+/// `diff` (all by default). `--quick` uses small sizes, for a smoke run of the harness.
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let groups: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
+    let wanted = |group: &str| groups.is_empty() || groups.contains(&group);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let mut rows = Vec::new();
-    let sizes: &[usize] = if quick {
-        &[1_000]
-    } else {
-        &[1_000, 10_000, 100_000]
-    };
-    for &users in sizes {
-        rows.push(plan_scenario(&runtime, users, "0ms", 8));
-    }
-    if !quick {
-        for parallelism in [1, 8, 32] {
-            rows.push(plan_scenario(&runtime, 100_000, "20ms", parallelism));
+    if wanted("plan") {
+        let sizes: &[usize] = if quick {
+            &[1_000]
+        } else {
+            &[1_000, 10_000, 100_000]
+        };
+        for &users in sizes {
+            rows.push(plan_scenario(&runtime, users, "0ms", 8));
         }
     }
-    let invites = if quick { 50 } else { 1_000 };
-    for parallelism in [1, 8, 32] {
-        rows.push(apply_scenario(&runtime, invites, "20ms", parallelism));
+    if wanted("latency") {
+        let users = if quick { 10_000 } else { 100_000 };
+        for parallelism in [1, 8, 32] {
+            rows.push(plan_scenario(&runtime, users, "20ms", parallelism));
+        }
     }
-    rows.push(pure_diff(if quick { 10_000 } else { 100_000 }));
+    if wanted("apply") {
+        let invites = if quick { 50 } else { 1_000 };
+        for parallelism in [1, 8, 32] {
+            rows.push(apply_scenario(&runtime, invites, "20ms", parallelism));
+        }
+    }
+    if wanted("diff") {
+        rows.extend(pure_diff(if quick { 10_000 } else { 100_000 }));
+    }
 
-    println!("| scenario | users | changes | wall | requests | minimum | ratio | peak heap |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| scenario | users | changes | wall | requests | minimum | ratio | peak heap | peak RSS |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in &rows {
         let ratio = if row.minimum == 0 {
             "-".to_owned()
         } else {
             format!("{:.2}", row.requests as f64 / row.minimum as f64)
         };
+        let rss = row
+            .peak_rss
+            .map_or_else(|| "-".to_owned(), |b| format!("{:.0} MB", b as f64 / 1e6));
         println!(
-            "| {} | {} | {} | {:.3} s | {} | {} | {} | {:.1} MB |",
+            "| {} | {} | {} | {:.3} s | {} | {} | {} | {:.1} MB | {rss} |",
             row.scenario,
             row.users,
             row.changes,

@@ -513,3 +513,61 @@ fn pending_invites_are_listed_and_reinvited_only_past_the_age() {
     };
     assert_eq!(reinvite.id, "7");
 }
+
+#[test]
+fn a_large_listing_is_fingerprinted_like_a_small_one() {
+    // From PARALLEL_FINGERPRINT_MIN users on, the fingerprint is hashed on a second thread;
+    // the plan must not be able to tell.
+    let users: Vec<RemoteUser> = (0..PARALLEL_FINGERPRINT_MIN)
+        .map(|i| {
+            remote(
+                &format!("id-{i}"),
+                &format!("user{i}@example.com"),
+                json!({"managed_by": "gotrue-sync:site", "roles": ["member"]}),
+                json!({}),
+            )
+        })
+        .collect();
+    let specs = (0..PARALLEL_FINGERPRINT_MIN)
+        .map(|i| {
+            let mut spec = UserSpec::new(format!("user{i}@example.com"));
+            spec.roles = Some(vec!["member".into()]);
+            spec
+        })
+        .collect();
+    let large = plan(&manifest(Policy::default(), specs), &users);
+    assert!(!large.summary.has_changes());
+    assert_eq!(large.server.fingerprint, server_fingerprint(&users));
+    let small = plan(&manifest(Policy::default(), vec![]), &users[..1]);
+    assert_eq!(small.server.fingerprint, server_fingerprint(&users[..1]));
+    assert_ne!(large.server.fingerprint, small.server.fingerprint);
+}
+
+#[test]
+fn roles_compare_as_sets_whatever_the_stored_shape() {
+    let spec = |roles: &[&str]| {
+        let mut spec = UserSpec::new("a@example.com");
+        spec.roles = Some(roles.iter().map(|r| (*r).to_owned()).collect());
+        spec
+    };
+    let user = |roles: Value| {
+        remote(
+            "1",
+            "a@example.com",
+            json!({"managed_by": "gotrue-sync:site", "roles": roles}),
+            json!({}),
+        )
+    };
+    let changes = |spec: UserSpec, user: RemoteUser| {
+        plan(&manifest(Policy::default(), vec![spec]), &[user])
+            .summary
+            .update
+    };
+    assert_eq!(changes(spec(&["b", "a"]), user(json!(["a", "b"]))), 0);
+    assert_eq!(changes(spec(&["a", "a"]), user(json!(["a"]))), 0);
+    assert_eq!(changes(spec(&[]), user(Value::Null)), 0);
+    assert_eq!(changes(spec(&["a"]), user(json!(["a", "b"]))), 1);
+    assert_eq!(changes(spec(&["a", "b"]), user(json!(["a"]))), 1);
+    assert_eq!(changes(spec(&["a"]), user(json!("a"))), 1);
+    assert_eq!(changes(spec(&["1"]), user(json!([1]))), 1);
+}
