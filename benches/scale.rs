@@ -81,9 +81,19 @@ fn seeded_user(i: usize) -> serde_json::Value {
 
 fn start_emulator(users: usize, latency: &str) -> Emulator {
     let mut seed = tempfile::NamedTempFile::new().expect("seed file");
-    let all: Vec<serde_json::Value> = (0..users).map(seeded_user).collect();
-    serde_json::to_writer(&mut seed, &json!({ "users": all })).expect("write seed");
-    seed.flush().expect("flush");
+    // Streamed user by user: building the whole document first would leave this process's
+    // allocator holding pages that then count towards every peak RSS figure.
+    let mut out = std::io::BufWriter::new(seed.as_file_mut());
+    out.write_all(b"{\"users\":[").expect("write seed");
+    for i in 0..users {
+        if i > 0 {
+            out.write_all(b",").expect("write seed");
+        }
+        serde_json::to_writer(&mut out, &seeded_user(i)).expect("write seed");
+    }
+    out.write_all(b"]}").expect("write seed");
+    out.flush().expect("flush");
+    drop(out);
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_gotrue-sync"))
         .args([
@@ -239,7 +249,7 @@ fn apply_scenario(
     }
 }
 
-fn pure_diff(users: usize) -> [Row; 2] {
+fn pure_diff(users: usize) -> Row {
     let remote: Vec<RemoteUser> = (0..users)
         .map(|i| serde_json::from_value(seeded_user(i)).expect("user"))
         .collect();
@@ -252,7 +262,7 @@ fn pure_diff(users: usize) -> [Row; 2] {
         best = best.min(started.elapsed());
         assert!(!result.summary.has_changes());
     }
-    let diff = Row {
+    Row {
         scenario: "pure diff plan() (best of 5)".into(),
         users,
         changes: 0,
@@ -261,31 +271,174 @@ fn pure_diff(users: usize) -> [Row; 2] {
         minimum: 0,
         peak_bytes: PEAK.load(Ordering::Relaxed),
         peak_rss: peak_rss(),
-    };
-    // The part of plan() that runs on a second thread, timed alone for comparison.
-    let mut fingerprint = Duration::MAX;
+    }
+}
+
+/// The emulator on its own: 100 pages of 1,000 users fetched one after another and parsed
+/// for ids only, so that nearly all the time is the server's. Our own measurements are only
+/// as good as the emulator is fast.
+fn emulator_list(runtime: &tokio::runtime::Runtime, users: usize) -> Row {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        users: Vec<Id>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let emulator = start_emulator(users, "0ms");
+    let http = reqwest::Client::new();
+    reset_peak();
+    let started = Instant::now();
+    let listed = runtime.block_on(async {
+        let mut listed = std::collections::HashSet::new();
+        for page in 1..=pages(users) {
+            let url = format!("{}/admin/users?per_page={PAGE}&page={page}", emulator.url);
+            let response = http.get(url).bearer_auth(TOKEN).send().await.expect("page");
+            let page = response.json::<Page>().await.expect("json");
+            listed.extend(page.users.into_iter().map(|user| user.id));
+        }
+        listed
+    });
+    let wall = started.elapsed();
+    assert_eq!(listed.len(), users, "every user listed once");
+    Row {
+        scenario: "emulator alone: list every page, one at a time".into(),
+        users,
+        changes: 0,
+        wall,
+        requests: pages(users),
+        minimum: pages(users),
+        peak_bytes: PEAK.load(Ordering::Relaxed),
+        peak_rss: peak_rss(),
+    }
+}
+
+/// The part of plan() that runs on a second thread, timed alone for comparison.
+fn fingerprint_alone(users: usize) -> Row {
+    let remote: Vec<RemoteUser> = (0..users)
+        .map(|i| serde_json::from_value(seeded_user(i)).expect("user"))
+        .collect();
+    let mut best = Duration::MAX;
     reset_peak();
     for _ in 0..5 {
         let started = Instant::now();
         let hash = server_fingerprint(&remote);
-        fingerprint = fingerprint.min(started.elapsed());
+        best = best.min(started.elapsed());
         assert!(!hash.is_empty());
     }
-    let alone = Row {
+    Row {
         scenario: "server_fingerprint() alone (best of 5)".into(),
         users,
         changes: 0,
-        wall: fingerprint,
+        wall: best,
         requests: 0,
         minimum: 0,
         peak_bytes: PEAK.load(Ordering::Relaxed),
         peak_rss: peak_rss(),
-    };
-    [diff, alone]
+    }
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+enum Scenario {
+    Plan {
+        users: usize,
+        latency: &'static str,
+        parallelism: usize,
+    },
+    Apply {
+        invites: usize,
+        latency: &'static str,
+        parallelism: usize,
+    },
+    Diff {
+        users: usize,
+    },
+    Fingerprint {
+        users: usize,
+    },
+    EmulatorList {
+        users: usize,
+    },
+}
+
+fn scenarios(quick: bool, wanted: impl Fn(&str) -> bool) -> Vec<Scenario> {
+    let mut all = Vec::new();
+    if wanted("plan") {
+        let sizes: &[usize] = if quick {
+            &[1_000]
+        } else {
+            &[1_000, 10_000, 100_000]
+        };
+        for &users in sizes {
+            all.push(Scenario::Plan {
+                users,
+                latency: "0ms",
+                parallelism: 8,
+            });
+        }
+    }
+    if wanted("latency") {
+        let users = if quick { 10_000 } else { 100_000 };
+        for parallelism in [1, 8, 32] {
+            all.push(Scenario::Plan {
+                users,
+                latency: "20ms",
+                parallelism,
+            });
+        }
+    }
+    if wanted("apply") {
+        let invites = if quick { 50 } else { 1_000 };
+        for parallelism in [1, 8, 32] {
+            all.push(Scenario::Apply {
+                invites,
+                latency: "20ms",
+                parallelism,
+            });
+        }
+    }
+    if wanted("diff") {
+        let users = if quick { 10_000 } else { 100_000 };
+        all.push(Scenario::Diff { users });
+        all.push(Scenario::Fingerprint { users });
+    }
+    if wanted("emulator") {
+        all.push(Scenario::EmulatorList {
+            users: if quick { 10_000 } else { 100_000 },
+        });
+    }
+    all
+}
+
+fn run(scenario: Scenario) -> Row {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match scenario {
+        Scenario::Plan {
+            users,
+            latency,
+            parallelism,
+        } => plan_scenario(&runtime, users, latency, parallelism),
+        Scenario::Apply {
+            invites,
+            latency,
+            parallelism,
+        } => apply_scenario(&runtime, invites, latency, parallelism),
+        Scenario::Diff { users } => pure_diff(users),
+        Scenario::Fingerprint { users } => fingerprint_alone(users),
+        Scenario::EmulatorList { users } => emulator_list(&runtime, users),
+    }
 }
 
 /// `cargo bench --bench scale [-- [--quick] [GROUP…]]`, groups: `plan`, `latency`, `apply`,
-/// `diff` (all by default). `--quick` uses small sizes, for a smoke run of the harness.
+/// `diff`, `emulator` (all by default). `--quick` uses small sizes, for a smoke run of the harness.
+///
+/// Each scenario runs in a fresh child process of this benchmark (`--scenario N`), so that
+/// its peak resident memory is its own and not what earlier scenarios left to the allocator.
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -294,64 +447,63 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let groups: Vec<&str> = args
         .iter()
-        .filter(|a| !a.starts_with("--"))
+        .filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
         .map(String::as_str)
         .collect();
-    let wanted = |group: &str| groups.is_empty() || groups.contains(&group);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut rows = Vec::new();
-    if wanted("plan") {
-        let sizes: &[usize] = if quick {
-            &[1_000]
-        } else {
-            &[1_000, 10_000, 100_000]
-        };
-        for &users in sizes {
-            rows.push(plan_scenario(&runtime, users, "0ms", 8));
-        }
-    }
-    if wanted("latency") {
-        let users = if quick { 10_000 } else { 100_000 };
-        for parallelism in [1, 8, 32] {
-            rows.push(plan_scenario(&runtime, users, "20ms", parallelism));
-        }
-    }
-    if wanted("apply") {
-        let invites = if quick { 50 } else { 1_000 };
-        for parallelism in [1, 8, 32] {
-            rows.push(apply_scenario(&runtime, invites, "20ms", parallelism));
-        }
-    }
-    if wanted("diff") {
-        rows.extend(pure_diff(if quick { 10_000 } else { 100_000 }));
-    }
-
-    println!(
-        "| scenario | users | changes | wall | requests | minimum | ratio | peak heap | peak RSS |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for row in &rows {
-        let ratio = if row.minimum == 0 {
-            "-".to_owned()
-        } else {
-            format!("{:.2}", row.requests as f64 / row.minimum as f64)
-        };
-        let rss = row
-            .peak_rss
-            .map_or_else(|| "-".to_owned(), |b| format!("{:.0} MB", b as f64 / 1e6));
+    let all = scenarios(quick, |group| groups.is_empty() || groups.contains(&group));
+    if let Some(position) = args.iter().position(|a| a == "--scenario") {
+        let index: usize = args[position + 1].parse().expect("scenario index");
+        let row = run(all[index]);
         println!(
-            "| {} | {} | {} | {:.3} s | {} | {} | {} | {:.1} MB | {rss} |",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             row.scenario,
             row.users,
             row.changes,
             row.wall.as_secs_f64(),
             row.requests,
             row.minimum,
-            ratio,
-            row.peak_bytes as f64 / 1e6
+            row.peak_bytes,
+            row.peak_rss.unwrap_or(0)
+        );
+        return;
+    }
+
+    let me = std::env::current_exe().expect("the benchmark's own path");
+    println!(
+        "| scenario | users | changes | wall | requests | minimum | ratio | peak heap | peak RSS |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for index in 0..all.len() {
+        let output = Command::new(&me)
+            .args(&args)
+            .args(["--scenario", &index.to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run a scenario");
+        assert!(output.status.success(), "scenario {index} failed");
+        let line = String::from_utf8_lossy(&output.stdout);
+        let fields: Vec<&str> = line.trim_end().split('\t').collect();
+        let number = |i: usize| fields[i].parse::<f64>().expect("a number");
+        let (requests, minimum) = (number(4), number(5));
+        let ratio = if minimum == 0.0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2}", requests / minimum)
+        };
+        let rss = if number(7) == 0.0 {
+            "-".to_owned()
+        } else {
+            format!("{:.0} MB", number(7) / 1e6)
+        };
+        println!(
+            "| {} | {} | {} | {:.3} s | {} | {} | {ratio} | {:.1} MB | {rss} |",
+            fields[0],
+            fields[1],
+            fields[2],
+            number(3),
+            fields[4],
+            fields[5],
+            number(6) / 1e6
         );
     }
 }

@@ -92,12 +92,10 @@ impl FakeServer {
         app_metadata.insert("provider".into(), Value::String("email".into()));
         let user = RemoteUser {
             id: format!("00000000-0000-4000-8000-{:012}", *next),
-            aud: String::new(),
             role: role.unwrap_or_default().to_owned(),
             email: email.to_owned(),
             confirmed_at: confirmed.then(|| "2026-01-01T00:00:00Z".to_owned()),
             invited_at: invited.then(|| "2026-01-01T00:00:00Z".to_owned()),
-            created_at: Some("2026-01-01T00:00:00Z".to_owned()),
             app_metadata,
             user_metadata: user_metadata.cloned().unwrap_or_default(),
         };

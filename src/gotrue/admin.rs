@@ -172,37 +172,39 @@ impl AdminClient {
     /// can overlap; users are de-duplicated by id and a count mismatch is reported.
     pub async fn list_users(&self) -> Result<UserListing, GotrueError> {
         let per_page = u64::from(self.options.page_size);
-        let (first, total) = self.list_page(1).await?;
-        let mut pages = vec![first];
+        let (mut users, total) = self.list_page(1).await?;
         match total {
             Some(total) => {
                 let page_count = total.div_ceil(per_page).max(1);
-                let rest: Vec<Vec<RemoteUser>> = stream::iter(2..=page_count)
+                users.reserve(
+                    usize::try_from(total)
+                        .unwrap_or(0)
+                        .saturating_sub(users.len()),
+                );
+                // Each page is moved into the one listing as it arrives (in page order), so
+                // no second copy of the listing exists at the end.
+                users = stream::iter(2..=page_count)
                     .map(|page| async move { self.list_page(page).await.map(|(users, _)| users) })
                     .buffered(self.options.list_parallelism.max(1))
-                    .try_collect()
+                    .try_fold(users, |mut users, page| async move {
+                        users.extend(page);
+                        Ok(users)
+                    })
                     .await?;
-                pages.extend(rest);
             }
             None => {
                 // No total: walk pages until a short one.
                 let mut page = 1;
-                while pages.last().is_some_and(|p| p.len() as u64 == per_page) {
+                let mut last_len = users.len();
+                while last_len as u64 == per_page {
                     page += 1;
-                    pages.push(self.list_page(page).await?.0);
+                    let (more, _) = self.list_page(page).await?;
+                    last_len = more.len();
+                    users.extend(more);
                 }
             }
         }
-        let mut seen = HashSet::new();
-        let mut users = Vec::with_capacity(pages.iter().map(Vec::len).sum());
-        let mut duplicates = 0usize;
-        for user in pages.into_iter().flatten() {
-            if seen.insert(user.id.clone()) {
-                users.push(user);
-            } else {
-                duplicates += 1;
-            }
-        }
+        let duplicates = dedupe_by_id(&mut users);
         let mut warnings = Vec::new();
         if duplicates > 0 {
             warnings.push(format!(
@@ -580,6 +582,19 @@ fn decode<T: DeserializeOwned>(label: &RequestLabel, body: &[u8]) -> Result<T, G
     })
 }
 
+/// Keeps the first of users that share an id (offset pages over a changing listing can
+/// repeat a user) and returns how many were dropped. The ids are borrowed, not cloned.
+fn dedupe_by_id(users: &mut Vec<RemoteUser>) -> usize {
+    let keep: Vec<bool> = {
+        let mut seen = HashSet::with_capacity(users.len());
+        users.iter().map(|u| seen.insert(u.id.as_str())).collect()
+    };
+    let before = users.len();
+    let mut keep = keep.into_iter();
+    users.retain(|_| keep.next().unwrap_or(true));
+    before - users.len()
+}
+
 /// Checks the target URL and removes a trailing slash.
 pub fn normalize_base_url(url: &str) -> Result<String, GotrueError> {
     let parsed = reqwest::Url::parse(url.trim())
@@ -614,6 +629,23 @@ fn url_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_ids_keep_their_first_listing() {
+        let user = |id: &str, email: &str| -> RemoteUser {
+            serde_json::from_value(serde_json::json!({"id": id, "email": email})).expect("user")
+        };
+        let mut users = vec![
+            user("1", "a@example.com"),
+            user("2", "b@example.com"),
+            user("1", "a-later@example.com"),
+            user("3", "c@example.com"),
+            user("2", "b-later@example.com"),
+        ];
+        assert_eq!(dedupe_by_id(&mut users), 2);
+        let emails: Vec<&str> = users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(emails, ["a@example.com", "b@example.com", "c@example.com"]);
+    }
 
     #[test]
     fn base_urls_are_checked_and_trimmed() {

@@ -5,14 +5,12 @@ use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 
-/// A user as returned by `GET /admin/users` (the fields gotrue-sync reads).
+/// A user as returned by `GET /admin/users`: only the fields gotrue-sync reads, since a
+/// listing of 100,000 users keeps every one of them in memory at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteUser {
     /// UUID.
     pub id: String,
-    /// Audience; may be empty.
-    #[serde(default)]
-    pub aud: String,
     /// The `role` column; empty when the server has no default group.
     #[serde(default)]
     pub role: String,
@@ -24,9 +22,6 @@ pub struct RemoteUser {
     /// Set for invited users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invited_at: Option<String>,
-    /// Creation time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<String>,
     /// Server- and admin-owned metadata (`provider`, `roles`, …). `null` reads as empty.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub app_metadata: Map<String, Value>,
@@ -53,8 +48,13 @@ impl RemoteUser {
     }
 }
 
+/// Reads a metadata map, `null` as empty. The map is rebuilt at its exact size: parsed
+/// maps keep the spare capacity they grew into (room for three entries after one), which
+/// over a large listing adds up to tens of megabytes.
 fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
-    Ok(Option::<Map<String, Value>>::deserialize(d)?.unwrap_or_default())
+    Ok(Option::<Map<String, Value>>::deserialize(d)?
+        .map(|map| map.into_iter().collect())
+        .unwrap_or_default())
 }
 
 /// Body of `POST /admin/users`. The server ignores `app_metadata` here, so it is not sent;

@@ -299,12 +299,10 @@ prop_compose! {
         }
         RemoteUser {
             id: format!("id-{index}"),
-            aud: String::new(),
             role,
             email: format!("user{index}@example.com"),
             confirmed_at: confirmed.then(|| "2026-01-01T00:00:00Z".to_string()),
             invited_at: None,
-            created_at: None,
             app_metadata,
             user_metadata: user,
         }
