@@ -278,4 +278,8 @@ async fn failed_change_makes_apply_exit_1_with_a_summary() {
         stderr.contains("POST /invite (user alice@example.com): server answered 422"),
         "{stderr}"
     );
+    assert!(
+        !stderr.contains('\r') && !stderr.contains("[#"),
+        "the progress bar is drawn only on a terminal, never into a log: {stderr}"
+    );
 }

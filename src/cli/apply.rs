@@ -13,7 +13,10 @@ use super::plan::{load_and_plan, read_plan, ReinviteArgs};
 use crate::apply::{
     check_deletes, check_fresh, check_secrets, execute, plan_secrets, ApplyOptions,
 };
-use crate::render::{apply_summary, change_line, plan_human, Printer};
+use crate::render::{apply_summary, change_line, plan_human, progress_bar, Printer};
+
+/// Characters of the progress bar drawn on a terminal.
+const PROGRESS_WIDTH: usize = 30;
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -100,9 +103,11 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
     let total = plan.changes.len();
     let mut position = 0;
     let style = printer.err_style();
+    printer.progress(&progress_bar(0, total, PROGRESS_WIDTH));
     let report = execute(&plan, &client, &options, |result| {
         position += 1;
         printer.status(&change_line(result, position, total, style));
+        printer.progress(&progress_bar(position, total, PROGRESS_WIDTH));
     })
     .await;
     watcher.abort();

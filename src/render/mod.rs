@@ -11,7 +11,7 @@ pub use export_yaml::export_yaml;
 pub use plan_human::{change_block, plan_human, summary_line};
 pub use plan_markdown::plan_markdown;
 pub use printer::{ColorChoice, Printer};
-pub use report::{apply_summary, change_line};
+pub use report::{apply_summary, change_line, progress_bar};
 pub use style::Style;
 
 use crate::plan::Plan;

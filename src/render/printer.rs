@@ -1,6 +1,8 @@
 //! The one place that writes to the terminal: documents to stdout, everything else to stderr.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use super::style::Style;
 
@@ -22,7 +24,14 @@ pub struct Printer {
     out_style: Style,
     err_style: Style,
     quiet: bool,
+    /// Whether stderr is a terminal, where a transient progress line can be redrawn.
+    err_terminal: bool,
+    /// Whether a progress line is on screen and must be cleared before the next line.
+    progress_shown: Arc<AtomicBool>,
 }
+
+/// Moves to the start of the line and erases it (ANSI).
+const CLEAR_LINE: &str = "\r\x1b[2K";
 
 impl Printer {
     /// A printer honouring `--color`, `NO_COLOR` and `--quiet`.
@@ -33,10 +42,13 @@ impl Printer {
             ColorChoice::Never => false,
             ColorChoice::Auto => is_terminal && !no_color,
         };
+        let err_terminal = std::io::stderr().is_terminal();
         Printer {
             out_style: Style::new(decide(std::io::stdout().is_terminal())),
-            err_style: Style::new(decide(std::io::stderr().is_terminal())),
+            err_style: Style::new(decide(err_terminal)),
             quiet,
+            err_terminal,
+            progress_shown: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -63,25 +75,48 @@ impl Printer {
     /// A progress or status line on stderr (silenced by `--quiet`).
     pub fn status(&self, text: &str) {
         if !self.quiet {
+            self.clear_progress();
             eprintln!("{text}");
         }
     }
 
+    /// A progress bar (see [`super::progress_bar`]) kept on the last line of a terminal and
+    /// redrawn in place; lines printed meanwhile appear above it. Not shown when stderr is
+    /// not a terminal (CI logs get the status lines only) or with `--quiet`.
+    pub fn progress(&self, bar: &str) {
+        if self.quiet || !self.err_terminal {
+            return;
+        }
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "{CLEAR_LINE}{bar}");
+        let _ = stderr.flush();
+        self.progress_shown.store(true, Ordering::Relaxed);
+    }
+
     /// A report the user must see (apply summary), on stderr, never silenced.
     pub fn report(&self, text: &str) {
+        self.clear_progress();
         eprint!("{text}");
     }
 
     /// A warning on stderr (never silenced).
     pub fn warn(&self, text: &str) {
+        self.clear_progress();
         eprintln!("{} {text}", self.err_style.yellow("warning:"));
     }
 
     /// An error report on stderr.
     pub fn error(&self, text: &str) {
+        self.clear_progress();
         eprintln!(
             "{} {text}",
             self.err_style.red(&self.err_style.bold("error:"))
         );
+    }
+
+    fn clear_progress(&self) {
+        if self.progress_shown.swap(false, Ordering::Relaxed) {
+            eprint!("{CLEAR_LINE}");
+        }
     }
 }
