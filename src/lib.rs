@@ -13,3 +13,4 @@ pub mod manifest;
 pub mod plan;
 pub mod render;
 pub mod secret;
+pub mod smoke;

@@ -79,4 +79,28 @@ impl ServerArgs {
             self.options(parallelism),
         )?)
     }
+
+    /// An admin client when any admin credential is set in the environment, `None` when none
+    /// is (for commands such as `smoke` that can do without one).
+    pub fn optional_admin_client(
+        &self,
+        parallelism: usize,
+    ) -> Result<Option<AdminClient>, CliError> {
+        let any_set = ADMIN_VARIABLES
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        if any_set {
+            self.admin_client(parallelism).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
 }
+
+/// Every environment variable that carries an admin credential.
+const ADMIN_VARIABLES: [&str; 4] = [
+    "GOTRUE_ADMIN_TOKEN",
+    "GOTRUE_JWT_SECRET",
+    "GOTRUE_ADMIN_EMAIL",
+    "GOTRUE_ADMIN_PASSWORD",
+];

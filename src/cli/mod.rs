@@ -8,6 +8,7 @@ mod error;
 mod export;
 mod plan;
 mod schema;
+mod smoke;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,8 @@ enum Command {
     Emulator(crate::emulator::cli::EmulatorArgs),
     /// Plan, apply and plan again against a seeded in-process emulator.
     Demo(demo::DemoArgs),
+    /// Walk signup, confirm, login, refresh and logout against an instance; report each step.
+    Smoke(smoke::SmokeArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -104,6 +107,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, CliError> {
             Ok(EXIT_OK)
         }
         Command::Demo(args) => demo::run(args, printer).await,
+        Command::Smoke(args) => smoke::run(args, printer).await,
     }
 }
 

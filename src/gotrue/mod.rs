@@ -4,8 +4,10 @@ mod admin;
 mod auth;
 mod error;
 mod user;
+mod user_client;
 
 pub use admin::{normalize_base_url, AdminClient, ClientOptions, RetryPolicy, UserListing};
 pub use auth::{mint_admin_token, unix_now, AdminCredentials, MINTED_TOKEN_LIFETIME};
 pub use error::{error_message, GotrueError, RequestLabel};
 pub use user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
+pub use user_client::{External, FlowUser, Session, Settings, UserClient};

@@ -5,6 +5,8 @@ mod plan_human;
 mod plan_markdown;
 mod printer;
 mod report;
+mod smoke;
+mod smoke_junit;
 mod style;
 
 pub use export_yaml::export_yaml;
@@ -12,6 +14,8 @@ pub use plan_human::{change_block, plan_human, summary_line};
 pub use plan_markdown::plan_markdown;
 pub use printer::{ColorChoice, Printer};
 pub use report::{apply_summary, change_line, progress_bar};
+pub use smoke::{smoke_json, smoke_latency_table, smoke_table, SMOKE_FORMAT_VERSION};
+pub use smoke_junit::smoke_junit;
 pub use style::Style;
 
 use crate::plan::Plan;

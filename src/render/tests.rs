@@ -187,3 +187,120 @@ fn progress_bar_fills_in_proportion() {
         "never overflows the width"
     );
 }
+
+fn smoke_report(signup_fails: bool) -> crate::smoke::SmokeReport {
+    use crate::gotrue::{GotrueError, RequestLabel};
+    use crate::smoke::{SmokeReport, StepFailure, StepResult, StepStatus};
+    use std::time::Duration;
+    let step = |name, status, ms: u64, detail: &str| StepResult {
+        name,
+        status,
+        latency: Duration::from_micros(ms * 1000 + 400),
+        detail: Some(detail.to_owned()),
+        failure: None,
+    };
+    let mut steps = vec![
+        step("health", StepStatus::Passed, 2, "GoTrue v2.0"),
+        step(
+            "settings",
+            StepStatus::Passed,
+            1,
+            "autoconfirm off, signup allowed, e-mail provider enabled",
+        ),
+    ];
+    if signup_fails {
+        let error = GotrueError::Api {
+            request: RequestLabel::new("POST", "/signup", Some("smoke@example.com")),
+            status: 403,
+            message: "Signups not allowed for this instance".into(),
+        };
+        steps.push(StepResult {
+            name: "signup",
+            status: StepStatus::Failed,
+            latency: Duration::from_millis(12),
+            detail: None,
+            failure: Some(StepFailure::request(&error)),
+        });
+        for name in [
+            "confirm",
+            "login",
+            "get user",
+            "update user",
+            "refresh",
+            "logout",
+        ] {
+            steps.push(StepResult {
+                latency: Duration::ZERO,
+                ..step(name, StepStatus::Skipped, 0, "not run: `signup` failed")
+            });
+        }
+        steps.push(step(
+            "cleanup",
+            StepStatus::Passed,
+            3,
+            "nothing to delete: no test user exists",
+        ));
+    } else {
+        steps.extend([
+            step("signup", StepStatus::Passed, 15, "user 1 created"),
+            step(
+                "confirm",
+                StepStatus::Passed,
+                8,
+                "mail token accepted by /verify (from the emulator inbox)",
+            ),
+            step(
+                "login",
+                StepStatus::Passed,
+                20,
+                "token for 1 (aud \"\"), expires in 3600 s",
+            ),
+            step(
+                "cleanup",
+                StepStatus::Passed,
+                3,
+                "deleted smoke@example.com",
+            ),
+        ]);
+    }
+    SmokeReport {
+        url: "http://127.0.0.1:9999".into(),
+        email: "smoke@example.com".into(),
+        steps,
+        left_behind: None,
+    }
+}
+
+#[test]
+fn smoke_table_snapshot() {
+    insta::assert_snapshot!(format!(
+        "{}\n{}",
+        smoke_table(&smoke_report(false), Style::plain()),
+        smoke_table(&smoke_report(true), Style::plain())
+    ));
+}
+
+#[test]
+fn smoke_latency_table_snapshot() {
+    let reports = [smoke_report(false), smoke_report(false), smoke_report(true)];
+    insta::assert_snapshot!(smoke_latency_table(&reports, Style::plain()));
+}
+
+#[test]
+fn smoke_junit_snapshot() {
+    insta::assert_snapshot!(smoke_junit(&[smoke_report(true)]));
+}
+
+#[test]
+fn smoke_json_is_versioned_with_millisecond_timings() {
+    let value: serde_json::Value =
+        serde_json::from_str(&smoke_json(&[smoke_report(true)])).expect("json");
+    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["passed"], false);
+    let signup = &value["runs"][0]["steps"][2];
+    assert_eq!(signup["name"], "signup");
+    assert_eq!(signup["status"], "failed");
+    assert_eq!(signup["latency_ms"], 12.0);
+    assert_eq!(signup["failure"]["status"], 403);
+    assert_eq!(value["latency"][0]["name"], "health");
+}

@@ -1,0 +1,120 @@
+//! `gotrue-sync smoke`: walk the visitor flow against an instance and report every step.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::connect::ServerArgs;
+use super::error::{CliError, EXIT_ERROR, EXIT_OK};
+use crate::gotrue::UserClient;
+use crate::render::{smoke_json, smoke_junit, smoke_latency_table, smoke_table, Printer};
+use crate::smoke::{run_repeated, ConfirmVia, Flow, SmokeOptions};
+
+/// Arguments of `smoke`.
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Domain of the test addresses: gotrue-sync-smoke+RANDOM@DOMAIN.
+    #[arg(long, default_value = "example.com")]
+    pub email_domain: String,
+    /// Where the confirmation (and invitation) token comes from when the instance does not
+    /// autoconfirm: `inbox` (the emulator), `command:CMD` (run with `sh -c`, given the address
+    /// as $1 and in GOTRUE_SMOKE_EMAIL; prints the token or the link) or `admin` (confirm
+    /// through the admin API: a weaker check).
+    #[arg(long, value_name = "SOURCE")]
+    pub confirm_via: Option<ConfirmVia>,
+    /// The flows to walk; `invite` needs admin credentials and a mail source.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "signup")]
+    pub flow: Vec<Flow>,
+    /// Keep the test users (for debugging) instead of deleting them.
+    #[arg(long)]
+    pub keep_user: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Run this many times (synthetic monitoring); p50/p95 per step are shown at the end.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Pause between repeated runs.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+}
+
+/// Runs `smoke`: exit 0 when every step of every run passed, 1 otherwise.
+pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<u8, CliError> {
+    let admin = args.server.optional_admin_client(1)?;
+    let needs_admin =
+        args.flow.contains(&Flow::Invite) || args.confirm_via == Some(ConfirmVia::Admin);
+    if needs_admin && admin.is_none() {
+        return Err(CliError::Usage(format!(
+            "--flow invite and --confirm-via admin need admin credentials. {}",
+            super::connect::CREDENTIAL_HELP
+        )));
+    }
+    if admin.is_none() {
+        printer.warn("no admin credentials: the test user cannot be deleted afterwards");
+    }
+    let user = UserClient::new(
+        &args.server.url,
+        args.server.aud.clone(),
+        args.server.timeout,
+    )?;
+    let options = SmokeOptions {
+        email_domain: args.email_domain.clone(),
+        confirm_via: args.confirm_via.clone(),
+        flows: args.flow.clone(),
+        keep_user: args.keep_user,
+    };
+    let style = printer.err_style();
+    let reports = run_repeated(
+        &user,
+        admin.as_ref(),
+        &options,
+        args.repeat,
+        args.interval,
+        |report, round| {
+            if args.repeat > 1 {
+                printer.status(&format!("Run {round} of {}:", args.repeat));
+            }
+            let table = smoke_table(
+                report,
+                if args.json {
+                    style
+                } else {
+                    printer.out_style()
+                },
+            );
+            // With --json the table is progress on stderr; otherwise it is the document.
+            if args.json {
+                printer.status(&table);
+            } else {
+                printer.document(&table);
+            }
+        },
+    )
+    .await;
+    if args.repeat > 1 && !args.json {
+        printer.document(&smoke_latency_table(&reports, printer.out_style()));
+    }
+    if args.json {
+        printer.document(&smoke_json(&reports));
+    }
+    if let Some(path) = &args.junit {
+        std::fs::write(path, smoke_junit(&reports)).map_err(|e| {
+            CliError::Usage(format!(
+                "cannot write the JUnit report {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(if reports.iter().all(|r| r.passed()) {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
+}
