@@ -248,7 +248,9 @@ async fn repeated_runs_end_with_percentiles_per_step() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert_eq!(stdout.matches("Smoke test passed").count(), 3, "{stdout}");
-    let (_, percentiles) = stdout.split_once("Latency over 3 runs:").expect("percentiles");
+    let (_, percentiles) = stdout
+        .split_once("Latency over 3 runs:")
+        .expect("percentiles");
     let login = percentiles
         .lines()
         .find(|l| l.trim_start().starts_with("login "))
