@@ -87,10 +87,6 @@ async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap_or_default()
 }
 
-fn json_body(request: &Request) -> Value {
-    serde_json::from_slice(&request.body).unwrap_or(Value::Null)
-}
-
 #[tokio::test]
 async fn listing_counts_pages_from_x_total_count_and_never_follows_link() {
     let server = MockServer::start().await;
@@ -303,8 +299,11 @@ async fn create_and_invite_are_each_followed_by_a_put_of_app_metadata() {
         &dir,
         "version: 1\nname: site\nusers:\n  - email: bot@example.com\n    create: password\n    password: { file: bot.password }\n    roles: [deployer]\n  - email: new@example.com\n    roles: [editor]\n    user_metadata: { name: New }\n",
     );
-    std::fs::write(dir.path().join("bot.password"), "bot-password-NEVER-PRINTED\n")
-        .expect("password file");
+    std::fs::write(
+        dir.path().join("bot.password"),
+        "bot-password-NEVER-PRINTED\n",
+    )
+    .expect("password file");
     let server = MockServer::start().await;
     list_returns(&server, vec![]).await;
     Mock::given(method("POST"))
