@@ -314,7 +314,7 @@ fn emulator_list(runtime: &tokio::runtime::Runtime, users: usize) -> Row {
     }
 }
 
-/// The part of plan() that runs on a second thread, timed alone for comparison.
+/// The server fingerprint that `plan --out` and `--json` add to a plan (not part of plan()).
 fn fingerprint_alone(users: usize) -> Row {
     let remote: Vec<RemoteUser> = (0..users)
         .map(|i| serde_json::from_value(seeded_user(i)).expect("user"))
@@ -328,7 +328,7 @@ fn fingerprint_alone(users: usize) -> Row {
         assert!(!hash.is_empty());
     }
     Row {
-        scenario: "server_fingerprint() alone (best of 5)".into(),
+        scenario: "server_fingerprint(), for --out/--json (best of 5)".into(),
         users,
         changes: 0,
         wall: best,

@@ -652,6 +652,72 @@ async fn a_saved_plan_is_refused_as_stale_when_a_user_it_touches_changed() {
     assert_eq!(writes, 0, "nothing is written");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_still_applies_when_only_other_users_changed_and_says_so() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = manifest(
+        &dir,
+        "version: 1\nname: site\npolicy: { prune: none }\nusers:\n  - email: a@example.com\n    roles: [editor]\n",
+    );
+    let saved = dir.path().join("plan.json");
+    let server = MockServer::start().await;
+    let marked =
+        json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": ["viewer"]});
+    let touched = user("1", "a@example.com", marked, json!({}));
+    list_returns(&server, vec![touched.clone()]).await;
+    let binary = || {
+        let mut cmd = Command::cargo_bin("gotrue-sync").expect("binary");
+        cmd.env_clear()
+            .env("NO_COLOR", "1")
+            .env("GOTRUE_URL", server.uri())
+            .env("GOTRUE_ADMIN_TOKEN", TOKEN);
+        cmd
+    };
+    let planned = binary()
+        .args(["plan", "-f"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&saved)
+        .output()
+        .expect("plan");
+    assert_eq!(planned.status.code(), Some(0));
+    let document: Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("saved")).expect("json");
+    assert!(document["server"]["fingerprint"].is_string(), "{document}");
+
+    // Someone else signs up; the user the plan touches is as it was.
+    server.reset().await;
+    let stranger = user(
+        "2",
+        "stranger@example.com",
+        json!({"provider": "email"}),
+        json!({}),
+    );
+    list_returns(&server, vec![touched, stranger]).await;
+    Mock::given(method("PUT"))
+        .and(path("/admin/users/1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user(
+            "1",
+            "a@example.com",
+            json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": ["editor"]}),
+            json!({}),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let applied = binary()
+        .args(["apply", "--auto-approve"])
+        .arg(&saved)
+        .output()
+        .expect("apply");
+    let stderr = String::from_utf8_lossy(&applied.stderr);
+    assert_eq!(applied.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("The server changed since the plan was made (1 users then, 2 now), but none of the users this plan touches did."),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn credentials_never_show_in_debug_output_or_errors() {
     let server = MockServer::start().await;

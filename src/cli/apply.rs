@@ -13,6 +13,7 @@ use super::plan::{load_and_plan, read_plan, ReinviteArgs};
 use crate::apply::{
     check_deletes, check_fresh, check_secrets, execute, plan_secrets, ApplyOptions,
 };
+use crate::plan::server_fingerprint;
 use crate::render::{apply_summary, change_line, plan_human, progress_bar, Printer};
 
 /// Characters of the progress bar drawn on a terminal.
@@ -63,11 +64,29 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
             ));
             let listing = client.list_users().await?;
             check_fresh(&plan, &listing.users)?;
+            let now = server_fingerprint(&listing.users);
+            match &plan.server.fingerprint {
+                Some(then) if *then == now => {
+                    printer.status("The server has not changed since the plan was made.");
+                }
+                Some(_) => printer.status(&format!(
+                    "The server changed since the plan was made ({} users then, {} now), but none of the users this plan touches did.",
+                    plan.server.users,
+                    listing.users.len()
+                )),
+                None => {}
+            }
             (plan, dir)
         }
         (None, [_, ..]) => {
-            let (loaded, plan) =
-                load_and_plan(&args.files, &client, &args.reinvite.plan_options(), printer).await?;
+            let (loaded, plan) = load_and_plan(
+                &args.files,
+                &client,
+                &args.reinvite.plan_options(),
+                false,
+                printer,
+            )
+            .await?;
             (plan, loaded.base_dir())
         }
         (None, []) => return Err(CliError::Usage("give a saved PLAN or -f FILE".into())),

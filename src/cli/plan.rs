@@ -9,7 +9,7 @@ use super::error::{CliError, EXIT_CHANGES, EXIT_OK};
 use crate::apply::check_secrets;
 use crate::gotrue::AdminClient;
 use crate::manifest::{self, LoadedManifest};
-use crate::plan::{plan_with, Plan, PlanOptions};
+use crate::plan::{plan_with, record_server_fingerprint, Plan, PlanOptions};
 use crate::render::{plan_human, plan_json, plan_markdown, Printer};
 
 /// Arguments of `plan`.
@@ -71,10 +71,13 @@ impl ReinviteArgs {
 }
 
 /// Loads and validates the manifest, checks its secrets, lists the server and plans.
+/// Loads the manifest, checks its secrets, lists the server and plans. `fingerprint`: also
+/// record the server fingerprint (for a saved or JSON plan).
 pub async fn load_and_plan(
     files: &[PathBuf],
     client: &AdminClient,
     options: &PlanOptions,
+    fingerprint: bool,
     printer: &Printer,
 ) -> Result<(LoadedManifest, Plan), CliError> {
     let loaded = manifest::load_all(files)?;
@@ -89,20 +92,30 @@ pub async fn load_and_plan(
     for warning in &listing.warnings {
         printer.warn(warning);
     }
-    let plan = plan_with(&loaded.manifest, &listing.users, options);
+    let mut plan = plan_with(&loaded.manifest, &listing.users, options);
+    if fingerprint {
+        record_server_fingerprint(&mut plan, &listing.users);
+    }
     Ok((loaded, plan))
 }
 
 /// Runs `plan`.
 pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, CliError> {
     let client = args.server.admin_client(usize::from(args.parallelism))?;
-    let (loaded, mut plan) =
-        load_and_plan(&args.files, &client, &args.reinvite.plan_options(), printer).await?;
     let format = if args.json {
         PlanFormat::Json
     } else {
         args.format
     };
+    let fingerprint = args.out.is_some() || format == PlanFormat::Json;
+    let (loaded, mut plan) = load_and_plan(
+        &args.files,
+        &client,
+        &args.reinvite.plan_options(),
+        fingerprint,
+        printer,
+    )
+    .await?;
     printer.document(&match format {
         PlanFormat::Human => plan_human(&plan, printer.out_style()),
         PlanFormat::Json => plan_json(&plan),

@@ -83,8 +83,10 @@ impl Summary {
 pub struct ServerState {
     /// Users listed.
     pub users: usize,
-    /// Hash of every listed user's fingerprint.
-    pub fingerprint: String,
+    /// Hash of every listed user's fingerprint; recorded in saved plans and JSON output
+    /// (see [`record_server_fingerprint`](super::record_server_fingerprint)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// One user's change.

@@ -11,7 +11,7 @@ use super::change::{
     Adoption, Change, KeyChange, NewUser, PendingInvite, Plan, PlanPolicy, Reinvite, Removal,
     Rename, RoleChange, RolesChange, ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
 };
-use super::fingerprint::{server_fingerprint, user_fingerprint};
+use super::fingerprint::user_fingerprint;
 use crate::gotrue::RemoteUser;
 use crate::manifest::{
     email_key, email_key_ref, CreateMode, Manifest, MetadataMode, Policy, PruneMode, UserSpec,
@@ -44,52 +44,12 @@ pub fn plan(desired: &Manifest, actual: &[RemoteUser]) -> Plan {
     plan_with(desired, actual, &PlanOptions::default())
 }
 
-/// Listings at least this large get their server fingerprint hashed on a second thread.
-const PARALLEL_FINGERPRINT_MIN: usize = 10_000;
-
-/// [`plan`] with options.
-///
-/// The server fingerprint reads every listed user and does not depend on the diff, so on a
-/// large listing it is hashed on a second thread while the diff runs: on 100,000 users the
-/// two take about as long as each other (see BENCHMARKS.md). The result is the same either
-/// way; only the wall time differs.
+/// [`plan`] with options. The server fingerprint is not computed here (see
+/// [`record_server_fingerprint`](super::record_server_fingerprint)).
 pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOptions) -> Plan {
-    if actual.len() < PARALLEL_FINGERPRINT_MIN {
-        let mut plan = diff(desired, actual, options);
-        plan.server.fingerprint = server_fingerprint(actual);
-        return plan;
-    }
-    std::thread::scope(|scope| {
-        let hashing = std::thread::Builder::new()
-            .name("fingerprint".into())
-            .spawn_scoped(scope, || server_fingerprint(actual));
-        let mut plan = diff(desired, actual, options);
-        plan.server.fingerprint = match hashing {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread to be had: hash here instead.
-            Err(_) => server_fingerprint(actual),
-        };
-        plan
-    })
-}
-
-/// The plan without its server fingerprint.
-fn diff(desired: &Manifest, actual: &[RemoteUser], options: &PlanOptions) -> Plan {
     let marker = marker_for(&desired.name);
     let policy = &desired.policy;
-    // Keys borrow from the users wherever the address already is its own key, and a slot
-    // holds one index inline: a plan of 100,000 users allocates nothing per user here.
-    let mut by_email: HashMap<Cow<'_, str>, Slot> = HashMap::with_capacity(actual.len());
-    for (index, user) in actual.iter().enumerate() {
-        match by_email.entry(email_key_ref(&user.email)) {
-            Entry::Vacant(entry) => {
-                entry.insert(Slot::One(index));
-            }
-            Entry::Occupied(mut entry) => entry.get_mut().push(index),
-        }
-    }
+    let by_email = index_by_email(actual);
     // Only renames need the set of listed addresses.
     let desired_keys: HashSet<Cow<'_, str>> =
         if desired.users.iter().any(|u| u.renamed_from.is_some()) {
@@ -102,70 +62,30 @@ fn diff(desired: &Manifest, actual: &[RemoteUser], options: &PlanOptions) -> Pla
             HashSet::new()
         };
 
+    let context = Context {
+        desired,
+        actual,
+        options,
+        marker: &marker,
+        by_email: &by_email,
+        desired_keys: &desired_keys,
+    };
+    let parts = match_in_parallel(&desired.users, &context);
+
     let mut matched = vec![false; actual.len()];
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     let mut pending_invites = Vec::new();
     let mut summary = Summary::default();
-
-    for spec in &desired.users {
-        let direct = by_email
-            .get(&email_key_ref(&spec.email))
-            .map(Slot::indices)
-            .unwrap_or_default();
-        // A rename applies only while the new address is absent and the old one is present
-        // and not itself listed.
-        let renamed = spec
-            .renamed_from
-            .as_deref()
-            .map(email_key_ref)
-            .filter(|old| direct.is_empty() && !desired_keys.contains(old))
-            .and_then(|old| by_email.get(&old))
-            .map(Slot::indices)
-            .unwrap_or_default();
-        let indices = if direct.is_empty() { renamed } else { direct };
-        let Some(&first) = indices.first() else {
-            changes.push(new_user(spec, policy, &marker));
-            continue;
-        };
-        if indices.len() > 1 {
-            warnings.push(format!(
-                "{} server users share the e-mail {}; the first listed (id {}) is managed and the others are left alone",
-                indices.len(),
-                actual[first].email,
-                actual[first].id
-            ));
+    // Merged in spec order, so the plan does not depend on how the work was split.
+    for part in parts {
+        for index in part.matched {
+            matched[index] = true;
         }
-        for &i in indices {
-            matched[i] = true;
-        }
-        let user = &actual[first];
-        if let Some(since) = user
-            .invited_at
-            .as_ref()
-            .filter(|_| user.is_pending_invite())
-        {
-            if spec.create == CreateMode::Invite && pending_too_long(since, options) {
-                if let Change::Invite(invite) = new_user(spec, policy, &marker) {
-                    changes.push(Change::Reinvite(Reinvite {
-                        id: user.id.clone(),
-                        email: user.email.clone(),
-                        pending_since: since.clone(),
-                        expected: user_fingerprint(user),
-                        invite,
-                    }));
-                    continue;
-                }
-            }
-            pending_invites.push(PendingInvite {
-                email: user.email.clone(),
-                since: since.clone(),
-            });
-        }
-        match update_for(spec, user, desired, &marker) {
-            Some(update) => changes.push(Change::Update(update)),
-            None => summary.unchanged += 1,
-        }
+        changes.extend(part.changes);
+        warnings.extend(part.warnings);
+        pending_invites.extend(part.pending_invites);
+        summary.unchanged += part.unchanged;
     }
     for (user, _) in actual.iter().zip(&matched).filter(|(_, m)| !**m) {
         let managed =
@@ -211,12 +131,161 @@ fn diff(desired: &Manifest, actual: &[RemoteUser], options: &PlanOptions) -> Pla
         changes,
         server: ServerState {
             users: actual.len(),
-            fingerprint: String::new(),
+            fingerprint: None,
         },
         warnings,
         pending_invites,
         secrets_dir: None,
     }
+}
+
+/// The server users by e-mail key. Keys borrow from the users wherever the address already
+/// is its own key, and a slot holds one index inline: a plan of 100,000 users allocates
+/// nothing per user here.
+fn index_by_email(actual: &[RemoteUser]) -> HashMap<Cow<'_, str>, Slot> {
+    let mut by_email: HashMap<Cow<'_, str>, Slot> = HashMap::with_capacity(actual.len());
+    for (index, user) in actual.iter().enumerate() {
+        match by_email.entry(email_key_ref(&user.email)) {
+            Entry::Vacant(entry) => {
+                entry.insert(Slot::One(index));
+            }
+            Entry::Occupied(mut entry) => entry.get_mut().push(index),
+        }
+    }
+    by_email
+}
+
+/// Manifests at least this large have their users matched on several threads.
+const PARALLEL_MATCH_MIN: usize = 20_000;
+
+/// What matching every spec needs to read; shared, read-only, by the threads.
+struct Context<'a> {
+    desired: &'a Manifest,
+    actual: &'a [RemoteUser],
+    options: &'a PlanOptions,
+    marker: &'a str,
+    by_email: &'a HashMap<Cow<'a, str>, Slot>,
+    desired_keys: &'a HashSet<Cow<'a, str>>,
+}
+
+/// What matching a run of specs found.
+#[derive(Default)]
+struct Matched {
+    changes: Vec<Change>,
+    warnings: Vec<String>,
+    pending_invites: Vec<PendingInvite>,
+    unchanged: usize,
+    /// Indices of the server users the specs took.
+    matched: Vec<usize>,
+}
+
+/// Matches the specs in chunks, one per core (up to four), the calling thread taking the
+/// first. Matching is a hash lookup and a few comparisons per user, bound by memory latency
+/// rather than arithmetic, so a second core nearly halves it on 100,000 users (see
+/// BENCHMARKS.md). Small manifests are matched here without spawning anything.
+fn match_in_parallel(specs: &[UserSpec], context: &Context<'_>) -> Vec<Matched> {
+    let cores = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(4);
+    if cores < 2 || specs.len() < PARALLEL_MATCH_MIN {
+        return vec![match_specs(specs, context)];
+    }
+    let chunks: Vec<&[UserSpec]> = specs.chunks(specs.len().div_ceil(cores)).collect();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = chunks[1..]
+            .iter()
+            .map(|chunk| {
+                let spawned = std::thread::Builder::new()
+                    .name("plan".into())
+                    .spawn_scoped(scope, || match_specs(chunk, context));
+                (*chunk, spawned)
+            })
+            .collect();
+        let mut parts = vec![match_specs(chunks[0], context)];
+        for (chunk, spawned) in others {
+            parts.push(match spawned {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to be had: match here instead.
+                Err(_) => match_specs(chunk, context),
+            });
+        }
+        parts
+    })
+}
+
+/// Finds each spec's server user (by address, else by `renamed_from`) and works out its
+/// change.
+fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
+    let Context {
+        desired,
+        actual,
+        options,
+        marker,
+        by_email,
+        desired_keys,
+    } = context;
+    let policy = &desired.policy;
+    let mut found = Matched::default();
+    for spec in specs {
+        let direct = by_email
+            .get(&email_key_ref(&spec.email))
+            .map(Slot::indices)
+            .unwrap_or_default();
+        // A rename applies only while the new address is absent and the old one is present
+        // and not itself listed.
+        let renamed = spec
+            .renamed_from
+            .as_deref()
+            .map(email_key_ref)
+            .filter(|old| direct.is_empty() && !desired_keys.contains(old))
+            .and_then(|old| by_email.get(&old))
+            .map(Slot::indices)
+            .unwrap_or_default();
+        let indices = if direct.is_empty() { renamed } else { direct };
+        let Some(&first) = indices.first() else {
+            found.changes.push(new_user(spec, policy, marker));
+            continue;
+        };
+        if indices.len() > 1 {
+            found.warnings.push(format!(
+                "{} server users share the e-mail {}; the first listed (id {}) is managed and the others are left alone",
+                indices.len(),
+                actual[first].email,
+                actual[first].id
+            ));
+        }
+        found.matched.extend_from_slice(indices);
+        let user = &actual[first];
+        if let Some(since) = user
+            .invited_at
+            .as_ref()
+            .filter(|_| user.is_pending_invite())
+        {
+            if spec.create == CreateMode::Invite && pending_too_long(since, options) {
+                if let Change::Invite(invite) = new_user(spec, policy, marker) {
+                    found.changes.push(Change::Reinvite(Reinvite {
+                        id: user.id.clone(),
+                        email: user.email.clone(),
+                        pending_since: since.clone(),
+                        expected: user_fingerprint(user),
+                        invite,
+                    }));
+                    continue;
+                }
+            }
+            found.pending_invites.push(PendingInvite {
+                email: user.email.clone(),
+                since: since.clone(),
+            });
+        }
+        match update_for(spec, user, direct.is_empty(), desired, marker) {
+            Some(update) => found.changes.push(Change::Update(update)),
+            None => found.unchanged += 1,
+        }
+    }
+    found
 }
 
 /// `map.get(key)` for the small metadata maps of a user. A scan compares lengths before
@@ -301,10 +370,12 @@ fn initial(
         .collect()
 }
 
-/// What to change on `user` to match `spec`, or `None` when it already does.
+/// What to change on `user` to match `spec`, or `None` when it already does. `renamed`:
+/// the user was found by the spec's `renamed_from`, not by its address.
 fn update_for(
     spec: &UserSpec,
     user: &RemoteUser,
+    renamed: bool,
     desired: &Manifest,
     marker: &str,
 ) -> Option<UserUpdate> {
@@ -361,7 +432,7 @@ fn update_for(
         confirm: spec.confirmed == Some(true)
             && user.confirmed_at.is_none()
             && !(spec.create == CreateMode::Invite && user.is_pending_invite()),
-        rename: (email_key_ref(&spec.email) != email_key_ref(&user.email)).then(|| Rename {
+        rename: renamed.then(|| Rename {
             from: user.email.clone(),
             to: spec.email.trim().to_owned(),
         }),

@@ -9,4 +9,4 @@ pub use change::{
     Rename, RoleChange, RolesChange, ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
 };
 pub use diff::{marker_for, plan, plan_with, PlanOptions, MARKER_KEY};
-pub use fingerprint::{server_fingerprint, user_fingerprint};
+pub use fingerprint::{record_server_fingerprint, server_fingerprint, user_fingerprint};

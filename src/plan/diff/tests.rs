@@ -5,6 +5,7 @@ use super::*;
 use crate::apply::fake::FakeServer;
 use crate::apply::{execute, ApplyOptions, Outcome};
 use crate::manifest::{Manifest, Policy, SecretRef};
+use crate::plan::{record_server_fingerprint, server_fingerprint};
 
 fn manifest(policy: Policy, users: Vec<UserSpec>) -> Manifest {
     Manifest {
@@ -513,32 +514,18 @@ fn pending_invites_are_listed_and_reinvited_only_past_the_age() {
 }
 
 #[test]
-fn a_large_listing_is_fingerprinted_like_a_small_one() {
-    // From PARALLEL_FINGERPRINT_MIN users on, the fingerprint is hashed on a second thread;
-    // the plan must not be able to tell.
-    let users: Vec<RemoteUser> = (0..PARALLEL_FINGERPRINT_MIN)
-        .map(|i| {
-            remote(
-                &format!("id-{i}"),
-                &format!("user{i}@example.com"),
-                json!({"managed_by": "gotrue-sync:site", "roles": ["member"]}),
-                json!({}),
-            )
-        })
-        .collect();
-    let specs = (0..PARALLEL_FINGERPRINT_MIN)
-        .map(|i| {
-            let mut spec = UserSpec::new(format!("user{i}@example.com"));
-            spec.roles = Some(vec!["member".into()]);
-            spec
-        })
-        .collect();
-    let large = plan(&manifest(Policy::default(), specs), &users);
-    assert!(!large.summary.has_changes());
-    assert_eq!(large.server.fingerprint, server_fingerprint(&users));
-    let small = plan(&manifest(Policy::default(), vec![]), &users[..1]);
-    assert_eq!(small.server.fingerprint, server_fingerprint(&users[..1]));
-    assert_ne!(large.server.fingerprint, small.server.fingerprint);
+fn the_server_fingerprint_is_recorded_only_on_request() {
+    let users = [
+        remote("1", "a@example.com", json!({}), json!({})),
+        remote("2", "b@example.com", json!({}), json!({})),
+    ];
+    let mut planned = plan(&manifest(Policy::default(), vec![]), &users);
+    assert_eq!(planned.server.users, 2);
+    assert_eq!(planned.server.fingerprint, None);
+    record_server_fingerprint(&mut planned, &users);
+    assert_eq!(planned.server.fingerprint, Some(server_fingerprint(&users)));
+    let reordered = [users[1].clone(), users[0].clone()];
+    assert_eq!(server_fingerprint(&reordered), server_fingerprint(&users));
 }
 
 #[test]
@@ -568,4 +555,70 @@ fn roles_compare_as_sets_whatever_the_stored_shape() {
     assert_eq!(changes(spec(&["a", "b"]), user(json!(["a"]))), 1);
     assert_eq!(changes(spec(&["a"]), user(json!("a"))), 1);
     assert_eq!(changes(spec(&["1"]), user(json!([1]))), 1);
+}
+
+#[test]
+fn a_manifest_matched_on_several_threads_plans_as_one_would() {
+    // Above PARALLEL_MATCH_MIN the specs are split across threads; the plan must be the
+    // same as a single pass: every change, in order, and warnings in manifest order.
+    let count = PARALLEL_MATCH_MIN * 2;
+    let marker = json!({"managed_by": "gotrue-sync:site", "roles": ["member"]});
+    let mut users: Vec<RemoteUser> = (0..count)
+        .map(|i| {
+            remote(
+                &format!("id-{i}"),
+                &format!("user{i}@example.com"),
+                marker.clone(),
+                json!({}),
+            )
+        })
+        .collect();
+    // Two addresses held twice on the server, one early and one late in the manifest.
+    users.push(remote(
+        "dup-a",
+        "USER3@example.com",
+        marker.clone(),
+        json!({}),
+    ));
+    users.push(remote(
+        "dup-b",
+        "user39000@example.com",
+        marker.clone(),
+        json!({}),
+    ));
+    let specs: Vec<UserSpec> = (0..count)
+        .map(|i| {
+            let mut spec = UserSpec::new(format!("user{i}@example.com"));
+            let role = if i % 1000 == 7 { "editor" } else { "member" };
+            spec.roles = Some(vec![role.into()]);
+            spec
+        })
+        .chain((0..3).map(|i| UserSpec::new(format!("new{i}@example.com"))))
+        .collect();
+    let planned = plan(&manifest(Policy::default(), specs.clone()), &users);
+    let single = match_specs(
+        &specs,
+        &Context {
+            desired: &manifest(Policy::default(), specs.clone()),
+            actual: &users,
+            options: &PlanOptions::default(),
+            marker: "gotrue-sync:site",
+            by_email: &index_by_email(&users),
+            desired_keys: &HashSet::new(),
+        },
+    );
+    assert_eq!(planned.summary.update, count / 1000);
+    assert_eq!(planned.summary.invite, 3);
+    assert_eq!(planned.summary.unchanged, single.unchanged);
+    assert_eq!(planned.summary.unchanged + planned.summary.update, count);
+    assert_eq!(planned.warnings, single.warnings);
+    assert_eq!(planned.warnings.len(), 2);
+    assert!(planned.warnings[0].contains("user3@example.com"));
+    let mut expected = single.changes;
+    expected.sort_by_cached_key(|c| (c.rank(), email_key(c.email()), c.email().to_owned()));
+    assert_eq!(planned.changes, expected);
+    assert_eq!(
+        planned.summary.delete, 0,
+        "duplicates are matched, not pruned"
+    );
 }
