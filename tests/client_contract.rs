@@ -589,6 +589,33 @@ async fn one_failing_update_does_not_stop_the_others() {
     );
 }
 
+/// The binary, pointed at `server` with an admin token.
+fn binary(server: &MockServer) -> Command {
+    let mut cmd = Command::cargo_bin("gotrue-sync").expect("binary");
+    cmd.env_clear()
+        .env("NO_COLOR", "1")
+        .env("GOTRUE_URL", server.uri())
+        .env("GOTRUE_ADMIN_TOKEN", TOKEN);
+    cmd
+}
+
+/// `plan -f FILE --out SAVED`, which must succeed.
+fn save_plan(server: &MockServer, file: &std::path::Path, saved: &std::path::Path) {
+    let planned = binary(server)
+        .args(["plan", "-f"])
+        .arg(file)
+        .arg("--out")
+        .arg(saved)
+        .output()
+        .expect("plan");
+    assert_eq!(
+        planned.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_is_refused_as_stale_when_a_user_it_touches_changed() {
     let dir = tempfile::tempdir().expect("dir");
@@ -601,27 +628,7 @@ async fn a_saved_plan_is_refused_as_stale_when_a_user_it_touches_changed() {
     let marked =
         json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": ["viewer"]});
     list_returns(&server, vec![user("1", "a@example.com", marked, json!({}))]).await;
-    let binary = || {
-        let mut cmd = Command::cargo_bin("gotrue-sync").expect("binary");
-        cmd.env_clear()
-            .env("NO_COLOR", "1")
-            .env("GOTRUE_URL", server.uri())
-            .env("GOTRUE_ADMIN_TOKEN", TOKEN);
-        cmd
-    };
-    let planned = binary()
-        .args(["plan", "-f"])
-        .arg(&file)
-        .arg("--out")
-        .arg(&saved)
-        .output()
-        .expect("plan");
-    assert_eq!(
-        planned.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&planned.stderr)
-    );
+    save_plan(&server, &file, &saved);
 
     // Someone changes the user behind the plan's back.
     server.reset().await;
@@ -632,7 +639,7 @@ async fn a_saved_plan_is_refused_as_stale_when_a_user_it_touches_changed() {
         vec![user("1", "a@example.com", changed, json!({}))],
     )
     .await;
-    let applied = binary()
+    let applied = binary(&server)
         .args(["apply", "--auto-approve"])
         .arg(&saved)
         .output()
@@ -665,22 +672,7 @@ async fn a_saved_plan_still_applies_when_only_other_users_changed_and_says_so() 
         json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": ["viewer"]});
     let touched = user("1", "a@example.com", marked, json!({}));
     list_returns(&server, vec![touched.clone()]).await;
-    let binary = || {
-        let mut cmd = Command::cargo_bin("gotrue-sync").expect("binary");
-        cmd.env_clear()
-            .env("NO_COLOR", "1")
-            .env("GOTRUE_URL", server.uri())
-            .env("GOTRUE_ADMIN_TOKEN", TOKEN);
-        cmd
-    };
-    let planned = binary()
-        .args(["plan", "-f"])
-        .arg(&file)
-        .arg("--out")
-        .arg(&saved)
-        .output()
-        .expect("plan");
-    assert_eq!(planned.status.code(), Some(0));
+    save_plan(&server, &file, &saved);
     let document: Value =
         serde_json::from_str(&std::fs::read_to_string(&saved).expect("saved")).expect("json");
     assert!(document["server"]["fingerprint"].is_string(), "{document}");
@@ -705,7 +697,7 @@ async fn a_saved_plan_still_applies_when_only_other_users_changed_and_says_so() 
         .expect(1)
         .mount(&server)
         .await;
-    let applied = binary()
+    let applied = binary(&server)
         .args(["apply", "--auto-approve"])
         .arg(&saved)
         .output()
