@@ -166,6 +166,27 @@ impl Walk<'_> {
         }
     }
 
+    /// Notes that the next step may create `email`. Recorded before the request, since a
+    /// request that fails or times out may still have created the user.
+    fn may_create(&mut self, email: &str) {
+        if self.blocked_by.is_none() {
+            self.created.push(Created {
+                email: email.to_owned(),
+                id: None,
+            });
+        }
+    }
+
+    /// Records the id of the user the last [`Walk::may_create`] step created (if it did) and
+    /// returns it, empty when unknown.
+    fn created_as(&mut self, id: Option<&str>) -> String {
+        let id = id.unwrap_or_default().to_owned();
+        if let Some(record) = self.created.last_mut().filter(|_| !id.is_empty()) {
+            record.id = Some(id.clone());
+        }
+        id
+    }
+
     fn skip(&mut self, name: &'static str, reason: String) {
         self.steps.push(StepResult {
             name,
@@ -212,13 +233,7 @@ impl Walk<'_> {
         let user = self.user;
         let password = random_password();
         let data = json!({"smoke_test": "gotrue-sync", "run": suffix});
-        if self.blocked_by.is_none() {
-            // Recorded before the request: a timeout may still have created the user.
-            self.created.push(Created {
-                email: email.to_owned(),
-                id: None,
-            });
-        }
+        self.may_create(email);
         let signed_up = self
             .step("signup", async {
                 let created = user
@@ -229,10 +244,7 @@ impl Walk<'_> {
                 Ok((created, detail))
             })
             .await;
-        if let (Some(created), Some(record)) = (&signed_up, self.created.last_mut()) {
-            record.id = Some(created.id.clone());
-        }
-        let id = signed_up.as_ref().map(|u| u.id.clone()).unwrap_or_default();
+        let id = self.created_as(signed_up.as_ref().map(|u| u.id.as_str()));
         let expected_aud = match self.user.aud() {
             Some(aud) => Some(aud.to_owned()),
             None => signed_up.as_ref().map(|u| u.aud.clone()),
@@ -407,12 +419,7 @@ impl Walk<'_> {
 
     async fn invite_flow(&mut self, email: &str, suffix: &str) {
         let (user, admin, via) = (self.user, self.admin, self.options.confirm_via.clone());
-        if self.blocked_by.is_none() {
-            self.created.push(Created {
-                email: email.to_owned(),
-                id: None,
-            });
-        }
+        self.may_create(email);
         let data = json!({"smoke_test": "gotrue-sync", "run": suffix});
         let invited = self
             .step("invite", async {
@@ -429,10 +436,7 @@ impl Walk<'_> {
                 Ok((invited, detail))
             })
             .await;
-        if let (Some(invited), Some(record)) = (&invited, self.created.last_mut()) {
-            record.id = Some(invited.id.clone());
-        }
-        let id = invited.as_ref().map(|u| u.id.clone()).unwrap_or_default();
+        let id = self.created_as(invited.as_ref().map(|u| u.id.as_str()));
         // The admin listing does not carry the audience; without `--aud` it is not checked.
         let aud = self.user.aud().map(str::to_owned);
         let password = random_password();
