@@ -418,3 +418,55 @@ async fn apply_sends_exactly_the_minimum_number_of_requests() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_emulator_seeded_from_a_manifest_plans_empty_against_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = write_manifest(
+        &dir,
+        "version: 1\nname: seeded\npolicy: { user_metadata: exact }\nusers:\n  - email: Alice@Example.com\n    roles: [admin, editor]\n    user_metadata: { full_name: Alice, gone: null }\n    app_metadata: { team: growth }\n  - email: bot@example.com\n    create: password\n    password: { env: SEEDED_BOT_PASSWORD_NEVER_SET }\n    role: deployer\n  - email: pending@example.com\n    confirmed: false\n",
+    );
+    let emulator = Emulator::start(EmulatorConfig {
+        port: 0,
+        seed: Some(file.clone()),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("starts with the manifest's users, needing none of its secrets");
+    assert_eq!(emulator.user_count(), 3);
+    let admin = client(&emulator, 1000);
+    let users = admin.list_users().await.expect("list").users;
+    let manifest = load(&file).expect("valid").manifest;
+    let planned = plan(&manifest, &users);
+    assert!(!planned.summary.has_changes(), "{:#?}", planned.changes);
+    let alice = users
+        .iter()
+        .find(|u| u.email == "Alice@Example.com")
+        .expect("spelled as in the manifest");
+    assert_eq!(
+        alice.app_metadata["managed_by"],
+        json!("gotrue-sync:seeded")
+    );
+    assert_eq!(alice.app_metadata["provider"], json!("email"));
+    assert!(alice.confirmed_at.is_some());
+    let pending = users
+        .iter()
+        .find(|u| u.email == "pending@example.com")
+        .expect("seeded");
+    assert!(pending.confirmed_at.is_none());
+
+    let broken = write_manifest(
+        &dir,
+        "version: 1\nname: x\nusers:\n  - email: not-an-address\n",
+    );
+    let refused = Emulator::start(EmulatorConfig {
+        port: 0,
+        seed: Some(broken),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .map(|_| ())
+    .expect_err("an invalid manifest is refused");
+    assert!(refused.to_string().contains("users.yaml"), "{refused}");
+    emulator.shutdown().await;
+}

@@ -31,7 +31,8 @@ pub struct EmulatorArgs {
     /// Reject /signup with 403.
     #[arg(long)]
     pub disable_signup: bool,
-    /// Users to load at start: `{"users":[...]}` or a bare array of User objects.
+    /// Users to load at start: `{"users":[...]}` or a bare array of User objects (JSON), or a
+    /// manifest (`.yaml`/`.yml`), whose users are created as `apply` would leave them.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
     /// Persist state to FILE after every change and reload it at start.

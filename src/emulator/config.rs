@@ -32,8 +32,9 @@ pub struct EmulatorConfig {
     pub disable_signup: bool,
     /// Delay added before every response, to model a remote server.
     pub latency: Duration,
-    /// Users to load at start: `{"users":[...]}` or a bare array of User objects. Ignored when
-    /// the `state` file already exists (it already holds the seeded users).
+    /// Users to load at start: `{"users":[...]}` or a bare array of User objects, or a
+    /// manifest (`.yaml`/`.yml`) whose users are created as `apply` would leave them. Ignored
+    /// when the `state` file already exists (it already holds the seeded users).
     pub seed: Option<PathBuf>,
     /// File to persist to after every write and to reload at start if present.
     pub state: Option<PathBuf>,

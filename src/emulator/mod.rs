@@ -10,6 +10,7 @@ pub mod cli;
 mod config;
 mod error;
 mod mail;
+mod manifest_seed;
 mod state;
 mod user_flow;
 mod wire;
@@ -33,6 +34,7 @@ pub use error::EmulatorError;
 
 use error::ApiError;
 use mail::{MailKind, Mailbox};
+use manifest_seed::{is_manifest, seeds_from_manifest};
 use state::{hash_password, now, random_token, RefreshToken, Store, User};
 use wire::{RefreshRecord, SeedFile, StateFile};
 
@@ -51,6 +53,28 @@ pub struct SeedUser {
     /// `provider: "email"` is added unless present, as the real server always writes it.
     pub app_metadata: Map<String, Value>,
     pub user_metadata: Map<String, Value>,
+}
+
+impl SeedUser {
+    /// The stored user this seed describes, in audience `aud`.
+    fn to_user(&self, aud: &str) -> User {
+        let mut user = User::new(aud, &self.email, &self.role);
+        user.password_hash = self.password.as_deref().map(hash_password);
+        if self.confirmed {
+            user.confirmed_at = Some(user.created_at);
+        }
+        if self.invited {
+            user.invited_at = Some(user.created_at);
+            user.confirmation_token = random_token();
+        }
+        let mut app_metadata = self.app_metadata.clone();
+        app_metadata
+            .entry("provider")
+            .or_insert_with(|| Value::String("email".into()));
+        user.app_metadata = app_metadata;
+        user.user_metadata = self.user_metadata.clone();
+        user
+    }
 }
 
 /// State shared by all request handlers.
@@ -186,21 +210,7 @@ impl Emulator {
         if seed.email.is_empty() {
             return Err(seed_err("an email address is required"));
         }
-        let mut user = User::new(&config.aud, &seed.email, &seed.role);
-        user.password_hash = seed.password.as_deref().map(hash_password);
-        if seed.confirmed {
-            user.confirmed_at = Some(user.created_at);
-        }
-        if seed.invited {
-            user.invited_at = Some(user.created_at);
-            user.confirmation_token = random_token();
-        }
-        let mut app_metadata = seed.app_metadata.clone();
-        app_metadata
-            .entry("provider")
-            .or_insert_with(|| Value::String("email".into()));
-        user.app_metadata = app_metadata;
-        user.user_metadata = seed.user_metadata.clone();
+        let user = seed.to_user(&config.aud);
         let id = user.id;
         let invite_token = user.confirmation_token.clone();
         {
@@ -263,6 +273,15 @@ fn load_store(config: &EmulatorConfig) -> Result<Store, EmulatorError> {
                     created_at: t.created_at,
                 },
             );
+        }
+    } else if let Some(path) = config.seed.as_ref().filter(|p| is_manifest(p)) {
+        for seed in seeds_from_manifest(path)? {
+            store
+                .insert(seed.to_user(&config.aud))
+                .map_err(|e| EmulatorError::FileContent {
+                    path: path.to_owned(),
+                    reason: format!("{}: {e}", seed.email),
+                })?;
         }
     } else if let Some(path) = &config.seed {
         let file: SeedFile = read_json(path)?;
