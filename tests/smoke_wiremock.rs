@@ -15,6 +15,7 @@ const MAIL_TOKEN: &str = "mailtok-NEVER-PRINTED";
 const FIRST_REFRESH: &str = "refresh-one-NEVER-PRINTED";
 const SECOND_REFRESH: &str = "refresh-two-NEVER-PRINTED";
 const USER_ID: &str = "6a1c2e9e-0000-4000-8000-000000000001";
+const INVITED_ID: &str = "6a1c2e9e-0000-4000-8000-000000000002";
 
 /// A fault to inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,10 @@ enum Fault {
     SignupDisabled,
     Token429,
     GetUser500,
+    /// The replay of the rotated-out refresh token is rate limited instead of refused.
+    ReplayRateLimited,
+    /// Deleting the signed-up user fails (the invited one can still be deleted).
+    SignupDelete500,
 }
 
 #[derive(Default)]
@@ -125,7 +130,12 @@ impl Respond for FakeGotrue {
                     }
                     "refresh_token" => {
                         let presented = field(&pairs, "refresh_token").to_owned();
-                        if state.revoked.contains(&presented) || state.logged_out {
+                        if self.fault == Fault::ReplayRateLimited
+                            && state.revoked.contains(&presented)
+                        {
+                            ResponseTemplate::new(429)
+                                .set_body_json(json!({"code": 429, "msg": "Rate limit exceeded"}))
+                        } else if state.revoked.contains(&presented) || state.logged_out {
                             oauth_error("Invalid Refresh Token")
                         } else {
                             state.revoked.push(presented);
@@ -156,7 +166,27 @@ impl Respond for FakeGotrue {
             ("GET", "/admin/users") => ResponseTemplate::new(200)
                 .insert_header("X-Total-Count", "0")
                 .set_body_json(json!({"aud": "", "users": []})),
-            ("DELETE", path) if path == format!("/admin/users/{USER_ID}") => {
+            ("POST", "/invite") => {
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "id": INVITED_ID, "aud": "", "role": "", "email": body["email"],
+                    "app_metadata": {"provider": "email"}, "user_metadata": {},
+                    "invited_at": "2026-01-01T00:00:00Z",
+                    "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+                }))
+            }
+            ("DELETE", path)
+                if path == format!("/admin/users/{USER_ID}")
+                    && self.fault == Fault::SignupDelete500 =>
+            {
+                ResponseTemplate::new(500).set_body_json(
+                    json!({"code": 500, "msg": "Internal server error", "error_id": "e-2"}),
+                )
+            }
+            ("DELETE", path)
+                if path == format!("/admin/users/{USER_ID}")
+                    || path == format!("/admin/users/{INVITED_ID}") =>
+            {
                 ResponseTemplate::new(200).set_body_json(json!({}))
             }
             _ => ResponseTemplate::new(404).set_body_json(json!({"code": 404, "msg": "no route"})),
@@ -196,8 +226,12 @@ struct Run {
 }
 
 async fn run(fault: Fault, token: &str) -> Run {
+    run_with(fault, token, &[]).await
+}
+
+async fn run_with(fault: Fault, token: &str, args: &[&str]) -> Run {
     let server = gotrue(fault).await;
-    let output = smoke(&server, token).output().expect("run");
+    let output = smoke(&server, token).args(args).output().expect("run");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let document = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("JSON on stdout ({e}): {stderr}"));
@@ -402,5 +436,66 @@ async fn a_server_error_mid_flow_fails_that_step_only_and_clean_up_runs() {
     assert_eq!(run.status("refresh"), "passed", "{}", run.document);
     assert_eq!(run.status("logout"), "passed");
     assert!(run.deleted_the_user());
+    run.assert_no_secret_printed();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_replay_fails_the_refresh_step_and_logout_uses_the_new_token() {
+    let run = run(Fault::ReplayRateLimited, MAIL_TOKEN).await;
+    assert_eq!(run.code, Some(1), "{}", run.document);
+    let refresh = run.step("refresh");
+    assert_eq!(refresh["status"], "failed");
+    assert_eq!(
+        refresh["failure"]["status"], 429,
+        "a 429 says nothing about revocation: {}",
+        run.document
+    );
+    // The first refresh token was rotated out, so checking it after logout would prove
+    // nothing: logout must be checked with the renewed one.
+    let last_refresh = run
+        .requests
+        .iter()
+        .rev()
+        .find(|r| r.url.path() == "/token")
+        .map(|r| field(&form(r), "refresh_token").to_owned());
+    assert_eq!(last_refresh.as_deref(), Some(SECOND_REFRESH));
+    assert_eq!(run.status("logout"), "passed", "{}", run.document);
+    assert!(run.deleted_the_user());
+    run.assert_no_secret_printed();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_delete_does_not_stop_clean_up_of_the_other_test_users() {
+    let run = run_with(
+        Fault::SignupDelete500,
+        MAIL_TOKEN,
+        &["--flow", "signup", "--flow", "invite"],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.document);
+    let deletes: Vec<&str> = run
+        .requests
+        .iter()
+        .filter(|r| r.method.as_str() == "DELETE")
+        .map(|r| r.url.path())
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            format!("/admin/users/{USER_ID}"),
+            format!("/admin/users/{INVITED_ID}")
+        ],
+        "every test user gets its delete"
+    );
+    let cleanup = run.step("cleanup");
+    assert_eq!(cleanup["status"], "failed");
+    assert_eq!(cleanup["failure"]["status"], 500);
+    let signed_up = run.document["runs"][0]["email"].as_str().expect("email");
+    assert_eq!(
+        run.document["runs"][0]["left_behind"].as_str(),
+        Some(signed_up),
+        "only the user that is still there is named: {}",
+        run.document
+    );
     run.assert_no_secret_printed();
 }
