@@ -139,36 +139,98 @@ pub async fn from_command(command: &str, email: &str, kind: MailKind) -> Result<
             )
         })?
         .map_err(|e| format!("cannot run the confirm command with sh: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        // Its stderr is the command's own diagnostics; its stdout may hold a token, so it is
-        // never shown.
+        // Its stderr is the command's own diagnostics and is shown, shortened and with
+        // anything that looks like a token taken out (a command run with `set -x`, or a mail
+        // catcher's error, may echo one). Its stdout may hold a token, so it is never shown.
         let stderr = String::from_utf8_lossy(&output.stderr);
+        let printed = extract_token(&stdout, kind);
         return Err(format!(
             "the confirm command failed ({}): {}",
             output.status,
-            stderr.trim()
+            diagnostics(&stderr, printed.as_ref())
         ));
     }
-    extract_token(&String::from_utf8_lossy(&output.stdout), kind)
+    extract_token(&stdout, kind)
         .ok_or_else(|| "the confirm command printed neither a token nor a link with one".to_owned())
 }
 
-/// The token in `text`: the value of `#confirmation_token=` / `#invite_token=` (or any
-/// `token=`) in a link, or the text itself when it is a single word.
+/// The most of a command's stderr a failure message shows.
+const DIAGNOSTICS_LIMIT: usize = 400;
+
+/// `stderr` fit for a report: every `…token=VALUE` value and the token the command printed
+/// (when it printed one) replaced by `(redacted)`, and cut to [`DIAGNOSTICS_LIMIT`]
+/// characters.
+fn diagnostics(stderr: &str, printed: Option<&Secret>) -> String {
+    let mut text = stderr.trim().to_owned();
+    if let Some(token) = printed.map(Secret::expose).filter(|t| !t.is_empty()) {
+        text = text.replace(token, "(redacted)");
+    }
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("token=") {
+        let value_start = at + "token=".len();
+        shown.push_str(&rest[..value_start]);
+        let value_len = rest[value_start..]
+            .find(|c: char| !is_token_char(c))
+            .unwrap_or(rest.len() - value_start);
+        if value_len > 0 {
+            shown.push_str("(redacted)");
+        }
+        rest = &rest[value_start + value_len..];
+    }
+    shown.push_str(rest);
+    match shown.char_indices().nth(DIAGNOSTICS_LIMIT) {
+        Some((cut, _)) => format!("{}…", &shown[..cut]),
+        None => shown,
+    }
+}
+
+/// The characters of a token in a link (URL-safe, unreserved).
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
+}
+
+/// The token in `text`: the value of `confirmation_token=` / `invite_token=` in a link, else
+/// of a plain `token=` query or fragment parameter (right after `?`, `&` or `#`, so the
+/// `token=` inside another mail's `invite_token=` is not taken), or the text itself when it
+/// is a single word.
 pub fn extract_token(text: &str, kind: MailKind) -> Option<Secret> {
     let text = text.trim();
-    let keys = [format!("{}_token=", kind.name()), "token=".to_owned()];
-    for key in &keys {
-        if let Some(start) = text.find(key.as_str()) {
-            let value: String = text[start + key.len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
-                .collect();
-            return (!value.is_empty()).then(|| Secret::new(value));
-        }
+    let specific = format!("{}_token=", kind.name());
+    // The specific key must not be the tail of a longer name (`xconfirmation_token=`).
+    let found = param_value(text, &specific, |before| {
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+    .or_else(|| {
+        param_value(text, "token=", |before| {
+            matches!(before, Some('?' | '&' | '#'))
+        })
+    });
+    if let Some(value) = found {
+        return (!value.is_empty()).then(|| Secret::new(value));
     }
     let single_word = !text.is_empty() && !text.contains(char::is_whitespace);
     (single_word && !text.contains("://")).then(|| Secret::new(text))
+}
+
+/// The value after the first `key` in `text` whose preceding character passes `boundary`
+/// (`None` at the start of the text).
+fn param_value<'t>(
+    text: &'t str,
+    key: &str,
+    boundary: impl Fn(Option<char>) -> bool,
+) -> Option<&'t str> {
+    text.match_indices(key).find_map(|(at, _)| {
+        boundary(text[..at].chars().next_back()).then(|| {
+            let value = &text[at + key.len()..];
+            let len = value
+                .find(|c: char| !is_token_char(c))
+                .unwrap_or(value.len());
+            &value[..len]
+        })
+    })
 }
 
 #[cfg(test)]
@@ -205,6 +267,44 @@ mod tests {
             None
         );
         assert_eq!(token("https://site.example/", MailKind::Confirmation), None);
+        // A plain `token=` is a parameter of its own, never the tail of another mail's key.
+        assert_eq!(
+            token("https://x/#invite_token=inv", MailKind::Confirmation),
+            None
+        );
+        assert_eq!(
+            token(
+                "https://x/#invite_token=inv\nhttps://x/#confirmation_token=conf",
+                MailKind::Confirmation
+            )
+            .as_deref(),
+            Some("conf")
+        );
+        assert_eq!(
+            token("https://x/verify?type=signup&token=t1", MailKind::Invite).as_deref(),
+            Some("t1")
+        );
+    }
+
+    #[test]
+    fn diagnostics_hide_tokens_and_stay_short() {
+        let printed = Secret::new("printed-secret");
+        let shown = diagnostics(
+            "+ curl https://x/#confirmation_token=abc123&y=1\nerror printed-secret bad\n",
+            Some(&printed),
+        );
+        assert!(
+            !shown.contains("abc123") && !shown.contains("printed-secret"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("confirmation_token=(redacted)&y=1"),
+            "{shown}"
+        );
+        assert!(shown.contains("error (redacted) bad"), "{shown}");
+        let long = diagnostics(&"x".repeat(5000), None);
+        assert_eq!(long.chars().count(), DIAGNOSTICS_LIMIT + 1);
+        assert!(long.ends_with('…'));
     }
 
     #[test]

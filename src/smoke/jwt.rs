@@ -63,9 +63,11 @@ pub fn check(
         problems.push(format!("aud is {:?}, expected {aud:?}", claims.aud));
     }
     const SKEW: u64 = 60;
-    if claims.exp + SKEW <= now {
+    // Saturating: `exp` and `expires_in` come from the server, and a huge value must read as
+    // a wrong token, not overflow.
+    if claims.exp.saturating_add(SKEW) <= now {
         problems.push(format!("exp {} is in the past (now {now})", claims.exp));
-    } else if expires_in > 0 && claims.exp > now + expires_in + SKEW {
+    } else if expires_in > 0 && claims.exp > now.saturating_add(expires_in).saturating_add(SKEW) {
         problems.push(format!(
             "exp {} is later than expires_in {expires_in} s promised",
             claims.exp
