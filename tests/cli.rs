@@ -113,10 +113,47 @@ async fn json_plan_goes_to_stdout_and_parses() {
         .expect("run");
     assert_eq!(output.status.code(), Some(0));
     let plan: Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
-    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["format_version"], 2);
     assert_eq!(plan["summary"]["invite"], 1);
     assert_eq!(plan["changes"][0]["action"], "invite");
     assert!(String::from_utf8_lossy(&output.stderr).contains("Listing users"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_saved_in_an_older_format_is_refused_before_any_change() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = server_with(vec![]).await;
+    let saved = dir.path().join("old.plan.json");
+    let output = cmd(&server)
+        .args(["plan", "--out"])
+        .arg(&saved)
+        .arg("-f")
+        .arg(manifest(&dir))
+        .output()
+        .expect("plan");
+    assert_eq!(output.status.code(), Some(0));
+    let mut plan: Value =
+        serde_json::from_slice(&std::fs::read(&saved).expect("saved")).expect("JSON");
+    plan["format_version"] = Value::from(1);
+    std::fs::write(&saved, plan.to_string()).expect("rewrite");
+
+    let output = cmd(&server)
+        .args(["apply", "--auto-approve"])
+        .arg(&saved)
+        .output()
+        .expect("apply");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unsupported plan format_version 1")
+            && stderr.contains("make the plan again"),
+        "{stderr}"
+    );
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert!(
+        requests.iter().all(|r| r.method.as_str() == "GET"),
+        "nothing changed: {requests:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

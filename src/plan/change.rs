@@ -7,7 +7,11 @@ use serde_json::{Map, Value};
 use crate::manifest::{PruneMode, SecretRef};
 
 /// The version of the plan document (`--json`, `--out`).
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+///
+/// 2: user and server fingerprints are hashed from a canonical binary encoding instead of
+/// JSON text. A version-1 plan file would read as stale for every user it touches, so it is
+/// refused with "make the plan again" instead.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// A reviewed, replayable set of changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -87,7 +87,7 @@ fn colour_only_when_enabled() {
 fn json_plan_is_versioned_and_has_no_secret_values() {
     let text = plan_json(&sample_plan());
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["format_version"], 2);
     assert_eq!(value["summary"]["delete"], 1);
     assert_eq!(
         value["changes"][1]["password"],
