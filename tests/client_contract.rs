@@ -87,6 +87,26 @@ async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.unwrap_or_default()
 }
 
+/// An invitation of `email` with no metadata.
+fn invite(email: &str) -> InviteRequest {
+    InviteRequest {
+        email: email.into(),
+        data: None,
+    }
+}
+
+/// Expects exactly one look-up of `email` (`GET /admin/users?filter=`), answering `users`.
+async fn expect_lookup(server: &MockServer, email: &str, users: Vec<Value>) {
+    let total = users.len();
+    Mock::given(method("GET"))
+        .and(path("/admin/users"))
+        .and(query_param("filter", email))
+        .respond_with(page(users, total))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn listing_counts_pages_from_x_total_count_and_never_follows_link() {
     let server = MockServer::start().await;
@@ -371,10 +391,7 @@ async fn both_error_shapes_name_the_request_the_user_and_the_servers_message() {
         .mount(&server)
         .await;
     let error = token_client(&server)
-        .invite_user(&InviteRequest {
-            email: "taken@example.com".into(),
-            data: None,
-        })
+        .invite_user(&invite("taken@example.com"))
         .await
         .expect_err("422");
     assert_eq!(
@@ -470,18 +487,9 @@ async fn an_ambiguous_invite_is_looked_up_before_it_is_ever_sent_again() {
         json!({"provider": "email"}),
         json!({}),
     );
-    Mock::given(method("GET"))
-        .and(path("/admin/users"))
-        .and(query_param("filter", "new@example.com"))
-        .respond_with(page(vec![invited], 1))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_lookup(&server, "new@example.com", vec![invited]).await;
     let found = token_client(&server)
-        .invite_user(&InviteRequest {
-            email: "new@example.com".into(),
-            data: None,
-        })
+        .invite_user(&invite("new@example.com"))
         .await
         .expect("the lookup finds the invited user");
     assert_eq!(found.id, "9");
@@ -506,18 +514,9 @@ async fn an_ambiguous_invite_that_did_not_land_is_sent_again() {
         )))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/admin/users"))
-        .and(query_param("filter", "new@example.com"))
-        .respond_with(page(vec![], 0))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect_lookup(&server, "new@example.com", vec![]).await;
     let created = token_client(&server)
-        .invite_user(&InviteRequest {
-            email: "new@example.com".into(),
-            data: None,
-        })
+        .invite_user(&invite("new@example.com"))
         .await
         .expect("sent again once the lookup shows nothing");
     assert_eq!(created.id, "9");
@@ -616,27 +615,38 @@ fn save_plan(server: &MockServer, file: &std::path::Path, saved: &std::path::Pat
     );
 }
 
+/// A user this manifest (`name: site`) manages, with `roles`.
+fn managed_by_site(id: &str, email: &str, roles: &[&str]) -> Value {
+    let app = json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": roles});
+    user(id, email, app, json!({}))
+}
+
+/// `a@example.com` as an editor, under `policy`, and where its plan is saved.
+fn editor_manifest(dir: &tempfile::TempDir, policy: &str) -> (PathBuf, PathBuf) {
+    let file = manifest(
+        dir,
+        &format!("version: 1\nname: site\n{policy}users:\n  - email: a@example.com\n    roles: [editor]\n"),
+    );
+    (file, dir.path().join("plan.json"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_is_refused_as_stale_when_a_user_it_touches_changed() {
     let dir = tempfile::tempdir().expect("dir");
-    let file = manifest(
-        &dir,
-        "version: 1\nname: site\nusers:\n  - email: a@example.com\n    roles: [editor]\n",
-    );
-    let saved = dir.path().join("plan.json");
+    let (file, saved) = editor_manifest(&dir, "");
     let server = MockServer::start().await;
-    let marked =
-        json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": ["viewer"]});
-    list_returns(&server, vec![user("1", "a@example.com", marked, json!({}))]).await;
+    list_returns(
+        &server,
+        vec![managed_by_site("1", "a@example.com", &["viewer"])],
+    )
+    .await;
     save_plan(&server, &file, &saved);
 
     // Someone changes the user behind the plan's back.
     server.reset().await;
-    let changed =
-        json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": ["owner"]});
     list_returns(
         &server,
-        vec![user("1", "a@example.com", changed, json!({}))],
+        vec![managed_by_site("1", "a@example.com", &["owner"])],
     )
     .await;
     let applied = binary(&server)
@@ -662,15 +672,9 @@ async fn a_saved_plan_is_refused_as_stale_when_a_user_it_touches_changed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_still_applies_when_only_other_users_changed_and_says_so() {
     let dir = tempfile::tempdir().expect("dir");
-    let file = manifest(
-        &dir,
-        "version: 1\nname: site\npolicy: { prune: none }\nusers:\n  - email: a@example.com\n    roles: [editor]\n",
-    );
-    let saved = dir.path().join("plan.json");
+    let (file, saved) = editor_manifest(&dir, "policy: { prune: none }\n");
     let server = MockServer::start().await;
-    let marked =
-        json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": ["viewer"]});
-    let touched = user("1", "a@example.com", marked, json!({}));
+    let touched = managed_by_site("1", "a@example.com", &["viewer"]);
     list_returns(&server, vec![touched.clone()]).await;
     save_plan(&server, &file, &saved);
     let document: Value =
@@ -688,11 +692,10 @@ async fn a_saved_plan_still_applies_when_only_other_users_changed_and_says_so() 
     list_returns(&server, vec![touched, stranger]).await;
     Mock::given(method("PUT"))
         .and(path("/admin/users/1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(user(
+        .respond_with(ResponseTemplate::new(200).set_body_json(managed_by_site(
             "1",
             "a@example.com",
-            json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": ["editor"]}),
-            json!({}),
+            &["editor"],
         )))
         .expect(1)
         .mount(&server)
