@@ -141,9 +141,11 @@ pub async fn from_command(command: &str, email: &str, kind: MailKind) -> Result<
         .map_err(|e| format!("cannot run the confirm command with sh: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        // Its stderr is the command's own diagnostics and is shown, shortened and with
-        // anything that looks like a token taken out (a command run with `set -x`, or a mail
-        // catcher's error, may echo one). Its stdout may hold a token, so it is never shown.
+        // Its stderr is the command's own diagnostics and is shown, shortened, with the
+        // values of `…token=` parameters and the token it printed (if any) taken out: a
+        // command run with `set -x`, or a mail catcher's error, may echo a link. Other
+        // shapes (a JSON body with a "token" field) are not recognised. Its stdout may hold
+        // a token, so it is never shown.
         let stderr = String::from_utf8_lossy(&output.stderr);
         let printed = extract_token(&stdout, kind);
         return Err(format!(
@@ -159,12 +161,20 @@ pub async fn from_command(command: &str, email: &str, kind: MailKind) -> Result<
 /// The most of a command's stderr a failure message shows.
 const DIAGNOSTICS_LIMIT: usize = 400;
 
+/// Printed tokens shorter than this are not searched for in stderr: a one-word stdout such
+/// as `Error` reads as a token, and replacing every `Error` would garble the message. Real
+/// GoTrue tokens are far longer.
+const REDACT_MIN_LEN: usize = 8;
+
 /// `stderr` fit for a report: every `…token=VALUE` value and the token the command printed
-/// (when it printed one) replaced by `(redacted)`, and cut to [`DIAGNOSTICS_LIMIT`]
-/// characters.
+/// (when it printed one of at least [`REDACT_MIN_LEN`] characters) replaced by
+/// `(redacted)`, and cut to [`DIAGNOSTICS_LIMIT`] characters.
 fn diagnostics(stderr: &str, printed: Option<&Secret>) -> String {
     let mut text = stderr.trim().to_owned();
-    if let Some(token) = printed.map(Secret::expose).filter(|t| !t.is_empty()) {
+    if let Some(token) = printed
+        .map(Secret::expose)
+        .filter(|t| t.len() >= REDACT_MIN_LEN)
+    {
         text = text.replace(token, "(redacted)");
     }
     let mut shown = String::with_capacity(text.len());
@@ -172,9 +182,7 @@ fn diagnostics(stderr: &str, printed: Option<&Secret>) -> String {
     while let Some(at) = rest.find("token=") {
         let value_start = at + "token=".len();
         shown.push_str(&rest[..value_start]);
-        let value_len = rest[value_start..]
-            .find(|c: char| !is_token_char(c))
-            .unwrap_or(rest.len() - value_start);
+        let value_len = token_len(&rest[value_start..]);
         if value_len > 0 {
             shown.push_str("(redacted)");
         }
@@ -187,15 +195,16 @@ fn diagnostics(stderr: &str, printed: Option<&Secret>) -> String {
     }
 }
 
-/// The characters of a token in a link (URL-safe, unreserved).
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
+/// The length of the token at the start of `text`: URL-safe, unreserved characters.
+fn token_len(text: &str) -> usize {
+    text.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')))
+        .unwrap_or(text.len())
 }
 
 /// The token in `text`: the value of `confirmation_token=` / `invite_token=` in a link, else
-/// of a plain `token=` query or fragment parameter (right after `?`, `&` or `#`, so the
-/// `token=` inside another mail's `invite_token=` is not taken), or the text itself when it
-/// is a single word.
+/// of a plain `token=` parameter (at the start of a line or word, or right after `?`, `&` or
+/// `#`, so the `token=` inside another mail's `invite_token=` is not taken), or the text
+/// itself when it is a single word.
 pub fn extract_token(text: &str, kind: MailKind) -> Option<Secret> {
     let text = text.trim();
     let specific = format!("{}_token=", kind.name());
@@ -205,7 +214,7 @@ pub fn extract_token(text: &str, kind: MailKind) -> Option<Secret> {
     })
     .or_else(|| {
         param_value(text, "token=", |before| {
-            matches!(before, Some('?' | '&' | '#'))
+            before.is_none_or(|c| matches!(c, '?' | '&' | '#') || c.is_whitespace())
         })
     });
     if let Some(value) = found {
@@ -225,10 +234,7 @@ fn param_value<'t>(
     text.match_indices(key).find_map(|(at, _)| {
         boundary(text[..at].chars().next_back()).then(|| {
             let value = &text[at + key.len()..];
-            let len = value
-                .find(|c: char| !is_token_char(c))
-                .unwrap_or(value.len());
-            &value[..len]
+            &value[..token_len(value)]
         })
     })
 }
@@ -284,6 +290,11 @@ mod tests {
             token("https://x/verify?type=signup&token=t1", MailKind::Invite).as_deref(),
             Some("t1")
         );
+        assert_eq!(token("token=abc", MailKind::Invite).as_deref(), Some("abc"));
+        assert_eq!(
+            token("ok\ntoken=abc", MailKind::Confirmation).as_deref(),
+            Some("abc")
+        );
     }
 
     #[test]
@@ -302,6 +313,9 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("error (redacted) bad"), "{shown}");
+        // A short one-word stdout is not a token worth hiding everywhere.
+        let short = diagnostics("Error: mailbox empty", Some(&Secret::new("Error")));
+        assert_eq!(short, "Error: mailbox empty");
         let long = diagnostics(&"x".repeat(5000), None);
         assert_eq!(long.chars().count(), DIAGNOSTICS_LIMIT + 1);
         assert!(long.ends_with('…'));

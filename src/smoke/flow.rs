@@ -510,8 +510,9 @@ impl Walk<'_> {
                     }
                 }
             }
-            let more = failures.len().saturating_sub(1);
-            if let Some(mut first) = failures.into_iter().next() {
+            let mut failures = failures.into_iter();
+            if let Some(mut first) = failures.next() {
+                let more = failures.len();
                 if more > 0 {
                     first.message = format!("{} (and {more} more failed deletes)", first.message);
                 }

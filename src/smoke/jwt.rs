@@ -99,6 +99,17 @@ mod tests {
         assert_eq!(wrong.len(), 4, "{wrong:?}");
         let too_long = check(&claims, "u1", "a@example.com", None, 10, 1000);
         assert_eq!(too_long.len(), 1, "{too_long:?}");
+        // Server-supplied numbers at their limit are checked, not overflowed.
+        let far = Claims {
+            exp: u64::MAX,
+            ..claims.clone()
+        };
+        assert!(check(&far, "u1", "a@example.com", None, u64::MAX, 1000).is_empty());
+        assert_eq!(
+            check(&far, "u1", "a@example.com", None, 3600, 1000).len(),
+            1,
+            "an exp far beyond expires_in is reported"
+        );
     }
 
     #[test]
