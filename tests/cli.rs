@@ -320,3 +320,34 @@ async fn failed_change_makes_apply_exit_1_with_a_summary() {
         "the progress bar is drawn only on a terminal, never into a log: {stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn colour_follows_the_color_flag_and_is_off_when_piped() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = manifest(&dir);
+    let server = server_with(vec![]).await;
+    let plan = |colour: Option<&str>, no_color: bool| {
+        let mut command = cmd(&server);
+        if !no_color {
+            command.env_remove("NO_COLOR");
+        }
+        if let Some(colour) = colour {
+            command.args(["--color", colour]);
+        }
+        let output = command
+            .args(["plan", "-f"])
+            .arg(&file)
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(0));
+        String::from_utf8_lossy(&output.stdout).contains('\u{1b}')
+    };
+    assert!(plan(Some("always"), false), "--color always colours");
+    assert!(
+        plan(Some("always"), true),
+        "an explicit --color always wins over NO_COLOR"
+    );
+    assert!(!plan(Some("never"), false));
+    assert!(!plan(Some("auto"), false), "auto: stdout is a pipe here");
+    assert!(!plan(None, false), "auto is the default");
+}
