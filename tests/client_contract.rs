@@ -114,8 +114,9 @@ async fn listing_counts_pages_from_x_total_count_and_never_follows_link() {
     let b = user("2", "b@example.com", json!({}), json!({}));
     let c = user("3", "c@example.com", json!({}), json!({}));
     let d = user("4", "d@example.com", json!({}), json!({}));
+    let e = user("5", "e@example.com", json!({}), json!({}));
     let link = "</bogus/admin/users?page=2&per_page=2>; rel=\"next\"";
-    for (number, users) in [(1, vec![a, b.clone()]), (2, vec![b, c]), (3, vec![d])] {
+    for (number, users) in [(1, vec![a, b]), (2, vec![c, d]), (3, vec![e])] {
         Mock::given(method("GET"))
             .and(path("/admin/users"))
             .and(query_param("page", number.to_string().as_str()))
@@ -133,15 +134,9 @@ async fn listing_counts_pages_from_x_total_count_and_never_follows_link() {
 
     let listing = token_client(&server).list_users().await.expect("list");
     let ids: Vec<&str> = listing.users.iter().map(|u| u.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        ["1", "2", "3", "4"],
-        "pages in order, duplicates dropped"
-    );
+    assert_eq!(ids, ["1", "2", "3", "4", "5"], "pages in order");
     assert_eq!(listing.total, Some(5));
-    assert_eq!(listing.warnings.len(), 2, "{:?}", listing.warnings);
-    assert!(listing.warnings[0].contains("appeared on two pages"));
-    assert!(listing.warnings[1].contains("reported 5 users but 4 were listed"));
+    assert!(listing.warnings.is_empty(), "{:?}", listing.warnings);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::api::AdminApi;
 use crate::gotrue::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
 use crate::plan::{Change, KeyChange, NewUser, Plan, UserUpdate};
-use crate::secret::resolve;
+use crate::secret::{resolve, SecretSource, SystemSecrets};
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct ApplyOptions {
     pub fail_fast: bool,
     /// Where relative `file:` secrets are read from.
     pub secrets_dir: PathBuf,
+    /// Where secrets are read from (the environment and files, or a map in tests and the demo).
+    pub secrets: Arc<dyn SecretSource>,
     /// Set (by Ctrl-C) to stop starting new changes; in-flight ones finish.
     pub cancel: Arc<AtomicBool>,
 }
@@ -33,6 +35,7 @@ impl Default for ApplyOptions {
             parallelism: 8,
             fail_fast: false,
             secrets_dir: PathBuf::from("."),
+            secrets: Arc::new(SystemSecrets),
             cancel: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -224,10 +227,13 @@ async fn create<A: AdminApi>(
             done: None,
         });
     };
-    let password = resolve(reference, &options.secrets_dir).map_err(|e| Outcome::Failed {
-        error: format!("{}: {e}", user.email),
-        done: None,
-    })?;
+    let password =
+        resolve(reference, &options.secrets_dir, options.secrets.as_ref()).map_err(|e| {
+            Outcome::Failed {
+                error: format!("{}: {e}", user.email),
+                done: None,
+            }
+        })?;
     let request = CreateUserRequest {
         email: user.email.clone(),
         password,

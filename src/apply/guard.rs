@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::gotrue::RemoteUser;
 use crate::manifest::{email_key, SecretRef};
 use crate::plan::{user_fingerprint, Change, Plan};
-use crate::secret::{resolve, SecretError};
+use crate::secret::{resolve, SecretError, SecretSource};
 
 /// Why apply refuses to start.
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +55,12 @@ pub fn check_deletes(plan: &Plan, max: u32) -> Result<(), ApplyRefusal> {
 pub fn check_secrets<'a>(
     references: impl IntoIterator<Item = (&'a str, &'a SecretRef)>,
     base_dir: &Path,
+    source: &dyn SecretSource,
 ) -> Result<(), ApplyRefusal> {
     let problems: Vec<(String, SecretError)> = references
         .into_iter()
         .filter_map(|(email, reference)| {
-            resolve(reference, base_dir)
+            resolve(reference, base_dir, source)
                 .err()
                 .map(|e| (email.to_owned(), e))
         })

@@ -57,7 +57,7 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
         (Some(path), _) => {
             let plan = read_plan(path)?;
             let dir = PathBuf::from(plan.secrets_dir.clone().unwrap_or_else(|| ".".into()));
-            check_secrets(plan_secrets(&plan), &dir)?;
+            check_secrets(plan_secrets(&plan), &dir, &crate::secret::SystemSecrets)?;
             printer.status(&format!(
                 "Checking that the server has not changed since {} was made ...",
                 path.display()
@@ -117,6 +117,7 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
         parallelism: usize::from(args.parallelism),
         fail_fast: args.fail_fast,
         secrets_dir,
+        secrets: std::sync::Arc::new(crate::secret::SystemSecrets),
         cancel,
     };
     let total = plan.changes.len();

@@ -1,7 +1,9 @@
 //! `gotrue-sync demo`: the whole loop — plan, apply, plan again — against a seeded emulator
 //! started in this process, so a first-time user sees the tool work without any set-up.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 use serde_json::{json, Map, Value};
@@ -13,7 +15,7 @@ use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions};
 use crate::manifest::{self, SecretRef};
 use crate::plan::plan;
 use crate::render::{apply_summary, change_line, plan_human, Printer};
-use crate::secret::Secret;
+use crate::secret::{MapSecrets, Secret, SecretSource, SystemSecrets};
 
 /// Arguments of `demo`.
 #[derive(Debug, Args)]
@@ -23,19 +25,17 @@ pub struct DemoArgs {
     pub files: Vec<PathBuf>,
 }
 
-/// Environment variables the demo manifest references that are not set. The demo sets them
-/// to throwaway values before any thread starts (see `cli::main`), because the emulator is
-/// a throwaway too.
-pub fn missing_secret_variables(args: &DemoArgs) -> Vec<String> {
-    let Ok(loaded) = manifest::load_all(&args.files) else {
-        return Vec::new();
-    };
-    loaded
-        .manifest
+/// Throwaway values for the environment variables the demo manifest references that are not
+/// set, since the emulator is a throwaway too. They reach apply through a map source; the
+/// process environment is never changed.
+fn throwaway_secrets(manifest: &manifest::Manifest) -> HashMap<String, String> {
+    manifest
         .users
         .iter()
         .filter_map(|u| match &u.password {
-            Some(SecretRef::Env { env }) if std::env::var_os(env).is_none() => Some(env.clone()),
+            Some(SecretRef::Env { env }) if SystemSecrets.var(env).is_none() => {
+                Some((env.clone(), crate::emulator::random_secret()))
+            }
             _ => None,
         })
         .collect()
@@ -55,6 +55,15 @@ fn seed(email: &str, app_metadata: Value, user_metadata: Value) -> SeedUser {
 /// Runs the demo.
 pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<u8, CliError> {
     let loaded = manifest::load_all(&args.files)?;
+    let throwaways = throwaway_secrets(&loaded.manifest);
+    let mut names: Vec<&String> = throwaways.keys().collect();
+    names.sort();
+    for variable in names {
+        printer.status(&format!(
+            "demo: {variable} is not set; using a throwaway value for the emulator"
+        ));
+    }
+    let secrets = MapSecrets::new(throwaways, Arc::new(SystemSecrets));
     let marker = crate::plan::marker_for(&loaded.manifest.name);
     let emulator = Emulator::start(EmulatorConfig {
         port: 0,
@@ -99,6 +108,7 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<u8, CliError> {
     printer.status("$ gotrue-sync apply --auto-approve");
     let options = ApplyOptions {
         secrets_dir: loaded.base_dir(),
+        secrets: Arc::new(secrets),
         ..ApplyOptions::default()
     };
     let total = first.changes.len();

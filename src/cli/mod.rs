@@ -60,16 +60,6 @@ pub fn main() -> u8 {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let printer = Printer::new(cli.color, cli.quiet);
-    if let Command::Demo(args) = &cli.command {
-        // Before the runtime starts any thread: setting the environment is only sound while
-        // the process has one thread.
-        for variable in demo::missing_secret_variables(args) {
-            std::env::set_var(&variable, crate::emulator::random_secret());
-            printer.status(&format!(
-                "demo: {variable} is not set; using a throwaway value for the emulator"
-            ));
-        }
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -86,7 +86,7 @@ pub async fn load_and_plan(
         .users
         .iter()
         .filter_map(|u| u.password.as_ref().map(|p| (u.email.as_str(), p)));
-    check_secrets(secrets, &loaded.base_dir())?;
+    check_secrets(secrets, &loaded.base_dir(), &crate::secret::SystemSecrets)?;
     printer.status(&format!("Listing users of {} ...", client.base_url()));
     let listing = client.list_users().await?;
     for warning in &listing.warnings {

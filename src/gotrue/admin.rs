@@ -1,45 +1,24 @@
 //! `AdminClient`: the admin API (list, create, invite, update, delete) with authentication,
-//! retries and errors that name the request and the user.
+//! over the one [`Transport`].
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use rand::Rng;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{
     mint_admin_token, unix_now, AdminCredentials, CachedToken, MINTED_TOKEN_LIFETIME,
 };
-use super::error::{error_message, GotrueError, RequestLabel};
+use super::error::{GotrueError, RequestLabel};
+use super::transport::{
+    Anonymous, Answer, Authorize, Call, Payload, RetryPolicy, Rule, Transport, TransportOptions,
+};
 use super::user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
-use crate::manifest::email_key;
-use crate::secret::Secret;
-
-/// Retry behaviour for transient failures (connection errors, 429, 502, 503, 504).
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// First back-off delay; doubles each retry, with jitter.
-    pub base_delay: Duration,
-    /// Upper bound of one delay, including a server's `Retry-After`.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 4,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
+use crate::secret::{Redactor, Secret};
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -68,25 +47,23 @@ impl Default for ClientOptions {
     }
 }
 
-/// Every user of the instance (in the client's audience), from all pages.
+/// Every user of the instance (in the client's audience), read as one consistent snapshot.
 #[derive(Debug, Clone)]
 pub struct UserListing {
-    /// Users, de-duplicated by id, in server order.
+    /// Users in server order, each once.
     pub users: Vec<RemoteUser>,
-    /// `X-Total-Count` of the first page, if sent.
+    /// `X-Total-Count`, if sent (and then equal to the number of users).
     pub total: Option<u64>,
-    /// Things worth telling the user (count mismatch, duplicates across pages).
+    /// Things worth telling the user (an earlier inconsistent pass that was listed again).
     pub warnings: Vec<String>,
 }
 
-/// Whether a request may be repeated after a failure whose outcome is unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Repeat {
-    /// GET, PUT and DELETE: repeating gives the same end state.
-    Idempotent,
-    /// Create and invite: repeated only when the server surely did not act on it.
-    OnlyIfNotReceived,
-}
+/// Passes after the first when a listing is inconsistent.
+const MAX_RELISTS: usize = 3;
+
+/// The largest `per_page` asked for when listing again in one page. Neither server caps
+/// `per_page`; this keeps a lying `X-Total-Count` from asking for a page of 10^17 users.
+const ONE_PAGE_LIMIT: u64 = 250_000;
 
 #[derive(Deserialize)]
 struct ListBody {
@@ -100,216 +77,300 @@ struct TokenBody {
     expires_in: Option<u64>,
 }
 
-struct Answer {
-    headers: HeaderMap,
-    body: bytes::Bytes,
+/// One page of a listing.
+struct Page {
+    users: Vec<RemoteUser>,
+    total: Option<u64>,
+}
+
+/// One pass over the pages.
+#[derive(Default)]
+struct Pass {
+    users: Vec<RemoteUser>,
+    total: Option<u64>,
+    /// Why this pass cannot be trusted, if it cannot.
+    problems: Vec<String>,
+    requests: u64,
 }
 
 /// The GoTrue admin API client.
 pub struct AdminClient {
-    http: reqwest::Client,
-    base: String,
+    transport: Arc<Transport>,
     credentials: AdminCredentials,
-    options: ClientOptions,
+    page_size: u32,
+    list_parallelism: usize,
     token: tokio::sync::Mutex<Option<CachedToken>>,
-    requests: AtomicU64,
 }
 
 impl std::fmt::Debug for AdminClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminClient")
-            .field("base", &self.base)
+            .field("base", &self.transport.base_url())
             .field("credentials", &self.credentials)
             .finish_non_exhaustive()
     }
 }
 
 impl AdminClient {
-    /// A client for the GoTrue root at `url` (e.g. `https://site.example/.netlify/identity`).
+    /// A client with its own transport for the GoTrue root at `url` (e.g.
+    /// `https://site.example/.netlify/identity`).
     pub fn new(
         url: &str,
         credentials: AdminCredentials,
         options: ClientOptions,
     ) -> Result<Self, GotrueError> {
-        let base = normalize_base_url(url)?;
-        if options.page_size == 0 {
+        let transport = Transport::new(
+            url,
+            TransportOptions {
+                aud: options.aud,
+                timeout: options.timeout,
+                retry: options.retry,
+                ..TransportOptions::default()
+            },
+            Redactor::new(),
+        )?;
+        AdminClient::with_transport(
+            transport,
+            credentials,
+            options.page_size,
+            options.list_parallelism,
+        )
+    }
+
+    /// A client over a shared transport.
+    pub fn with_transport(
+        transport: Arc<Transport>,
+        credentials: AdminCredentials,
+        page_size: u32,
+        list_parallelism: usize,
+    ) -> Result<Self, GotrueError> {
+        if page_size == 0 {
             return Err(GotrueError::Config(
                 "page size must be at least 1 (GoTrue drops the connection on per_page=0)".into(),
             ));
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("gotrue-sync/", env!("CARGO_PKG_VERSION")))
-            .timeout(options.timeout)
-            .build()
-            .map_err(|e| GotrueError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let redactor = transport.redactor();
+        match &credentials {
+            AdminCredentials::Token(token) => redactor.add(token),
+            AdminCredentials::JwtSecret(secret) => redactor.add(secret),
+            AdminCredentials::Password { password, .. } => redactor.add(password),
+        }
         Ok(AdminClient {
-            http,
-            base,
+            transport,
             credentials,
-            options,
+            page_size,
+            list_parallelism: list_parallelism.max(1),
             token: tokio::sync::Mutex::new(None),
-            requests: AtomicU64::new(0),
         })
     }
 
     /// The GoTrue root URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        &self.base
+        self.transport.base_url()
     }
 
-    /// How many HTTP requests this client has sent (including logins and retries).
+    /// The transport this client sends through.
+    pub fn transport(&self) -> &Arc<Transport> {
+        &self.transport
+    }
+
+    /// How many HTTP requests were sent through this client's transport (including logins
+    /// and retries).
     pub fn requests_sent(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.transport.requests_sent()
     }
 
-    /// The page size used for listing.
-    pub fn page_size(&self) -> u32 {
-        self.options.page_size
-    }
-
-    /// Lists every user: the first page tells the total, the remaining pages are fetched
-    /// concurrently. Pages are offset-based and ordered by a one-second timestamp, so they
-    /// can overlap; users are de-duplicated by id and a count mismatch is reported.
+    /// Lists every user as one consistent snapshot.
+    ///
+    /// Pages are offset-based and ordered by a one-second timestamp, so a user added while
+    /// listing shifts the offsets, and users with equal timestamps can overlap between pages.
+    /// A pass is trusted only if no id repeats, no page after a short one holds users, and
+    /// the count equals `X-Total-Count`, which is never used to size anything. Otherwise the
+    /// listing is read again (up to [`MAX_RELISTS`] times) in one page larger than everything
+    /// seen, and if it stays inconsistent this fails rather than return an incomplete list.
     pub async fn list_users(&self) -> Result<UserListing, GotrueError> {
-        let per_page = u64::from(self.options.page_size);
-        let (mut users, total) = self.list_page(1).await?;
-        match total {
-            Some(total) => {
-                let page_count = total.div_ceil(per_page).max(1);
-                users.reserve(
-                    usize::try_from(total)
-                        .unwrap_or(0)
-                        .saturating_sub(users.len()),
-                );
-                // Each page is moved into the one listing as it arrives (in page order), so
-                // no second copy of the listing exists at the end.
-                users = stream::iter(2..=page_count)
-                    .map(|page| async move { self.list_page(page).await.map(|(users, _)| users) })
-                    .buffered(self.options.list_parallelism.max(1))
-                    .try_fold(users, |mut users, page| async move {
-                        users.extend(page);
-                        Ok(users)
-                    })
-                    .await?;
-            }
-            None => {
-                // No total: walk pages until a short one.
-                let mut page = 1;
-                let mut last_len = users.len();
-                while last_len as u64 == per_page {
-                    page += 1;
-                    let (more, _) = self.list_page(page).await?;
-                    last_len = more.len();
-                    users.extend(more);
-                }
-            }
-        }
-        let duplicates = dedupe_by_id(&mut users);
+        let mut per_page = self.page_size;
         let mut warnings = Vec::new();
-        if duplicates > 0 {
-            warnings.push(format!(
-                "{duplicates} user(s) appeared on two pages (the server pages by creation time); counted once"
-            ));
-        }
-        if let Some(total) = total {
-            if total != users.len() as u64 {
-                warnings.push(format!(
-                    "the server reported {total} users but {} were listed; users may have been added or removed while listing",
-                    users.len()
-                ));
+        let mut attempts = Vec::new();
+        for _ in 0..=MAX_RELISTS {
+            let pass = self.read_pages(per_page).await?;
+            if pass.problems.is_empty() {
+                return Ok(UserListing {
+                    users: pass.users,
+                    total: pass.total,
+                    warnings,
+                });
             }
+            let problem = pass.problems.join("; ");
+            tracing::warn!(per_page, requests = pass.requests, %problem, "inconsistent listing; listing again");
+            let seen = pass.total.unwrap_or(0).max(pass.users.len() as u64);
+            let one_page = seen.saturating_add(1);
+            per_page = if one_page <= ONE_PAGE_LIMIT {
+                u32::try_from(one_page)
+                    .unwrap_or(self.page_size)
+                    .max(self.page_size)
+            } else {
+                self.page_size
+            };
+            warnings.push(format!(
+                "the listing was inconsistent ({problem}); listed again with per_page={per_page}"
+            ));
+            attempts.push(problem);
         }
-        Ok(UserListing {
-            users,
-            total,
-            warnings,
+        Err(GotrueError::InconsistentListing {
+            passes: attempts.len(),
+            problems: attempts,
         })
     }
 
-    async fn list_page(&self, page: u64) -> Result<(Vec<RemoteUser>, Option<u64>), GotrueError> {
-        let label = RequestLabel::new("GET", "/admin/users", None);
-        let query = format!("page={page}&per_page={}", self.options.page_size);
-        let answer = self
-            .send(
-                &label,
-                Method::GET,
-                &format!("/admin/users?{query}"),
-                None,
-                Repeat::Idempotent,
-            )
-            .await?;
-        let total = answer
-            .headers
-            .get("x-total-count")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body: ListBody = decode(&label, &answer.body)?;
-        Ok((body.users, total))
+    /// One pass: the first page, then windows of up to `list_parallelism` pages, until a
+    /// short or empty page. `X-Total-Count` only narrows a window, so requests are bounded by
+    /// what was received: a window is sent only after a window of full pages of new users.
+    async fn read_pages(&self, per_page: u32) -> Result<Pass, GotrueError> {
+        let size = u64::from(per_page);
+        let first = self.list_page(1, per_page).await?;
+        let mut pass = Pass {
+            total: first.total,
+            requests: 1,
+            ..Pass::default()
+        };
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut done = pass.take(1, first, size, &mut seen);
+        let mut next: u64 = 2;
+        while !done {
+            // Pages the server announced that are still unread (one, when it did not say).
+            let window = match pass.total {
+                Some(total) => total.div_ceil(size).saturating_sub(next - 1),
+                None => 1,
+            };
+            if window == 0 {
+                break;
+            }
+            let window = window.min(self.list_parallelism as u64);
+            let pages: Vec<Page> = stream::iter(next..next + window)
+                .map(|number| self.list_page(number, per_page))
+                .buffered(self.list_parallelism)
+                .try_collect()
+                .await?;
+            pass.requests += window;
+            for (number, page) in (next..).zip(pages) {
+                if done {
+                    if !page.users.is_empty() {
+                        pass.problems.push(format!(
+                            "page {number} held {} user(s) after a short page",
+                            page.users.len()
+                        ));
+                    }
+                    continue;
+                }
+                done = pass.take(number, page, size, &mut seen);
+            }
+            next += window;
+        }
+        if let Some(total) = pass.total {
+            if total != pass.users.len() as u64 {
+                pass.problems.push(format!(
+                    "the server reported {total} users (X-Total-Count) but {} were listed",
+                    pass.users.len()
+                ));
+            }
+        }
+        Ok(pass)
     }
 
-    /// Finds a user by e-mail (case-insensitively) with the server's `filter`.
+    async fn list_page(&self, page: u64, per_page: u32) -> Result<Page, GotrueError> {
+        let label = RequestLabel::new("GET", "/admin/users", None);
+        let query = [
+            ("page", page.to_string()),
+            ("per_page", per_page.to_string()),
+        ];
+        let call = Call {
+            label,
+            method: Method::GET,
+            path: "/admin/users",
+            query: &query,
+            payload: Payload::None,
+            rule: Rule::Idempotent,
+        };
+        self.transport
+            .send(
+                &call,
+                self,
+                |answer| {
+                    let total = answer
+                        .headers
+                        .get("x-total-count")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let body: ListBody = decode(answer)?;
+                    Ok(Page {
+                        users: body.users,
+                        total,
+                    })
+                },
+                no_look_up,
+            )
+            .await
+    }
+
+    /// Finds a user by e-mail with the server's `filter`, keeping only an exact match of the
+    /// address as the servers compare it.
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<RemoteUser>, GotrueError> {
         let label = RequestLabel::new("GET", "/admin/users", Some(email));
-        let key = email_key(email);
-        let path = format!(
-            "/admin/users?per_page={}&filter={}",
-            self.options.page_size,
-            url_encode(email.trim())
-        );
-        let answer = self
-            .send(&label, Method::GET, &path, None, Repeat::Idempotent)
-            .await?;
-        let body: ListBody = decode(&label, &answer.body)?;
-        Ok(body.users.into_iter().find(|u| email_key(&u.email) == key))
+        let key = lookup_key(email);
+        let query = [
+            ("per_page", self.page_size.to_string()),
+            ("filter", email.trim().to_owned()),
+        ];
+        let call = Call {
+            label,
+            method: Method::GET,
+            path: "/admin/users",
+            query: &query,
+            payload: Payload::None,
+            rule: Rule::Idempotent,
+        };
+        let body: ListBody = self.transport.send(&call, self, decode, no_look_up).await?;
+        Ok(body.users.into_iter().find(|u| lookup_key(&u.email) == key))
     }
 
-    /// `POST /admin/users`. After an ambiguous failure (timeout, 502–504) the user is looked
-    /// up by e-mail before trying again, so a create is never sent twice by accident.
+    /// `POST /admin/users`. After an ambiguous failure (timeout, 502–504, a broken or
+    /// unreadable answer) the user is looked up by e-mail before trying again, so a create
+    /// is never sent twice by accident.
     pub async fn create_user(
         &self,
         request: &CreateUserRequest,
     ) -> Result<RemoteUser, GotrueError> {
+        self.transport.redactor().add(&request.password);
         let label = RequestLabel::new("POST", "/admin/users", Some(&request.email));
-        self.create_like(&label, &request.email, request).await
+        self.create_like(label, &request.email, request).await
     }
 
     /// `POST /invite`, with the same care as [`AdminClient::create_user`].
     pub async fn invite_user(&self, request: &InviteRequest) -> Result<RemoteUser, GotrueError> {
         let label = RequestLabel::new("POST", "/invite", Some(&request.email));
-        self.create_like(&label, &request.email, request).await
+        self.create_like(label, &request.email, request).await
     }
 
     async fn create_like<B: Serialize>(
         &self,
-        label: &RequestLabel,
+        label: RequestLabel,
         email: &str,
         body: &B,
     ) -> Result<RemoteUser, GotrueError> {
-        let bytes = encode(label, body)?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = self
-                .send(
-                    label,
-                    Method::POST,
-                    &label.path,
-                    Some(bytes.clone()),
-                    Repeat::OnlyIfNotReceived,
-                )
-                .await;
-            match result {
-                Ok(answer) => return decode(label, &answer.body),
-                Err(error) if is_ambiguous(&error) && attempt <= self.options.retry.max_retries => {
-                    tracing::warn!(request = %label, %error, "outcome unknown; looking the user up before retrying");
-                    if let Some(user) = self.find_user_by_email(email).await? {
-                        return Ok(user);
-                    }
-                    tokio::time::sleep(self.backoff(attempt)).await;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        let payload = Payload::Json(encode(&label, body)?);
+        let path = label.path.clone();
+        let call = Call {
+            label,
+            method: Method::POST,
+            path: &path,
+            query: &[],
+            payload,
+            rule: Rule::OnlyIfNotReceived,
+        };
+        self.transport
+            .send(&call, self, decode, || self.find_user_by_email(email))
+            .await
     }
 
     /// `PUT /admin/users/{id}`; `email` names the user in errors.
@@ -321,55 +382,38 @@ impl AdminClient {
     ) -> Result<RemoteUser, GotrueError> {
         let path = format!("/admin/users/{id}");
         let label = RequestLabel::new("PUT", path.clone(), Some(email));
-        let bytes = encode(&label, request)?;
-        let answer = self
-            .send(&label, Method::PUT, &path, Some(bytes), Repeat::Idempotent)
-            .await?;
-        decode(&label, &answer.body)
+        let payload = Payload::Json(encode(&label, request)?);
+        let call = Call {
+            label,
+            method: Method::PUT,
+            path: &path,
+            query: &[],
+            payload,
+            rule: Rule::Idempotent,
+        };
+        self.transport.send(&call, self, decode, no_look_up).await
     }
 
     /// `DELETE /admin/users/{id}`. A 404 means the user is already gone: the goal is met.
     pub async fn delete_user(&self, id: &str, email: &str) -> Result<(), GotrueError> {
         let path = format!("/admin/users/{id}");
-        let label = RequestLabel::new("DELETE", path.clone(), Some(email));
+        let call = Call {
+            label: RequestLabel::new("DELETE", path.clone(), Some(email)),
+            method: Method::DELETE,
+            path: &path,
+            query: &[],
+            payload: Payload::None,
+            rule: Rule::Idempotent,
+        };
         match self
-            .send(&label, Method::DELETE, &path, None, Repeat::Idempotent)
+            .transport
+            .send(&call, self, |_| Ok(()), no_look_up)
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(()) => Ok(()),
             Err(error) if error.status() == Some(404) => Ok(()),
             Err(error) => Err(error),
         }
-    }
-
-    async fn bearer(&self) -> Result<Secret, GotrueError> {
-        let (email, password) = match &self.credentials {
-            AdminCredentials::Token(token) => return Ok(token.clone()),
-            AdminCredentials::JwtSecret(secret) => {
-                let now = unix_now();
-                let mut cached = self.token.lock().await;
-                if let Some(token) = cached.as_ref().filter(|t| t.fresh(now)) {
-                    return Ok(token.token.clone());
-                }
-                let aud = self.options.aud.as_deref().unwrap_or("");
-                let token = mint_admin_token(secret, aud, now, MINTED_TOKEN_LIFETIME);
-                *cached = Some(CachedToken {
-                    token: token.clone(),
-                    expires_at: Some(now + MINTED_TOKEN_LIFETIME.as_secs()),
-                });
-                return Ok(token);
-            }
-            AdminCredentials::Password { email, password } => (email, password),
-        };
-        let mut cached = self.token.lock().await;
-        let now = unix_now();
-        if let Some(token) = cached.as_ref().filter(|t| t.fresh(now)) {
-            return Ok(token.token.clone());
-        }
-        let token = self.password_login(email, password).await?;
-        let result = token.token.clone();
-        *cached = Some(token);
-        Ok(result)
     }
 
     /// Logs the admin user in with the password grant (form-encoded, as `/token` requires).
@@ -378,195 +422,103 @@ impl AdminClient {
         email: &str,
         password: &Secret,
     ) -> Result<CachedToken, GotrueError> {
-        let label = RequestLabel::new("POST", "/token", Some(email));
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut request = self.http.post(format!("{}/token", self.base)).form(&[
-                ("grant_type", "password"),
-                ("username", email),
-                ("password", password.expose()),
-            ]);
-            if let Some(aud) = &self.options.aud {
-                request = request.header("X-JWT-AUD", aud);
-            }
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let response = request.send().await;
-            match self
-                .classify(&label, response, Repeat::Idempotent, attempt)
-                .await
-            {
-                Step::Done(answer) => {
-                    let body: TokenBody = decode(&label, &answer.body)?;
-                    return Ok(CachedToken {
-                        token: body.access_token,
-                        expires_at: body.expires_in.map(|s| unix_now() + s),
-                    });
+        let fields = [
+            ("grant_type", "password"),
+            ("username", email),
+            ("password", password.expose()),
+        ];
+        let call = Call {
+            label: RequestLabel::new("POST", "/token", Some(email)),
+            method: Method::POST,
+            path: "/token",
+            query: &[],
+            payload: Payload::Form(&fields),
+            rule: Rule::Idempotent,
+        };
+        let body: TokenBody = self
+            .transport
+            .send(&call, &Anonymous, decode, no_look_up)
+            .await?;
+        self.transport.redactor().add(&body.access_token);
+        Ok(CachedToken {
+            token: body.access_token,
+            expires_at: body.expires_in.map(|s| unix_now() + s),
+        })
+    }
+}
+
+impl Authorize for AdminClient {
+    async fn bearer(&self) -> Result<Option<Secret>, GotrueError> {
+        let (email, password) = match &self.credentials {
+            AdminCredentials::Token(token) => return Ok(Some(token.clone())),
+            AdminCredentials::JwtSecret(secret) => {
+                let now = unix_now();
+                let mut cached = self.token.lock().await;
+                if let Some(token) = cached.as_ref().filter(|t| t.fresh(now)) {
+                    return Ok(Some(token.token.clone()));
                 }
-                Step::Retry(delay) => tokio::time::sleep(delay).await,
-                Step::Fail(error) => return Err(error),
+                let aud = self.transport.aud().unwrap_or("");
+                let token = mint_admin_token(secret, aud, now, MINTED_TOKEN_LIFETIME);
+                self.transport.redactor().add(&token);
+                *cached = Some(CachedToken {
+                    token: token.clone(),
+                    expires_at: Some(now + MINTED_TOKEN_LIFETIME.as_secs()),
+                });
+                return Ok(Some(token));
             }
-        }
-    }
-
-    async fn send(
-        &self,
-        label: &RequestLabel,
-        method: Method,
-        path_and_query: &str,
-        body: Option<Vec<u8>>,
-        repeat: Repeat,
-    ) -> Result<Answer, GotrueError> {
-        let url = format!("{}{}", self.base, path_and_query);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let token = self.bearer().await?;
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token.expose());
-            if let Some(aud) = &self.options.aud {
-                request = request.header("X-JWT-AUD", aud);
-            }
-            if let Some(body) = &body {
-                request = request
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone());
-            }
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(request = %label, attempt, "sending");
-            let response = request.send().await;
-            match self.classify(label, response, repeat, attempt).await {
-                Step::Done(answer) => return Ok(answer),
-                Step::Retry(delay) => {
-                    tracing::info!(request = %label, attempt, delay_ms = delay.as_millis() as u64, "retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Step::Fail(error) => return Err(error),
-            }
-        }
-    }
-
-    /// Decides what a response means: success, a retry after some delay, or a failure.
-    async fn classify(
-        &self,
-        label: &RequestLabel,
-        response: Result<reqwest::Response, reqwest::Error>,
-        repeat: Repeat,
-        attempt: u32,
-    ) -> Step {
-        let retries_left = attempt <= self.options.retry.max_retries;
-        let response = match response {
-            Ok(response) => response,
-            Err(error) => {
-                let not_sent = error.is_connect();
-                let error = GotrueError::Transport {
-                    request: label.clone(),
-                    detail: describe_transport_error(&error),
-                    not_sent,
-                };
-                let may_repeat = repeat == Repeat::Idempotent || not_sent;
-                return if may_repeat && retries_left {
-                    Step::Retry(self.backoff(attempt))
-                } else {
-                    Step::Fail(error)
-                };
-            }
+            AdminCredentials::Password { email, password } => (email, password),
         };
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = match response.bytes().await {
-            Ok(body) => body,
-            Err(error) => {
-                return Step::Fail(GotrueError::Transport {
-                    request: label.clone(),
-                    detail: format!(
-                        "reading the response failed: {}",
-                        describe_transport_error(&error)
-                    ),
-                    not_sent: false,
-                })
+        let mut cached = self.token.lock().await;
+        let now = unix_now();
+        if let Some(token) = cached.as_ref().filter(|t| t.fresh(now)) {
+            return Ok(Some(token.token.clone()));
+        }
+        let token = self.password_login(email, password).await?;
+        let result = token.token.clone();
+        *cached = Some(token);
+        Ok(Some(result))
+    }
+}
+
+impl Pass {
+    /// Adds page `number`; returns whether the listing ends with it (short or empty page,
+    /// or a full page of users already listed).
+    fn take(&mut self, number: u64, page: Page, size: u64, seen: &mut HashSet<String>) -> bool {
+        if page.total != self.total {
+            let shown = |t: Option<u64>| t.map_or_else(|| "(none)".to_owned(), |t| t.to_string());
+            self.problems.push(format!(
+                "X-Total-Count changed from {} to {} between pages",
+                shown(self.total),
+                shown(page.total)
+            ));
+        }
+        let len = page.users.len() as u64;
+        let mut repeated = 0;
+        for user in page.users {
+            if seen.insert(user.id.clone()) {
+                self.users.push(user);
+            } else {
+                repeated += 1;
             }
-        };
-        if status.is_success() {
-            return Step::Done(Answer { headers, body });
         }
-        let error = GotrueError::Api {
-            request: label.clone(),
-            status: status.as_u16(),
-            message: error_message(&body),
-        };
-        // 429 is answered before the handler runs, so even a create may be repeated; the
-        // gateway errors may or may not have reached GoTrue, so creates leave them to the
-        // caller's look-up.
-        let transient = matches!(
-            status,
-            StatusCode::TOO_MANY_REQUESTS
-                | StatusCode::BAD_GATEWAY
-                | StatusCode::SERVICE_UNAVAILABLE
-                | StatusCode::GATEWAY_TIMEOUT
-        );
-        let may_repeat = repeat == Repeat::Idempotent || status == StatusCode::TOO_MANY_REQUESTS;
-        if transient && may_repeat && retries_left {
-            let delay = retry_after(&headers)
-                .map(|d| d.min(self.options.retry.max_delay))
-                .unwrap_or_else(|| self.backoff(attempt));
-            return Step::Retry(delay);
+        if repeated > 0 {
+            self.problems.push(format!(
+                "{repeated} user(s) on page {number} were already listed on an earlier page"
+            ));
         }
-        Step::Fail(error)
-    }
-
-    /// Exponential back-off with jitter (between half and all of the doubled delay), so that
-    /// parallel workers hitting one limit do not retry in lockstep.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let policy = &self.options.retry;
-        let exp = policy
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
-            .min(policy.max_delay);
-        let millis = exp.as_millis() as u64;
-        let jittered = rand::thread_rng().gen_range(millis / 2..=millis.max(1));
-        Duration::from_millis(jittered)
+        len < size || repeated == len
     }
 }
 
-enum Step {
-    Done(Answer),
-    Retry(Duration),
-    Fail(GotrueError),
+/// Look-ups of a create take no look-up themselves.
+async fn no_look_up<T>() -> Result<Option<T>, GotrueError> {
+    Ok(None)
 }
 
-fn is_ambiguous(error: &GotrueError) -> bool {
-    match error {
-        GotrueError::Transport { not_sent, .. } => !not_sent,
-        GotrueError::Api { status, .. } => matches!(status, 502..=504),
-        _ => false,
-    }
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// A transport error with its chain of causes, for messages.
-pub(crate) fn describe_transport_error(error: &reqwest::Error) -> String {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    let mut detail = kind.to_owned();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    detail
+/// The address as the servers compare it for a look-up: case-insensitive, trailing
+/// whitespace ignored (the database's PAD SPACE), leading whitespace significant.
+fn lookup_key(email: &str) -> String {
+    email.trim_end().to_lowercase()
 }
 
 fn encode<B: Serialize>(label: &RequestLabel, body: &B) -> Result<Vec<u8>, GotrueError> {
@@ -576,96 +528,13 @@ fn encode<B: Serialize>(label: &RequestLabel, body: &B) -> Result<Vec<u8>, Gotru
     })
 }
 
-fn decode<T: DeserializeOwned>(label: &RequestLabel, body: &[u8]) -> Result<T, GotrueError> {
-    serde_json::from_slice(body).map_err(|e| GotrueError::Decode {
-        request: label.clone(),
-        detail: format!("invalid JSON ({e})"),
-    })
-}
-
-/// Keeps the first of users that share an id (offset pages over a changing listing can
-/// repeat a user) and returns how many were dropped. The ids are borrowed, not cloned.
-fn dedupe_by_id(users: &mut Vec<RemoteUser>) -> usize {
-    let keep: Vec<bool> = {
-        let mut seen = HashSet::with_capacity(users.len());
-        users.iter().map(|u| seen.insert(u.id.as_str())).collect()
-    };
-    let before = users.len();
-    let mut keep = keep.into_iter();
-    users.retain(|_| keep.next().unwrap_or(true));
-    before - users.len()
-}
-
-/// Checks the target URL and removes a trailing slash.
-pub fn normalize_base_url(url: &str) -> Result<String, GotrueError> {
-    let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|e| GotrueError::Config(format!("invalid GoTrue URL `{url}`: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(GotrueError::Config(format!(
-            "invalid GoTrue URL `{url}`: use http:// or https://"
-        )));
-    }
-    if parsed.query().is_some() {
-        return Err(GotrueError::Config(format!(
-            "invalid GoTrue URL `{url}`: remove the query string"
-        )));
-    }
-    Ok(parsed.as_str().trim_end_matches('/').to_owned())
-}
-
-/// Percent-encodes a query value.
-fn url_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, String> {
+    serde_json::from_slice(&answer.body).map_err(|e| format!("invalid JSON ({e})"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn repeated_ids_keep_their_first_listing() {
-        let user = |id: &str, email: &str| -> RemoteUser {
-            serde_json::from_value(serde_json::json!({"id": id, "email": email})).expect("user")
-        };
-        let mut users = vec![
-            user("1", "a@example.com"),
-            user("2", "b@example.com"),
-            user("1", "a-later@example.com"),
-            user("3", "c@example.com"),
-            user("2", "b-later@example.com"),
-        ];
-        assert_eq!(dedupe_by_id(&mut users), 2);
-        let emails: Vec<&str> = users.iter().map(|u| u.email.as_str()).collect();
-        assert_eq!(emails, ["a@example.com", "b@example.com", "c@example.com"]);
-    }
-
-    #[test]
-    fn base_urls_are_checked_and_trimmed() {
-        assert_eq!(
-            normalize_base_url("http://127.0.0.1:8081/").expect("ok"),
-            "http://127.0.0.1:8081"
-        );
-        assert_eq!(
-            normalize_base_url("https://site.example/.netlify/identity").expect("ok"),
-            "https://site.example/.netlify/identity"
-        );
-        assert!(normalize_base_url("ftp://x").is_err());
-        assert!(normalize_base_url("not a url").is_err());
-    }
-
-    #[test]
-    fn encodes_query_values() {
-        assert_eq!(url_encode("a+b@example.com"), "a%2Bb%40example.com");
-    }
 
     #[test]
     fn zero_page_size_is_refused() {
@@ -680,5 +549,14 @@ mod tests {
         )
         .expect_err("page size 0");
         assert!(error.to_string().contains("at least 1"));
+    }
+
+    #[test]
+    fn look_ups_compare_as_the_servers_do() {
+        assert_eq!(lookup_key("Alice@Example.com  "), "alice@example.com");
+        assert_ne!(
+            lookup_key(" alice@example.com"),
+            lookup_key("alice@example.com")
+        );
     }
 }

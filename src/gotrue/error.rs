@@ -68,6 +68,24 @@ pub enum GotrueError {
         /// What was wrong with it.
         detail: String,
     },
+    /// The server refused to send more e-mail for now (supabase/auth's
+    /// `over_email_send_rate_limit`, 30 mails an hour by default, no `Retry-After`).
+    #[error("{request}: the server's e-mail sending limit is reached: {message}")]
+    MailRateLimited {
+        /// The request.
+        request: RequestLabel,
+        /// The server's message.
+        message: String,
+    },
+    /// Listing the users gave a different picture on every pass (users added or removed
+    /// meanwhile, pages overlapping, a count that does not add up).
+    #[error("the user listing stayed inconsistent after {passes} passes ({}); nothing can be planned from an incomplete listing: run again when no users are being added or removed", problems.join(" | "))]
+    InconsistentListing {
+        /// Passes made.
+        passes: usize,
+        /// What disagreed, per pass.
+        problems: Vec<String>,
+    },
     /// The client is misconfigured (bad URL, missing credentials).
     #[error("{0}")]
     Config(String),
@@ -78,6 +96,7 @@ impl GotrueError {
     pub fn status(&self) -> Option<u16> {
         match self {
             GotrueError::Api { status, .. } => Some(*status),
+            GotrueError::MailRateLimited { .. } => Some(429),
             _ => None,
         }
     }
@@ -87,8 +106,9 @@ impl GotrueError {
         match self {
             GotrueError::Transport { request, .. }
             | GotrueError::Api { request, .. }
-            | GotrueError::Decode { request, .. } => Some(request),
-            GotrueError::Config(_) => None,
+            | GotrueError::Decode { request, .. }
+            | GotrueError::MailRateLimited { request, .. } => Some(request),
+            GotrueError::InconsistentListing { .. } | GotrueError::Config(_) => None,
         }
     }
 }

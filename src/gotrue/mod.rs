@@ -1,13 +1,17 @@
-//! The GoTrue HTTP client. Nothing here knows about plans.
+//! The GoTrue HTTP client. Nothing here knows about manifests or plans.
 
 mod admin;
 mod auth;
 mod error;
+mod limit;
+mod transport;
 mod user;
 mod user_client;
 
-pub use admin::{normalize_base_url, AdminClient, ClientOptions, RetryPolicy, UserListing};
+pub use admin::{AdminClient, ClientOptions, UserListing};
 pub use auth::{mint_admin_token, unix_now, AdminCredentials, MINTED_TOKEN_LIFETIME};
 pub use error::{error_message, GotrueError, RequestLabel};
+pub use limit::{Control, Signal};
+pub use transport::{decide, Attempt, RetryPolicy, Rule, Step, Transport, TransportOptions, Wait};
 pub use user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
 pub use user_client::{External, FlowUser, Session, Settings, UserClient};

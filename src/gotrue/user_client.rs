@@ -1,19 +1,20 @@
 //! The visitor-facing GoTrue API (settings, signup, verify, token, user, logout), as a site's
 //! JavaScript would call it. The smoke test drives it.
 //!
-//! Unlike the admin client this one never retries: a smoke test reports what a visitor would
-//! see, and a visitor's browser does not retry a 429 or a 503 either.
+//! Every request goes with [`Rule::Never`]: a smoke test reports what a visitor would see,
+//! and a visitor's browser does not retry a 429 or a 503 either.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::admin::{describe_transport_error, normalize_base_url};
-use super::error::{error_message, GotrueError, RequestLabel};
-use crate::secret::Secret;
+use super::error::{GotrueError, RequestLabel};
+use super::transport::{Anonymous, Authorize, Call, Payload, Rule, Transport, TransportOptions};
+use crate::secret::{Redactor, Secret};
 
 /// `GET /settings`: what the instance allows.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -74,49 +75,61 @@ pub struct Session {
 /// Client of the user-flow endpoints of one GoTrue root.
 #[derive(Debug, Clone)]
 pub struct UserClient {
-    http: reqwest::Client,
-    base: String,
-    aud: Option<String>,
+    transport: Arc<Transport>,
 }
 
 impl UserClient {
-    /// A client for the GoTrue root at `url`; `aud` is sent as `X-JWT-AUD`.
+    /// A client with its own transport for the GoTrue root at `url`; `aud` is sent as
+    /// `X-JWT-AUD`.
     pub fn new(url: &str, aud: Option<String>, timeout: Duration) -> Result<Self, GotrueError> {
-        let base = normalize_base_url(url)?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("gotrue-sync/", env!("CARGO_PKG_VERSION")))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| GotrueError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(UserClient { http, base, aud })
+        let options = TransportOptions {
+            aud,
+            timeout,
+            ..TransportOptions::default()
+        };
+        Ok(UserClient::with_transport(Transport::new(
+            url,
+            options,
+            Redactor::new(),
+        )?))
+    }
+
+    /// A client over a shared transport.
+    pub fn with_transport(transport: Arc<Transport>) -> Self {
+        UserClient { transport }
     }
 
     /// The GoTrue root URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        &self.base
+        self.transport.base_url()
     }
 
     /// The audience sent as `X-JWT-AUD`, if any.
     pub fn aud(&self) -> Option<&str> {
-        self.aud.as_deref()
+        self.transport.aud()
     }
 
     /// The underlying HTTP client, for requests outside the GoTrue API (the emulator's inbox).
     pub fn http(&self) -> &reqwest::Client {
-        &self.http
+        self.transport.http()
+    }
+
+    /// The run's redactor, which knows every secret this client sent or received.
+    pub fn redactor(&self) -> &Redactor {
+        self.transport.redactor()
     }
 
     /// `GET /health`: `{version, name, description}`.
     pub async fn health(&self) -> Result<Value, GotrueError> {
         let label = RequestLabel::new("GET", "/health", None);
-        self.call(&label, self.request(Method::GET, "/health"))
+        self.call(label, Method::GET, Payload::None, &Anonymous)
             .await
     }
 
     /// `GET /settings`.
     pub async fn settings(&self) -> Result<Settings, GotrueError> {
         let label = RequestLabel::new("GET", "/settings", None);
-        self.call(&label, self.request(Method::GET, "/settings"))
+        self.call(label, Method::GET, Payload::None, &Anonymous)
             .await
     }
 
@@ -127,10 +140,11 @@ impl UserClient {
         password: &Secret,
         data: &Value,
     ) -> Result<FlowUser, GotrueError> {
+        self.redactor().add(password);
         let label = RequestLabel::new("POST", "/signup", Some(email));
         let body = json!({"email": email, "password": password.expose(), "data": data});
-        let request = self.request(Method::POST, "/signup").json(&body);
-        self.call(&label, request).await
+        self.call(label, Method::POST, json_payload(&body), &Anonymous)
+            .await
     }
 
     /// `POST /verify {type: "signup", token[, password]}`: confirms a signup, or accepts an
@@ -141,24 +155,32 @@ impl UserClient {
         token: &Secret,
         password: Option<&Secret>,
     ) -> Result<Session, GotrueError> {
+        self.redactor().add(token);
         let label = RequestLabel::new("POST", "/verify", Some(email));
         let mut body = json!({"type": "signup", "token": token.expose()});
         if let Some(password) = password {
+            self.redactor().add(password);
             body["password"] = Value::String(password.expose().to_owned());
         }
-        let request = self.request(Method::POST, "/verify").json(&body);
-        self.call(&label, request).await
+        let session: Session = self
+            .call(label, Method::POST, json_payload(&body), &Anonymous)
+            .await?;
+        Ok(self.remember(session))
     }
 
     /// `POST /token` with the password grant (form-encoded, as GoTrue requires).
     pub async fn login(&self, email: &str, password: &Secret) -> Result<Session, GotrueError> {
+        self.redactor().add(password);
         let label = RequestLabel::new("POST", "/token", Some(email));
-        let request = self.request(Method::POST, "/token").form(&[
+        let fields = [
             ("grant_type", "password"),
             ("username", email),
             ("password", password.expose()),
-        ]);
-        self.call(&label, request).await
+        ];
+        let session: Session = self
+            .call(label, Method::POST, Payload::Form(&fields), &Anonymous)
+            .await?;
+        Ok(self.remember(session))
     }
 
     /// `POST /token` with the refresh-token grant; `email` names the user in errors.
@@ -167,21 +189,23 @@ impl UserClient {
         email: &str,
         refresh_token: &Secret,
     ) -> Result<Session, GotrueError> {
+        self.redactor().add(refresh_token);
         let label = RequestLabel::new("POST", "/token", Some(email));
-        let request = self.request(Method::POST, "/token").form(&[
+        let fields = [
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose()),
-        ]);
-        self.call(&label, request).await
+        ];
+        let session: Session = self
+            .call(label, Method::POST, Payload::Form(&fields), &Anonymous)
+            .await?;
+        Ok(self.remember(session))
     }
 
     /// `GET /user` with the user's access token.
     pub async fn user(&self, email: &str, access_token: &Secret) -> Result<FlowUser, GotrueError> {
         let label = RequestLabel::new("GET", "/user", Some(email));
-        let request = self
-            .request(Method::GET, "/user")
-            .bearer_auth(access_token.expose());
-        self.call(&label, request).await
+        self.call(label, Method::GET, Payload::None, access_token)
+            .await
     }
 
     /// `PUT /user {data}`: merges `data` into the user's metadata.
@@ -192,68 +216,64 @@ impl UserClient {
         data: &Value,
     ) -> Result<FlowUser, GotrueError> {
         let label = RequestLabel::new("PUT", "/user", Some(email));
-        let request = self
-            .request(Method::PUT, "/user")
-            .bearer_auth(access_token.expose())
-            .json(&json!({ "data": data }));
-        self.call(&label, request).await
+        let body = json!({ "data": data });
+        self.call(label, Method::PUT, json_payload(&body), access_token)
+            .await
     }
 
     /// `POST /logout`: revokes the user's refresh tokens; the server answers 204.
     pub async fn logout(&self, email: &str, access_token: &Secret) -> Result<(), GotrueError> {
         let label = RequestLabel::new("POST", "/logout", Some(email));
-        let request = self
-            .request(Method::POST, "/logout")
-            .bearer_auth(access_token.expose());
-        self.send(&label, request).await.map(drop)
+        let path = label.path.clone();
+        let call = Call {
+            label,
+            method: Method::POST,
+            path: &path,
+            query: &[],
+            payload: Payload::None,
+            rule: Rule::Never,
+        };
+        self.transport
+            .send(&call, access_token, |_| Ok(()), || async { Ok(None) })
+            .await
     }
 
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let request = self.http.request(method, format!("{}{path}", self.base));
-        match &self.aud {
-            Some(aud) => request.header("X-JWT-AUD", aud),
-            None => request,
-        }
+    /// Registers a session's tokens with the redactor before anyone can print them.
+    fn remember(&self, session: Session) -> Session {
+        self.redactor().add(&session.access_token);
+        self.redactor().add(&session.refresh_token);
+        session
     }
 
     async fn call<T: DeserializeOwned>(
         &self,
-        label: &RequestLabel,
-        request: RequestBuilder,
+        label: RequestLabel,
+        method: Method,
+        payload: Payload<'_>,
+        auth: &impl Authorize,
     ) -> Result<T, GotrueError> {
-        let body = self.send(label, request).await?;
-        serde_json::from_slice(&body).map_err(|e| GotrueError::Decode {
-            request: label.clone(),
-            detail: format!("invalid JSON ({e})"),
-        })
+        let path = label.path.clone();
+        let call = Call {
+            label,
+            method,
+            path: &path,
+            query: &[],
+            payload,
+            rule: Rule::Never,
+        };
+        self.transport
+            .send(
+                &call,
+                auth,
+                |answer| {
+                    serde_json::from_slice(&answer.body).map_err(|e| format!("invalid JSON ({e})"))
+                },
+                || async { Ok(None) },
+            )
+            .await
     }
+}
 
-    /// Sends once; a status other than 2xx is an error carrying the server's message.
-    async fn send(
-        &self,
-        label: &RequestLabel,
-        request: RequestBuilder,
-    ) -> Result<bytes::Bytes, GotrueError> {
-        tracing::debug!(request = %label, "sending");
-        let response = request.send().await.map_err(|e| GotrueError::Transport {
-            request: label.clone(),
-            detail: describe_transport_error(&e),
-            not_sent: e.is_connect(),
-        })?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| GotrueError::Transport {
-            request: label.clone(),
-            detail: describe_transport_error(&e),
-            not_sent: false,
-        })?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            Err(GotrueError::Api {
-                request: label.clone(),
-                status: status.as_u16(),
-                message: error_message(&body),
-            })
-        }
-    }
+fn json_payload(body: &Value) -> Payload<'static> {
+    Payload::Json(body.to_string().into_bytes())
 }

@@ -165,31 +165,7 @@ fn is_default_create(mode: &CreateMode) -> bool {
     *mode == CreateMode::Invite
 }
 
-/// Where a secret comes from. Secrets stay references until a request is built.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum SecretRef {
-    /// Read from an environment variable.
-    Env {
-        /// Name of the environment variable.
-        env: String,
-    },
-    /// Read from a file (trailing newline stripped); relative paths are relative to the
-    /// manifest's directory.
-    File {
-        /// Path of the file.
-        file: String,
-    },
-}
-
-impl std::fmt::Display for SecretRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SecretRef::Env { env } => write!(f, "env:{env}"),
-            SecretRef::File { file } => write!(f, "file:{file}"),
-        }
-    }
-}
+pub use crate::secret::SecretRef;
 
 impl UserSpec {
     /// A user spec with only an e-mail: every other field unmanaged.

@@ -51,9 +51,11 @@ impl StepFailure {
             GotrueError::Api {
                 status, message, ..
             } => (Some(*status), message.clone()),
+            GotrueError::MailRateLimited { message, .. } => (Some(429), message.clone()),
             GotrueError::Transport { detail, .. } | GotrueError::Decode { detail, .. } => {
                 (None, detail.clone())
             }
+            GotrueError::InconsistentListing { .. } => (None, error.to_string()),
             GotrueError::Config(message) => (None, message.clone()),
         };
         let request = error.request().map(|r| format!("{} {}", r.method, r.path));

@@ -1,0 +1,620 @@
+//! One HTTP transport for the admin and user clients: the connection settings (TLS roots,
+//! timeout, audience), the one retry loop, and the pure decision behind it.
+//!
+//! A request carries a [`Rule`] saying when it may be sent again; after every attempt the
+//! loop turns what happened into an [`Attempt`] and asks [`decide`] for the next [`Step`].
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, Url};
+
+use super::error::{error_message, GotrueError, RequestLabel};
+use super::limit::AdaptiveLimit;
+use crate::secret::{Redactor, Secret};
+
+/// Retry behaviour for transient failures.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First back-off delay; doubles each retry, with jitter.
+    pub base_delay: Duration,
+    /// Upper bound of one delay, including a server's `Retry-After`.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// When a request may be sent again after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Never: visitor flows report what a browser would see, and a browser does not retry.
+    Never,
+    /// GET, PUT, DELETE: repeating gives the same end state.
+    Idempotent,
+    /// Create and invite: only when the server surely did not act on it. After an ambiguous
+    /// failure the caller looks the user up before anything is sent again.
+    OnlyIfNotReceived,
+}
+
+/// What one attempt came to, as far as deciding the next step needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The connection was refused (or timed out while connecting): nothing was sent.
+    NotSent,
+    /// A failure that repeating will not cure: the host name does not resolve, TLS refused
+    /// the certificate, the URL is unusable.
+    Unreachable,
+    /// Sent, but no answer came (timeout, connection dropped): it may have been acted on.
+    Lost,
+    /// A complete answer. `mail_limit`: a 429 naming the server's e-mail sending limit.
+    Answered {
+        /// HTTP status.
+        status: u16,
+        /// `Retry-After` in seconds, if the server sent one.
+        retry_after: Option<Duration>,
+        /// The server said its mail limit is reached (`over_email_send_rate_limit`).
+        mail_limit: bool,
+    },
+    /// A status arrived but the body broke off.
+    Truncated {
+        /// HTTP status.
+        status: u16,
+    },
+    /// A 2xx whose body is not what the endpoint returns (not JSON, wrong shape).
+    Malformed,
+}
+
+/// What the loop does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The answer is good.
+    Accept,
+    /// Send again after the wait.
+    Retry(Wait),
+    /// The request may or may not have been acted on: look the user up, then decide.
+    LookUp,
+    /// Give up and report the error.
+    Fail,
+}
+
+/// How long to wait before a retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Exponential back-off with jitter.
+    Backoff,
+    /// What the server asked for in `Retry-After` (capped by the policy).
+    RetryAfter(Duration),
+}
+
+/// The retry decision: pure, so that every status and fault is tested by a table.
+/// `attempt` counts from 1; `max_retries` retries may follow the first attempt.
+pub fn decide(attempt: Attempt, rule: Rule, number: u32, max_retries: u32) -> Step {
+    let retries_left = number <= max_retries;
+    let retry = |wait| {
+        if retries_left {
+            Step::Retry(wait)
+        } else {
+            Step::Fail
+        }
+    };
+    // A request that may have been acted on: repeat it only if that is harmless.
+    let ambiguous = || match rule {
+        Rule::Never => Step::Fail,
+        Rule::Idempotent => retry(Wait::Backoff),
+        Rule::OnlyIfNotReceived => Step::LookUp,
+    };
+    match attempt {
+        Attempt::Unreachable => Step::Fail,
+        Attempt::NotSent => match rule {
+            Rule::Never => Step::Fail,
+            Rule::Idempotent | Rule::OnlyIfNotReceived => retry(Wait::Backoff),
+        },
+        Attempt::Lost | Attempt::Malformed => match (attempt, rule) {
+            // A complete but unreadable answer to a GET or PUT will read the same again.
+            (Attempt::Malformed, Rule::Idempotent) => Step::Fail,
+            _ => ambiguous(),
+        },
+        Attempt::Truncated { .. } => ambiguous(),
+        Attempt::Answered {
+            status,
+            retry_after,
+            mail_limit,
+        } => match status {
+            200..=299 => Step::Accept,
+            // The mail limit resets within the hour, not within seconds.
+            429 if mail_limit => Step::Fail,
+            // Answered before any handler ran, so even a create may be repeated.
+            429 => match rule {
+                Rule::Never => Step::Fail,
+                Rule::Idempotent | Rule::OnlyIfNotReceived => {
+                    retry(retry_after.map_or(Wait::Backoff, Wait::RetryAfter))
+                }
+            },
+            // A gateway's answer: GoTrue may or may not have seen the request.
+            502..=504 => ambiguous(),
+            _ => Step::Fail,
+        },
+    }
+}
+
+/// Connection settings shared by every client of one run.
+#[derive(Debug, Clone)]
+pub struct TransportOptions {
+    /// Audience, sent as `X-JWT-AUD` on every request.
+    pub aud: Option<String>,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// Retries.
+    pub retry: RetryPolicy,
+    /// Extra CA certificates (PEM) to trust besides the platform's.
+    pub ca_certs: Vec<PathBuf>,
+    /// Allow `http://` to a host that is not loopback (the bearer token travels in clear).
+    pub allow_insecure_http: bool,
+    /// Most requests in flight at once; the transport lowers this while the server refuses
+    /// requests (429) and raises it again as they succeed.
+    pub max_in_flight: usize,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        TransportOptions {
+            aud: None,
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            ca_certs: Vec::new(),
+            allow_insecure_http: false,
+            max_in_flight: 32,
+        }
+    }
+}
+
+/// A request body.
+pub(crate) enum Payload<'a> {
+    None,
+    Json(Vec<u8>),
+    Form(&'a [(&'a str, &'a str)]),
+}
+
+/// One request: what to send and how to label it in errors.
+pub(crate) struct Call<'a> {
+    pub label: RequestLabel,
+    pub method: Method,
+    /// Path below the GoTrue root, starting with `/`.
+    pub path: &'a str,
+    /// Query parameters; reqwest encodes them.
+    pub query: &'a [(&'a str, String)],
+    pub payload: Payload<'a>,
+    pub rule: Rule,
+}
+
+/// A successful answer.
+pub(crate) struct Answer {
+    pub headers: HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// Supplies the bearer token of each attempt (a minted token may be renewed between two).
+pub(crate) trait Authorize {
+    async fn bearer(&self) -> Result<Option<Secret>, GotrueError>;
+}
+
+/// No `Authorization` header.
+pub(crate) struct Anonymous;
+
+impl Authorize for Anonymous {
+    async fn bearer(&self) -> Result<Option<Secret>, GotrueError> {
+        Ok(None)
+    }
+}
+
+impl Authorize for Secret {
+    async fn bearer(&self) -> Result<Option<Secret>, GotrueError> {
+        Ok(Some(self.clone()))
+    }
+}
+
+/// The HTTP client of one GoTrue root, shared by the admin and user clients.
+pub struct Transport {
+    http: reqwest::Client,
+    base: Url,
+    aud: Option<String>,
+    retry: RetryPolicy,
+    redactor: Redactor,
+    limit: AdaptiveLimit,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// A transport for the GoTrue root at `url`. Refuses a URL with credentials in it, and
+    /// plain `http://` to a host other than loopback unless `allow_insecure_http`.
+    pub fn new(
+        url: &str,
+        options: TransportOptions,
+        redactor: Redactor,
+    ) -> Result<Arc<Self>, GotrueError> {
+        let base = parse_base_url(url, options.allow_insecure_http)?;
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("gotrue-sync/", env!("CARGO_PKG_VERSION")))
+            .timeout(options.timeout)
+            // The bearer token must not follow a redirect to another host.
+            .redirect(reqwest::redirect::Policy::none());
+        for path in &options.ca_certs {
+            let pem = std::fs::read(path).map_err(|e| {
+                GotrueError::Config(format!(
+                    "cannot read the CA certificate {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                GotrueError::Config(format!("{} is not a PEM certificate: {e}", path.display()))
+            })?;
+            if certificates.is_empty() {
+                return Err(GotrueError::Config(format!(
+                    "{} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder
+            .build()
+            .map_err(|e| GotrueError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Arc::new(Transport {
+            http,
+            base,
+            aud: options.aud,
+            retry: options.retry,
+            redactor,
+            limit: AdaptiveLimit::new(options.max_in_flight),
+            requests: AtomicU64::new(0),
+        }))
+    }
+
+    /// The GoTrue root URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    /// The audience sent as `X-JWT-AUD`, if any.
+    pub fn aud(&self) -> Option<&str> {
+        self.aud.as_deref()
+    }
+
+    /// The run's redactor: every message built from a server's answer passes it.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// How many HTTP requests were sent (retries and logins included).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// How many requests may be in flight now (lowered by 429s, raised by successes).
+    pub fn in_flight_limit(&self) -> usize {
+        self.limit.current()
+    }
+
+    /// The underlying HTTP client, for requests outside the GoTrue API (the emulator's inbox).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends `call` until [`decide`] accepts the answer or gives up; `parse` reads a 2xx
+    /// answer. After an ambiguous failure of a [`Rule::OnlyIfNotReceived`] call, `look_up`
+    /// says whether it landed after all (`Some` ends the call with that value).
+    pub(crate) async fn send<T, L>(
+        &self,
+        call: &Call<'_>,
+        auth: &impl Authorize,
+        parse: impl Fn(&Answer) -> Result<T, String>,
+        look_up: impl Fn() -> L,
+    ) -> Result<T, GotrueError>
+    where
+        L: std::future::Future<Output = Result<Option<T>, GotrueError>>,
+    {
+        let url = self.url(call.path)?;
+        let mut number = 0;
+        loop {
+            number += 1;
+            let bearer = auth.bearer().await?;
+            let (attempt, result) = {
+                let _permit = self.limit.acquire().await;
+                let started = std::time::Instant::now();
+                let (attempt, result) = self.attempt(call, &url, bearer.as_ref(), &parse).await;
+                self.limit.record(attempt, started.elapsed());
+                (attempt, result)
+            };
+            match (
+                decide(attempt, call.rule, number, self.retry.max_retries),
+                result,
+            ) {
+                (Step::Accept, Ok(value)) => return Ok(value),
+                (Step::Retry(wait), Err(error)) => {
+                    let delay = match wait {
+                        Wait::Backoff => self.backoff(number),
+                        Wait::RetryAfter(delay) => delay.min(self.retry.max_delay),
+                    };
+                    tracing::info!(request = %call.label, attempt = number, %error, delay_ms = delay.as_millis() as u64, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                (Step::LookUp, Err(error)) => {
+                    tracing::warn!(request = %call.label, %error, "outcome unknown; looking the user up before sending again");
+                    if let Some(found) = look_up().await? {
+                        return Ok(found);
+                    }
+                    if number > self.retry.max_retries {
+                        return Err(error);
+                    }
+                    tokio::time::sleep(self.backoff(number)).await;
+                }
+                (_, Err(error)) => return Err(error),
+                // `decide` accepts only 2xx answers, and those are parsed into `Ok`.
+                (_, Ok(value)) => return Ok(value),
+            }
+        }
+    }
+
+    /// One attempt: what happened, and either the parsed answer or the error to report.
+    async fn attempt<T>(
+        &self,
+        call: &Call<'_>,
+        url: &Url,
+        bearer: Option<&Secret>,
+        parse: &impl Fn(&Answer) -> Result<T, String>,
+    ) -> (Attempt, Result<T, GotrueError>) {
+        let mut request = self.http.request(call.method.clone(), url.clone());
+        if !call.query.is_empty() {
+            request = request.query(call.query);
+        }
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token.expose());
+        }
+        if let Some(aud) = &self.aud {
+            request = request.header("X-JWT-AUD", aud);
+        }
+        request = match &call.payload {
+            Payload::None => request,
+            Payload::Json(bytes) => request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes.clone()),
+            Payload::Form(fields) => request.form(fields),
+        };
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(request = %call.label, "sending");
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let attempt = transport_attempt(&error);
+                let error = GotrueError::Transport {
+                    request: call.label.clone(),
+                    detail: self.redactor.redact(&describe_transport_error(&error)),
+                    not_sent: attempt == Attempt::NotSent,
+                };
+                return (attempt, Err(error));
+            }
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(error) => {
+                let error = GotrueError::Transport {
+                    request: call.label.clone(),
+                    detail: format!(
+                        "the answer ({status}) broke off: {}",
+                        self.redactor.redact(&describe_transport_error(&error))
+                    ),
+                    not_sent: false,
+                };
+                return (Attempt::Truncated { status }, Err(error));
+            }
+        };
+        if (200..300).contains(&status) {
+            let answer = Answer { headers, body };
+            return match parse(&answer) {
+                Ok(value) => (
+                    Attempt::Answered {
+                        status,
+                        retry_after: None,
+                        mail_limit: false,
+                    },
+                    Ok(value),
+                ),
+                Err(detail) => (
+                    Attempt::Malformed,
+                    Err(GotrueError::Decode {
+                        request: call.label.clone(),
+                        detail: self.redactor.redact(&detail),
+                    }),
+                ),
+            };
+        }
+        let message = self.redactor.redact(&error_message(&body));
+        let mail_limit = status == 429 && names_mail_limit(&headers, &body);
+        let error = if mail_limit {
+            GotrueError::MailRateLimited {
+                request: call.label.clone(),
+                message,
+            }
+        } else {
+            GotrueError::Api {
+                request: call.label.clone(),
+                status,
+                message,
+            }
+        };
+        let attempt = Attempt::Answered {
+            status,
+            retry_after: retry_after(&headers),
+            mail_limit,
+        };
+        (attempt, Err(error))
+    }
+
+    /// `path` below the root; the root's own path (`/.netlify/identity`) is kept.
+    fn url(&self, path: &str) -> Result<Url, GotrueError> {
+        let joined = format!("{}{path}", self.base_url());
+        Url::parse(&joined)
+            .map_err(|e| GotrueError::Config(format!("cannot build a URL for {path}: {e}")))
+    }
+
+    /// Exponential back-off with jitter (between half and all of the doubled delay), so that
+    /// parallel workers hitting one limit do not retry in lockstep.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let policy = &self.retry;
+        let exp = policy
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(policy.max_delay);
+        let millis = u64::try_from(exp.as_millis()).unwrap_or(u64::MAX);
+        let jittered = rand::thread_rng().gen_range(millis / 2..=millis.max(1));
+        Duration::from_millis(jittered)
+    }
+}
+
+/// Whether a 429 names the server's e-mail sending limit (supabase/auth:
+/// `error_code: over_email_send_rate_limit`, also in the `x-sb-error-code` header).
+fn names_mail_limit(headers: &HeaderMap, body: &[u8]) -> bool {
+    const CODE: &str = "over_email_send_rate_limit";
+    let in_header = headers
+        .get("x-sb-error-code")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == CODE);
+    let in_body = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .is_some_and(|v| {
+            ["error_code", "code"]
+                .iter()
+                .any(|key| v.get(key).and_then(|c| c.as_str()) == Some(CODE))
+        });
+    in_header || in_body
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// What a reqwest error means for a retry: refused connections were never sent; a name
+/// that does not resolve or a refused certificate will not get better by repeating.
+fn transport_attempt(error: &reqwest::Error) -> Attempt {
+    if error.is_builder() || error.is_redirect() {
+        return Attempt::Unreachable;
+    }
+    if error.is_connect() {
+        if error.is_timeout() || chain_has_io_kind(error, std::io::ErrorKind::ConnectionRefused) {
+            return Attempt::NotSent;
+        }
+        return Attempt::Unreachable;
+    }
+    Attempt::Lost
+}
+
+fn chain_has_io_kind(error: &reqwest::Error, kind: std::io::ErrorKind) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == kind {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// A transport error with its chain of causes, for messages.
+pub(crate) fn describe_transport_error(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    let mut detail = kind.to_owned();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    detail
+}
+
+/// Checks the target URL: http(s), no credentials, no query, and TLS unless the host is
+/// loopback or `allow_insecure_http`. The trailing slash is dropped.
+fn parse_base_url(url: &str, allow_insecure_http: bool) -> Result<Url, GotrueError> {
+    let parsed = Url::parse(url.trim()).map_err(|e| {
+        GotrueError::Config(format!(
+            "invalid GoTrue URL: {e}; give e.g. https://site.example/.netlify/identity"
+        ))
+    })?;
+    // Never echo a URL that holds credentials, not even in this refusal.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(GotrueError::Config(
+            "the GoTrue URL contains credentials (user:password@); remove them: admin credentials come from GOTRUE_ADMIN_TOKEN, GOTRUE_JWT_SECRET or GOTRUE_ADMIN_EMAIL/GOTRUE_ADMIN_PASSWORD".into(),
+        ));
+    }
+    let shown = parsed.as_str().to_owned();
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&parsed) => {}
+        "http" => {
+            return Err(GotrueError::Config(format!(
+                "refusing plain http:// to {shown}: the admin token would travel unencrypted. Use https://, or pass --allow-insecure-http if the network is trusted"
+            )))
+        }
+        _ => {
+            return Err(GotrueError::Config(format!(
+                "invalid GoTrue URL `{shown}`: use http:// or https://"
+            )))
+        }
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(GotrueError::Config(format!(
+            "invalid GoTrue URL `{shown}`: remove the query string"
+        )));
+    }
+    Ok(parsed)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some(host) if host.eq_ignore_ascii_case("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

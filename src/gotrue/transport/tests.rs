@@ -1,0 +1,170 @@
+use super::*;
+
+fn answered(status: u16) -> Attempt {
+    Attempt::Answered {
+        status,
+        retry_after: None,
+        mail_limit: false,
+    }
+}
+
+const SECONDS_2: Duration = Duration::from_secs(2);
+
+/// Every outcome against every rule, on a first attempt with retries left.
+#[test]
+fn the_retry_decision_table() {
+    use Rule::{Idempotent as Idem, Never, OnlyIfNotReceived as Once};
+    use Step::{Accept, Fail, LookUp, Retry};
+    let backoff = Retry(Wait::Backoff);
+    let rows: Vec<(&str, Attempt, [Step; 3])> = vec![
+        // outcome                      Never   Idempotent  OnlyIfNotReceived
+        ("200", answered(200), [Accept, Accept, Accept]),
+        ("204", answered(204), [Accept, Accept, Accept]),
+        (
+            "connection refused",
+            Attempt::NotSent,
+            [Fail, backoff, backoff],
+        ),
+        (
+            "DNS failure / TLS refused",
+            Attempt::Unreachable,
+            [Fail, Fail, Fail],
+        ),
+        (
+            "timeout after sending",
+            Attempt::Lost,
+            [Fail, backoff, LookUp],
+        ),
+        (
+            "429 without Retry-After",
+            answered(429),
+            [Fail, backoff, backoff],
+        ),
+        (
+            "429 with Retry-After: 2",
+            Attempt::Answered {
+                status: 429,
+                retry_after: Some(SECONDS_2),
+                mail_limit: false,
+            },
+            [
+                Fail,
+                Retry(Wait::RetryAfter(SECONDS_2)),
+                Retry(Wait::RetryAfter(SECONDS_2)),
+            ],
+        ),
+        (
+            "429 over_email_send_rate_limit",
+            Attempt::Answered {
+                status: 429,
+                retry_after: None,
+                mail_limit: true,
+            },
+            [Fail, Fail, Fail],
+        ),
+        ("500", answered(500), [Fail, Fail, Fail]),
+        ("502", answered(502), [Fail, backoff, LookUp]),
+        ("503", answered(503), [Fail, backoff, LookUp]),
+        ("504", answered(504), [Fail, backoff, LookUp]),
+        ("400", answered(400), [Fail, Fail, Fail]),
+        ("401", answered(401), [Fail, Fail, Fail]),
+        ("404", answered(404), [Fail, Fail, Fail]),
+        ("422", answered(422), [Fail, Fail, Fail]),
+        (
+            "200, body broke off",
+            Attempt::Truncated { status: 200 },
+            [Fail, backoff, LookUp],
+        ),
+        ("200, not JSON", Attempt::Malformed, [Fail, Fail, LookUp]),
+    ];
+    for (name, attempt, expected) in rows {
+        for (rule, want) in [Never, Idem, Once].into_iter().zip(expected) {
+            assert_eq!(decide(attempt, rule, 1, 4), want, "{name} under {rule:?}");
+        }
+    }
+}
+
+#[test]
+fn retries_stop_when_the_budget_is_spent() {
+    for attempt in [
+        Attempt::NotSent,
+        answered(429),
+        answered(503),
+        Attempt::Lost,
+    ] {
+        assert!(matches!(
+            decide(attempt, Rule::Idempotent, 4, 3),
+            Step::Fail
+        ));
+        assert!(matches!(
+            decide(attempt, Rule::Idempotent, 3, 3),
+            Step::Retry(_)
+        ));
+    }
+    // The look-up decides an ambiguous create whatever the budget; the loop then stops.
+    assert_eq!(
+        decide(Attempt::Lost, Rule::OnlyIfNotReceived, 9, 3),
+        Step::LookUp
+    );
+}
+
+#[test]
+fn urls_are_checked_before_anything_is_sent() {
+    let ok = |url: &str| parse_base_url(url, false).map(|u| u.as_str().to_owned());
+    assert_eq!(
+        ok("http://127.0.0.1:8081/").expect("loopback"),
+        "http://127.0.0.1:8081/"
+    );
+    assert!(ok("http://localhost:9999").is_ok());
+    assert!(ok("http://[::1]:9999").is_ok());
+    assert!(ok("https://site.example/.netlify/identity").is_ok());
+    assert!(ok("ftp://x").is_err());
+    assert!(ok("not a url").is_err());
+    assert!(ok("https://site.example/?x=1").is_err());
+}
+
+#[test]
+fn plain_http_to_another_host_needs_an_explicit_flag() {
+    let error = parse_base_url("http://gotrue.internal.example:8081", false).expect_err("refused");
+    let message = error.to_string();
+    assert!(message.contains("--allow-insecure-http"), "{message}");
+    assert!(parse_base_url("http://gotrue.internal.example:8081", true).is_ok());
+    assert!(parse_base_url("http://10.1.2.3", false).is_err());
+}
+
+#[test]
+fn a_url_with_credentials_is_refused_without_showing_them() {
+    for url in [
+        "https://admin:hunter2-PW@site.example/",
+        "http://admin:hunter2-PW@127.0.0.1:1",
+        "https://admin@site.example/",
+    ] {
+        let error = parse_base_url(url, true).expect_err("credentials refused");
+        let message = error.to_string();
+        assert!(message.contains("credentials"), "{message}");
+        assert!(!message.contains("hunter2-PW"), "{message}");
+        assert!(!message.contains("admin@"), "{message}");
+    }
+}
+
+#[test]
+fn a_mail_limit_is_recognised_in_either_place() {
+    let mut headers = HeaderMap::new();
+    assert!(names_mail_limit(
+        &headers,
+        br#"{"code":429,"error_code":"over_email_send_rate_limit","msg":"email rate limit exceeded"}"#
+    ));
+    assert!(names_mail_limit(
+        &headers,
+        br#"{"code":"over_email_send_rate_limit","message":"email rate limit exceeded"}"#
+    ));
+    assert!(!names_mail_limit(
+        &headers,
+        br#"{"code":429,"msg":"Rate limit exceeded"}"#
+    ));
+    headers.insert(
+        "x-sb-error-code",
+        reqwest::header::HeaderValue::from_static("over_email_send_rate_limit"),
+    );
+    assert!(names_mail_limit(&headers, b""));
+}
