@@ -201,7 +201,7 @@ impl AdminClient {
                     warnings,
                 });
             }
-            let problem = pass.problems.join("; ");
+            let problem = summarize(&pass.problems);
             tracing::warn!(per_page, requests = pass.requests, %problem, "inconsistent listing; listing again");
             let seen = pass.total.unwrap_or(0).max(pass.users.len() as u64);
             let one_page = seen.saturating_add(1);
@@ -508,6 +508,17 @@ impl Pass {
         }
         len < size || repeated == len
     }
+}
+
+/// The first few problems of a pass and how many more there were: a listing torn by a
+/// stream of signups disagrees on nearly every page.
+fn summarize(problems: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = problems[..problems.len().min(SHOWN)].join("; ");
+    if problems.len() > SHOWN {
+        text.push_str(&format!("; and {} more", problems.len() - SHOWN));
+    }
+    text
 }
 
 /// Look-ups of a create take no look-up themselves.
