@@ -52,7 +52,10 @@ pub struct ApplyArgs {
 
 /// Runs `apply`.
 pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
-    let client = args.server.admin_client(usize::from(args.parallelism))?;
+    let parallelism = usize::from(args.parallelism);
+    let client = args
+        .server
+        .admin_client(&args.server.transport(parallelism)?, parallelism)?;
     let (plan, secrets_dir) = match (&args.plan, args.files.as_slice()) {
         (Some(path), _) => {
             let plan = read_plan(path)?;

@@ -1,12 +1,14 @@
 //! Target and credentials shared by the commands that talk to a server.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::error::CliError;
-use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions, RetryPolicy};
-use crate::secret::Secret;
+use crate::gotrue::{AdminClient, AdminCredentials, RetryPolicy, Transport, TransportOptions};
+use crate::secret::{Redactor, Secret, SecretSource, SystemSecrets};
 
 /// Where the server is and how to talk to it. Credentials come only from the environment
 /// (never flags), so they do not show up in shell history or process lists.
@@ -27,14 +29,21 @@ pub struct ServerArgs {
     /// Retries of a request after a connection error, 429, 502, 503 or 504.
     #[arg(long, default_value_t = 4)]
     pub retries: u32,
+    /// Also trust this CA certificate (PEM; repeatable), besides the platform's trust store
+    /// and SSL_CERT_FILE.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+    /// Allow plain http:// to a host that is not loopback (the admin token travels in clear).
+    #[arg(long)]
+    pub allow_insecure_http: bool,
 }
 
 /// The environment variables admin credentials are read from.
 pub const CREDENTIAL_HELP: &str = "Admin credentials come from the environment: GOTRUE_ADMIN_TOKEN (operator token or admin JWT), or GOTRUE_JWT_SECRET (admin tokens are minted), or GOTRUE_ADMIN_EMAIL and GOTRUE_ADMIN_PASSWORD (password login of a user whose role is the admin group).";
 
-/// Reads admin credentials from the environment, in order of precedence.
-pub fn credentials_from_env() -> Result<AdminCredentials, CliError> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+/// Reads admin credentials from `source`, in order of precedence.
+pub fn credentials_from(source: &dyn SecretSource) -> Result<AdminCredentials, CliError> {
+    let var = |name: &str| source.var(name).filter(|v| !v.is_empty());
     if let Some(token) = var("GOTRUE_ADMIN_TOKEN") {
         return Ok(AdminCredentials::Token(Secret::new(token)));
     }
@@ -56,27 +65,36 @@ pub fn credentials_from_env() -> Result<AdminCredentials, CliError> {
 }
 
 impl ServerArgs {
-    /// Client options from the flags.
-    pub fn options(&self, parallelism: usize) -> ClientOptions {
-        ClientOptions {
+    /// The one transport of the run: every client of a command sends through it, so the HTTP
+    /// client is built once and every message passes one redactor. At most `parallelism`
+    /// requests are in flight.
+    pub fn transport(&self, parallelism: usize) -> Result<Arc<Transport>, CliError> {
+        let options = TransportOptions {
             aud: self.aud.clone(),
             timeout: self.timeout,
-            page_size: self.page_size,
-            list_parallelism: parallelism,
             retry: RetryPolicy {
                 max_retries: self.retries,
                 ..RetryPolicy::default()
             },
-        }
+            ca_certs: self.ca_cert.clone(),
+            allow_insecure_http: self.allow_insecure_http,
+            max_in_flight: parallelism,
+        };
+        Ok(Transport::new(&self.url, options, Redactor::new())?)
     }
 
-    /// An admin client with credentials from the environment.
-    pub fn admin_client(&self, parallelism: usize) -> Result<AdminClient, CliError> {
-        let credentials = credentials_from_env()?;
-        Ok(AdminClient::new(
-            &self.url,
+    /// An admin client over `transport` with credentials from the environment.
+    pub fn admin_client(
+        &self,
+        transport: &Arc<Transport>,
+        parallelism: usize,
+    ) -> Result<AdminClient, CliError> {
+        let credentials = credentials_from(&SystemSecrets)?;
+        Ok(AdminClient::with_transport(
+            Arc::clone(transport),
             credentials,
-            self.options(parallelism),
+            self.page_size,
+            parallelism,
         )?)
     }
 
@@ -84,13 +102,14 @@ impl ServerArgs {
     /// is (for commands such as `smoke` that can do without one).
     pub fn optional_admin_client(
         &self,
+        transport: &Arc<Transport>,
         parallelism: usize,
     ) -> Result<Option<AdminClient>, CliError> {
         let any_set = ADMIN_VARIABLES
             .iter()
-            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+            .any(|name| SystemSecrets.var(name).is_some_and(|v| !v.is_empty()));
         if any_set {
-            self.admin_client(parallelism).map(Some)
+            self.admin_client(transport, parallelism).map(Some)
         } else {
             Ok(None)
         }

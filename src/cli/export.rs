@@ -28,7 +28,7 @@ pub struct ExportArgs {
 
 /// Runs `export`.
 pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<u8, CliError> {
-    let client = args.server.admin_client(8)?;
+    let client = args.server.admin_client(&args.server.transport(8)?, 8)?;
     printer.status(&format!("Listing users of {} ...", client.base_url()));
     let listing = client.list_users().await?;
     for warning in &listing.warnings {

@@ -101,7 +101,10 @@ pub async fn load_and_plan(
 
 /// Runs `plan`.
 pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, CliError> {
-    let client = args.server.admin_client(usize::from(args.parallelism))?;
+    let parallelism = usize::from(args.parallelism);
+    let client = args
+        .server
+        .admin_client(&args.server.transport(parallelism)?, parallelism)?;
     let format = if args.json {
         PlanFormat::Json
     } else {

@@ -47,7 +47,8 @@ pub struct SmokeArgs {
 
 /// Runs `smoke`: exit 0 when every step of every run passed, 1 otherwise.
 pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<u8, CliError> {
-    let admin = args.server.optional_admin_client(1)?;
+    let transport = args.server.transport(1)?;
+    let admin = args.server.optional_admin_client(&transport, 1)?;
     let needs_admin =
         args.flow.contains(&Flow::Invite) || args.confirm_via == Some(ConfirmVia::Admin);
     if needs_admin && admin.is_none() {
@@ -59,11 +60,7 @@ pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<u8, CliError> {
     if admin.is_none() {
         printer.warn("no admin credentials: the test user cannot be deleted afterwards");
     }
-    let user = UserClient::new(
-        &args.server.url,
-        args.server.aud.clone(),
-        args.server.timeout,
-    )?;
+    let user = UserClient::with_transport(transport);
     let options = SmokeOptions {
         email_domain: args.email_domain.clone(),
         confirm_via: args.confirm_via.clone(),
