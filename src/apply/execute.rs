@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::api::AdminApi;
-use crate::gotrue::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
+use crate::gotrue::{CreateUserRequest, GotrueError, InviteRequest, RemoteUser, UpdateUserRequest};
 use crate::plan::{Change, KeyChange, NewUser, Plan, UserUpdate};
 use crate::secret::{resolve, SecretSource, SystemSecrets};
 
@@ -84,7 +84,21 @@ pub struct ApplyReport {
     pub results: Vec<ChangeReport>,
     /// Whether Ctrl-C stopped it early.
     pub interrupted: bool,
+    /// Set when the server's e-mail sending limit stopped the invitations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail_limit: Option<MailLimit>,
 }
+
+/// The server refused to send more e-mail (supabase/auth's `over_email_send_rate_limit`):
+/// the remaining invitations were not sent, the other changes were carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MailLimit {
+    /// Invitations refused or not sent because of the limit.
+    pub invitations_left: usize,
+}
+
+/// Why an invitation was not sent once the mail limit was reached.
+const MAIL_LIMIT_SKIP: &str = "not sent: the server's e-mail sending limit is reached (see below)";
 
 impl ApplyReport {
     /// Changes that completed.
@@ -115,18 +129,25 @@ pub async fn execute<A: AdminApi>(
 ) -> ApplyReport {
     let failed = Cell::new(false);
     let interrupted = Cell::new(false);
+    let mail_limited = Cell::new(0usize);
     let mut results: Vec<(usize, ChangeReport)> = Vec::with_capacity(plan.changes.len());
     let mut in_flight = stream::iter(plan.changes.iter().enumerate())
         .map(|(index, change)| {
             let failed = &failed;
             let interrupted = &interrupted;
+            let mail_limited = &mail_limited;
             async move {
+                let sends_mail = matches!(change, Change::Invite(_) | Change::Reinvite(_));
                 // Checked when the change is about to start, not when it was queued.
                 let skip = if options.cancel.load(Ordering::SeqCst) {
                     interrupted.set(true);
                     Some("not started: interrupted")
                 } else if options.fail_fast && failed.get() {
                     Some("not started: an earlier change failed (--fail-fast)")
+                } else if sends_mail && mail_limited.get() > 0 {
+                    // Quick retries cannot succeed: the limit resets over the hour.
+                    mail_limited.set(mail_limited.get() + 1);
+                    Some(MAIL_LIMIT_SKIP)
                 } else {
                     None
                 };
@@ -139,7 +160,13 @@ pub async fn execute<A: AdminApi>(
                         },
                         drift: Vec::new(),
                     },
-                    None => run_change(change, api, options).await,
+                    None => {
+                        let (report, hit_mail_limit) = run_change(change, api, options).await;
+                        if hit_mail_limit {
+                            mail_limited.set(mail_limited.get() + 1);
+                        }
+                        report
+                    }
                 };
                 if matches!(report.outcome, Outcome::Failed { .. }) {
                     failed.set(true);
@@ -157,10 +184,24 @@ pub async fn execute<A: AdminApi>(
     ApplyReport {
         results: results.into_iter().map(|(_, r)| r).collect(),
         interrupted: interrupted.get(),
+        mail_limit: (mail_limited.get() > 0).then(|| MailLimit {
+            invitations_left: mail_limited.get(),
+        }),
     }
 }
 
-async fn run_change<A: AdminApi>(change: &Change, api: &A, options: &ApplyOptions) -> ChangeReport {
+/// Runs one change; the flag says whether the server refused it for its e-mail limit.
+async fn run_change<A: AdminApi>(
+    change: &Change,
+    api: &A,
+    options: &ApplyOptions,
+) -> (ChangeReport, bool) {
+    let mut hit_mail_limit = false;
+    let mut note_mail_limit = |error: &GotrueError| {
+        if matches!(error, GotrueError::MailRateLimited { .. }) {
+            hit_mail_limit = true;
+        }
+    };
     let (outcome, drift) = match change {
         Change::Invite(user) => {
             let request = InviteRequest {
@@ -169,7 +210,10 @@ async fn run_change<A: AdminApi>(change: &Change, api: &A, options: &ApplyOption
             };
             match api.invite_user(&request).await {
                 Ok(created) => finish_new_user(api, user, &created, "invited").await,
-                Err(error) => (failed(error, None), Vec::new()),
+                Err(error) => {
+                    note_mail_limit(&error);
+                    (failed(error, None), Vec::new())
+                }
             }
         }
         Change::Create(user) => match create(api, user, options).await {
@@ -198,6 +242,7 @@ async fn run_change<A: AdminApi>(change: &Change, api: &A, options: &ApplyOption
                 match api.invite_user(&request).await {
                     Ok(created) => finish_new_user(api, user, &created, "re-invited").await,
                     Err(error) => {
+                        note_mail_limit(&error);
                         let done = "the pending account was deleted but the new invitation failed; run apply again to invite".to_owned();
                         (failed(error, Some(done)), Vec::new())
                     }
@@ -205,12 +250,13 @@ async fn run_change<A: AdminApi>(change: &Change, api: &A, options: &ApplyOption
             }
         },
     };
-    ChangeReport {
+    let report = ChangeReport {
         action: change.action(),
         email: change.email().to_owned(),
         outcome,
         drift,
-    }
+    };
+    (report, hit_mail_limit)
 }
 
 async fn create<A: AdminApi>(
@@ -266,7 +312,7 @@ async fn finish_new_user<A: AdminApi>(
     }
 }
 
-fn failed(error: crate::gotrue::GotrueError, done: Option<String>) -> Outcome {
+fn failed(error: GotrueError, done: Option<String>) -> Outcome {
     Outcome::Failed {
         error: error.to_string(),
         done,

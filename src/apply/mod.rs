@@ -7,5 +7,7 @@ pub(crate) mod fake;
 mod guard;
 
 pub use api::AdminApi;
-pub use execute::{execute, update_request, ApplyOptions, ApplyReport, ChangeReport, Outcome};
+pub use execute::{
+    execute, update_request, ApplyOptions, ApplyReport, ChangeReport, MailLimit, Outcome,
+};
 pub use guard::{check_deletes, check_fresh, check_secrets, plan_secrets, ApplyRefusal};

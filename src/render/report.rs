@@ -94,7 +94,13 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
             }
         }
     }
-    if report.failed() > 0 || report.skipped() > 0 {
+    if let Some(limit) = &report.mail_limit {
+        let _ = writeln!(
+            out,
+            "The server's e-mail sending limit is reached: {} invitation(s) were not sent; every other change was carried out. The limit is counted per hour (supabase/auth allows 30 e-mails an hour by default, GOTRUE_RATE_LIMIT_EMAIL_SENT): run `gotrue-sync apply` again in an hour to send the rest.",
+            limit.invitations_left
+        );
+    } else if report.failed() > 0 || report.skipped() > 0 {
         let _ = writeln!(
             out,
             "Run `gotrue-sync apply` again to converge: it plans only what is still missing."

@@ -125,6 +125,7 @@ fn apply_report_snapshot() {
             },
         ],
         interrupted: true,
+        mail_limit: None,
     };
     let lines: Vec<String> = report
         .results
