@@ -3,13 +3,19 @@
 
 mod support;
 
+mod ambiguous_answers;
 mod cli;
 mod client_contract;
 mod e2e;
 mod emulator_api;
 mod gitops;
 mod interrupt;
+mod listing;
 mod manifest_files;
+mod rate_limits;
+mod redaction;
 mod schema_and_examples;
 mod smoke_emulator;
 mod smoke_wiremock;
+mod tls;
+mod url_safety;

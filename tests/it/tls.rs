@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use assert_cmd::Command;
 use gotrue_sync::gotrue::{GotrueError, Transport, TransportOptions, UserClient};
 use gotrue_sync::secret::Redactor;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
@@ -138,18 +137,16 @@ async fn plan_trusts_ca_cert_and_ssl_cert_file() {
     std::fs::write(&manifest, "version: 1\nname: tls\nusers: []\n").expect("manifest");
     let url = format!("https://localhost:{}", server.port);
     let plan = |extra: &[&str], ssl_cert_file: Option<&std::path::Path>| {
-        let mut command = Command::cargo_bin("gotrue-sync").expect("binary");
+        let mut command = crate::support::binary::gotrue_sync();
         command
             .args(["plan", "-f"])
             .arg(&manifest)
             .args(["--url", &url])
             .args(extra)
-            .env("GOTRUE_ADMIN_TOKEN", "tls-test-token")
-            .env_remove("SSL_CERT_DIR");
-        match ssl_cert_file {
-            Some(file) => command.env("SSL_CERT_FILE", file),
-            None => command.env_remove("SSL_CERT_FILE"),
-        };
+            .env("GOTRUE_ADMIN_TOKEN", "tls-test-token");
+        if let Some(file) = ssl_cert_file {
+            command.env("SSL_CERT_FILE", file);
+        }
         command.output().expect("run")
     };
     // The binary blocks this worker; the server runs on the other one.

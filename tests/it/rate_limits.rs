@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use gotrue_sync::gotrue::{
     AdminClient, AdminCredentials, RetryPolicy, Transport, TransportOptions, UpdateUserRequest,
 };
@@ -95,8 +94,7 @@ async fn a_mail_limit_stops_invitations_and_the_rest_is_done() {
     let uri = server.uri();
     let dir_path = manifest.clone();
     let output = tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("gotrue-sync")
-            .expect("binary")
+        crate::support::binary::gotrue_sync()
             .args(["apply", "--auto-approve", "--parallelism", "1", "-f"])
             .arg(&dir_path)
             .args(["--url", &uri])

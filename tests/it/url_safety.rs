@@ -1,14 +1,11 @@
 //! What `--url` may be (issue 12 items 7 and 8): no credentials in it (refused without
 //! printing them), and no plain http:// to another host unless asked for.
 
-use assert_cmd::Command;
-
 fn plan(url: &str, extra: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().expect("dir");
     let manifest = dir.path().join("users.yaml");
     std::fs::write(&manifest, "version: 1\nname: url\nusers: []\n").expect("manifest");
-    Command::cargo_bin("gotrue-sync")
-        .expect("binary")
+    crate::support::binary::gotrue_sync()
         .args(["plan", "-f"])
         .arg(&manifest)
         .args(["--url", url])

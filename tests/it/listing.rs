@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
 use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, GotrueError, RetryPolicy};
 use gotrue_sync::secret::Secret;
@@ -45,10 +44,8 @@ fn page_of(ids: impl IntoIterator<Item = usize>, total: Option<&str>) -> Respons
 }
 
 async fn list_requests(server: &MockServer) -> Vec<Request> {
-    server
-        .received_requests()
+    crate::support::mock::requests(server)
         .await
-        .expect("request recording is on")
         .into_iter()
         .filter(|r| r.url.path() == "/admin/users")
         .collect()
@@ -236,13 +233,11 @@ async fn plan_stops_with_exit_1_and_says_what_disagreed() {
         "version: 1\nname: listing\nusers:\n  - email: a@example.com\n",
     )
     .expect("write");
-    let output = Command::cargo_bin("gotrue-sync")
-        .expect("binary")
+    let output = crate::support::binary::gotrue_sync()
         .args(["plan", "-f"])
         .arg(&manifest)
         .args(["--url", &server.uri()])
         .env("GOTRUE_ADMIN_TOKEN", TOKEN)
-        .env_remove("GOTRUE_JWT_SECRET")
         .output()
         .expect("run");
     let stderr = String::from_utf8_lossy(&output.stderr);

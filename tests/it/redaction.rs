@@ -1,7 +1,6 @@
 //! Echoed secrets (issue 12 item 6): a server or proxy that repeats the request in its error
 //! must not put the run's secrets into FAILED lines, summaries or the smoke JUnit file.
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -55,19 +54,6 @@ async fn empty_listing(server: &MockServer) {
         .await;
 }
 
-fn gotrue_sync() -> Command {
-    let mut command = Command::cargo_bin("gotrue-sync").expect("binary");
-    for name in [
-        "GOTRUE_ADMIN_TOKEN",
-        "GOTRUE_JWT_SECRET",
-        "GOTRUE_ADMIN_EMAIL",
-        "GOTRUE_ADMIN_PASSWORD",
-    ] {
-        command.env_remove(name);
-    }
-    command
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_echoed_create_password_and_admin_token_stay_out_of_apply_output() {
     let server = MockServer::start().await;
@@ -79,7 +65,7 @@ async fn an_echoed_create_password_and_admin_token_stay_out_of_apply_output() {
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().expect("dir");
-    let output = gotrue_sync()
+    let output = crate::support::binary::gotrue_sync()
         .args(["apply", "--auto-approve", "-f"])
         .arg(manifest(&dir))
         .args(["--url", &server.uri()])
@@ -108,7 +94,7 @@ async fn an_echoed_token_form_keeps_the_admin_password_out_of_errors() {
         .mount(&server)
         .await;
     let dir = tempfile::tempdir().expect("dir");
-    let output = gotrue_sync()
+    let output = crate::support::binary::gotrue_sync()
         .args(["plan", "-f"])
         .arg(manifest(&dir))
         .args(["--url", &server.uri()])
@@ -149,7 +135,7 @@ async fn an_echoed_signup_password_stays_out_of_the_smoke_junit_file() {
         .await;
     let dir = tempfile::tempdir().expect("dir");
     let junit = dir.path().join("smoke.xml");
-    let output = gotrue_sync()
+    let output = crate::support::binary::gotrue_sync()
         .args(["smoke", "--url", &server.uri(), "--json", "--junit"])
         .arg(&junit)
         .output()
