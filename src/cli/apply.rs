@@ -38,8 +38,9 @@ pub struct ApplyArgs {
     /// Allow up to this many deletes (default: the manifest's policy.max_deletes).
     #[arg(long, value_name = "N")]
     pub max_deletes: Option<u32>,
-    /// Changes in flight at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    /// Most requests in flight at once. The number used adapts to the server: it starts at
+    /// one and grows while answers stay fast, and drops on 429, 5xx or climbing latency.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
     /// Stop starting new changes after the first failure.
     #[arg(long)]

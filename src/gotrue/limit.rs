@@ -1,7 +1,11 @@
-//! How many requests may be in flight: an additive-increase, multiplicative-decrease
-//! controller. A refusal (429 without a mail limit, 503) halves the limit; every run of
-//! `limit` successes raises it by one, up to the configured maximum. A server that rate-limits
-//! without `Retry-After` is thus met with fewer requests rather than the same burst again.
+//! How many requests may be in flight: a controller that finds the concurrency the server
+//! sustains. It starts with one request, which measures the uncontended answer time, and
+//! doubles each round (one round = as many answers as the limit) while answers stay within
+//! twice that time (slow start), then grows by one per round. It halves on a refusal (429
+//! without a mail limit, 5xx) and cuts by a quarter when a round's mean latency climbs past
+//! twice the uncontended level: the sign of a server that is busy rather than refusing
+//! (GoTrue hashes passwords with bcrypt on every invite). Bounded by the configured maximum
+//! (`--parallelism`).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -10,51 +14,68 @@ use tokio::sync::Notify;
 
 use super::transport::Attempt;
 
-/// The pure controller: no clock, no I/O.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the controller starts: one request alone shows the uncontended answer time.
+const INITIAL_LIMIT: usize = 1;
+
+/// Latency above this multiple of the uncontended level counts as "climbing".
+const LATENCY_CLIMB: f64 = 2.0;
+
+/// The pure controller: no clock, no I/O; latencies come in with the signals.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Control {
     current: usize,
     max: usize,
+    /// Successes since the limit last changed.
     successes: usize,
+    /// Still doubling: nothing has been refused and latency has not climbed yet.
+    slow_start: bool,
+    /// Sum of the latencies of this round's answers, in seconds.
+    round_latency: f64,
+    /// The lowest mean latency of a round: the server's uncontended answer time.
+    baseline: Option<f64>,
 }
 
 /// What one request said about the server's capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
-    /// Answered normally.
-    Success,
-    /// Refused for load (429, 503): send less.
+    /// Answered normally, in this time.
+    Success(Duration),
+    /// Refused for load (429 without a mail limit, 5xx): send less.
     Refused,
     /// Tells nothing about load (a 4xx of the request itself, a transport fault).
     Neutral,
 }
 
 impl Signal {
-    /// The signal of one attempt.
-    pub fn of(attempt: Attempt) -> Signal {
+    /// The signal of one attempt that took `elapsed`.
+    pub fn of(attempt: Attempt, elapsed: Duration) -> Signal {
         match attempt {
             Attempt::Answered {
                 mail_limit: true, ..
             } => Signal::Neutral,
-            Attempt::Answered { status: 429, .. } | Attempt::Answered { status: 503, .. } => {
-                Signal::Refused
-            }
+            Attempt::Answered { status: 429, .. }
+            | Attempt::Answered {
+                status: 500..=599, ..
+            } => Signal::Refused,
             Attempt::Answered {
                 status: 200..=299, ..
-            } => Signal::Success,
+            } => Signal::Success(elapsed),
             _ => Signal::Neutral,
         }
     }
 }
 
 impl Control {
-    /// Starts at `max` (at least 1).
+    /// A controller bounded by `max` (at least 1).
     pub fn new(max: usize) -> Self {
         let max = max.max(1);
         Control {
-            current: max,
+            current: INITIAL_LIMIT.min(max),
             max,
             successes: 0,
+            slow_start: true,
+            round_latency: 0.0,
+            baseline: None,
         }
     }
 
@@ -69,11 +90,27 @@ impl Control {
             Signal::Refused => {
                 self.current = (self.current / 2).max(1);
                 self.successes = 0;
+                self.round_latency = 0.0;
+                self.slow_start = false;
             }
-            Signal::Success => {
+            Signal::Success(latency) => {
+                self.round_latency += latency.as_secs_f64();
                 self.successes += 1;
-                if self.successes >= self.current {
-                    self.successes = 0;
+                // One decision per round of `current` answers, so one burst is judged once.
+                if self.successes < self.current {
+                    return;
+                }
+                let mean = self.round_latency / self.successes as f64;
+                self.successes = 0;
+                self.round_latency = 0.0;
+                let baseline = self.baseline.map_or(mean, |b| b.min(mean));
+                self.baseline = Some(baseline);
+                if mean > LATENCY_CLIMB * baseline && baseline > 0.0 {
+                    self.current = (self.current * 3 / 4).max(1);
+                    self.slow_start = false;
+                } else if self.slow_start {
+                    self.current = (self.current * 2).min(self.max);
+                } else {
                     self.current = (self.current + 1).min(self.max);
                 }
             }
@@ -148,8 +185,8 @@ impl AdaptiveLimit {
     }
 
     /// Feeds one attempt's outcome to the controller.
-    pub fn record(&self, attempt: Attempt, _elapsed: Duration) {
-        let signal = Signal::of(attempt);
+    pub fn record(&self, attempt: Attempt, elapsed: Duration) {
+        let signal = Signal::of(attempt, elapsed);
         let changed = self.with(|state| {
             let before = state.control.current();
             state.control.observe(signal);
@@ -163,67 +200,4 @@ impl AdaptiveLimit {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answered(status: u16, mail_limit: bool) -> Attempt {
-        Attempt::Answered {
-            status,
-            retry_after: None,
-            mail_limit,
-        }
-    }
-
-    #[test]
-    fn refusals_halve_the_limit_down_to_one() {
-        let mut control = Control::new(32);
-        let seen: Vec<usize> = (0..7)
-            .map(|_| {
-                control.observe(Signal::Refused);
-                control.current()
-            })
-            .collect();
-        assert_eq!(seen, [16, 8, 4, 2, 1, 1, 1]);
-    }
-
-    #[test]
-    fn successes_raise_it_by_one_per_round_up_to_the_maximum() {
-        let mut control = Control::new(4);
-        control.observe(Signal::Refused);
-        control.observe(Signal::Refused);
-        assert_eq!(control.current(), 1);
-        let mut seen = Vec::new();
-        for _ in 0..12 {
-            control.observe(Signal::Success);
-            seen.push(control.current());
-        }
-        // One success at 1, two at 2, three at 3, then the maximum holds.
-        assert_eq!(seen, [2, 2, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4]);
-    }
-
-    #[test]
-    fn signals_come_from_statuses() {
-        assert_eq!(Signal::of(answered(200, false)), Signal::Success);
-        assert_eq!(Signal::of(answered(429, false)), Signal::Refused);
-        assert_eq!(Signal::of(answered(503, false)), Signal::Refused);
-        // A mail limit is not cured by sending fewer requests: the caller stops invites.
-        assert_eq!(Signal::of(answered(429, true)), Signal::Neutral);
-        assert_eq!(Signal::of(answered(422, false)), Signal::Neutral);
-        assert_eq!(Signal::of(Attempt::Lost), Signal::Neutral);
-    }
-
-    #[tokio::test]
-    async fn the_gate_admits_no_more_than_the_limit() {
-        let limit = AdaptiveLimit::new(2);
-        let first = limit.acquire().await;
-        let _second = limit.acquire().await;
-        let third = tokio::time::timeout(Duration::from_millis(50), limit.acquire()).await;
-        assert!(
-            third.is_err(),
-            "a third request waits while two are in flight"
-        );
-        drop(first);
-        let third = tokio::time::timeout(Duration::from_millis(500), limit.acquire()).await;
-        assert!(third.is_ok(), "and goes once one finishes");
-    }
-}
+mod tests;

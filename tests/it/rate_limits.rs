@@ -125,15 +125,17 @@ async fn a_mail_limit_stops_invitations_and_the_rest_is_done() {
     assert_eq!(puts, 4, "two updates and the app metadata of two invites");
 }
 
-/// Answers 429 without `Retry-After` to the first `refusals` requests, then 200.
+/// Answers 429 without `Retry-After` to requests `from..from + refusals`, 200 otherwise.
 struct Refuse {
+    from: usize,
     refusals: usize,
     seen: AtomicUsize,
 }
 
 impl Respond for Refuse {
     fn respond(&self, _request: &Request) -> ResponseTemplate {
-        if self.seen.fetch_add(1, Ordering::SeqCst) < self.refusals {
+        let number = self.seen.fetch_add(1, Ordering::SeqCst);
+        if (self.from..self.from + self.refusals).contains(&number) {
             ResponseTemplate::new(429)
                 .set_body_json(json!({"code": 429, "msg": "Rate limit exceeded"}))
         } else {
@@ -149,6 +151,7 @@ async fn a_429_without_retry_after_lowers_the_requests_in_flight_until_successes
     let server = MockServer::start().await;
     Mock::given(method("PUT"))
         .respond_with(Refuse {
+            from: 40,
             refusals: 3,
             seen: AtomicUsize::new(0),
         })
@@ -188,10 +191,12 @@ async fn a_429_without_retry_after_lowers_the_requests_in_flight_until_successes
                 .await
         }
     };
+    // Quick answers: the limit grows from 1 to the maximum.
+    let results = futures::future::join_all((0..40).map(update)).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(transport.in_flight_limit(), 8);
     // Three refusals: 8 → 4 → 2 → 1.
-    for n in 0..3 {
-        update(n).await.expect("retried until it succeeds");
-    }
+    update(40).await.expect("retried until it succeeds");
     let lowered = transport.in_flight_limit();
     assert!(lowered < 8, "lowered after refusals, is {lowered}");
     let results = futures::future::join_all((0..60).map(update)).await;
