@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
+use gotrue_sync::emulator::SeedUser;
 use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, GotrueError, RetryPolicy};
 use gotrue_sync::secret::Secret;
 use serde_json::{json, Value};
@@ -254,22 +254,14 @@ async fn plan_stops_with_exit_1_and_says_what_disagreed() {
 /// interleaving, the listing handed to the planner is one consistent snapshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signup_during_the_listing_never_yields_a_torn_snapshot() {
-    let emulator = Emulator::start(EmulatorConfig {
-        port: 0,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator");
-    for n in 0..300 {
-        emulator
-            .seed_user(SeedUser {
-                email: format!("seeded{n}@example.com"),
-                confirmed: true,
-                ..SeedUser::default()
-            })
-            .expect("seed");
-    }
-    let emulator = Arc::new(emulator);
+    let emulator = Arc::new(
+        crate::support::emulator::seeded((0..300).map(|n| SeedUser {
+            email: format!("seeded{n}@example.com"),
+            confirmed: true,
+            ..SeedUser::default()
+        }))
+        .await,
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let signups = {
         let emulator = Arc::clone(&emulator);
@@ -288,18 +280,14 @@ async fn a_signup_during_the_listing_never_yields_a_torn_snapshot() {
             }
         })
     };
-    let credentials =
-        AdminCredentials::Token(Secret::new(emulator.config().operator_token.clone()));
-    let admin = AdminClient::new(
-        &emulator.url(),
-        credentials,
+    let admin = crate::support::emulator::admin(
+        &emulator,
         ClientOptions {
             page_size: 5,
             list_parallelism: 2,
             ..ClientOptions::default()
         },
-    )
-    .expect("client");
+    );
     let result = admin.list_users().await;
     stop.store(true, Ordering::SeqCst);
     signups.await.expect("signups");
