@@ -10,7 +10,10 @@ use crate::apply::check_secrets;
 use crate::gotrue::AdminClient;
 use crate::manifest::{self, LoadedManifest};
 use crate::plan::{plan_with, record_server_fingerprint, Plan, PlanOptions};
-use crate::render::{plan_human, plan_json, plan_markdown, Printer};
+use crate::render::{
+    plan_human_with, plan_json, plan_markdown, server_host, MarkdownOptions, PendingList, Printer,
+    DEFAULT_MARKDOWN_BUDGET, MIN_MARKDOWN_BUDGET,
+};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -25,6 +28,11 @@ pub struct PlanArgs {
     /// Shorthand for --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// The most bytes --format markdown may take: larger plans show changes as one line,
+    /// then count what still does not fit (a GitHub comment holds 65,536 characters).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MARKDOWN_BUDGET as u64,
+          value_parser = clap::value_parser!(u64).range(MIN_MARKDOWN_BUDGET as u64..))]
+    pub markdown_budget: u64,
     /// Save the plan (with a fingerprint of the server state) for `apply PLAN`.
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
@@ -99,8 +107,8 @@ pub async fn load_and_plan(
     Ok((loaded, plan))
 }
 
-/// Runs `plan`.
-pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, CliError> {
+/// Runs `plan`; `verbose` (`-v`) names every pending invitation.
+pub async fn run(args: &PlanArgs, verbose: u8, printer: &Printer) -> Result<u8, CliError> {
     let client = args.server.admin_client(usize::from(args.parallelism))?;
     let format = if args.json {
         PlanFormat::Json
@@ -117,9 +125,20 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, CliError> {
     )
     .await?;
     printer.document(&match format {
-        PlanFormat::Human => plan_human(&plan, printer.out_style()),
+        PlanFormat::Human => plan_human_with(
+            &plan,
+            printer.out_style(),
+            PendingList::for_verbosity(verbose),
+        ),
         PlanFormat::Json => plan_json(&plan),
-        PlanFormat::Markdown => plan_markdown(&plan),
+        PlanFormat::Markdown => plan_markdown(
+            &plan,
+            &MarkdownOptions {
+                server_host: server_host(client.base_url()),
+                budget: usize::try_from(args.markdown_budget).unwrap_or(usize::MAX),
+                pending: PendingList::for_verbosity(verbose),
+            },
+        ),
     });
     if let Some(out) = &args.out {
         let dir = std::fs::canonicalize(loaded.base_dir()).unwrap_or_else(|_| loaded.base_dir());
