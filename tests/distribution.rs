@@ -1,0 +1,482 @@
+//! The parts of distribution that can run here: install.sh's checksum verification against a
+//! release laid out on disk, and the GitHub Action's shell scripts against a stub `gh` that
+//! records its calls and keeps comments and issues in files (no network).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use gotrue_sync::emulator::{Emulator, EmulatorConfig};
+use sha2::{Digest, Sha256};
+
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A release directory as the release workflow lays it out: the archive and SHA256SUMS.
+/// Returns the directory and the archive's SHA-256.
+fn fake_release(dir: &Path) -> (PathBuf, String) {
+    let release = dir.join("release");
+    let staging = dir.join("staging").join(format!("gotrue-sync-{TARGET}"));
+    std::fs::create_dir_all(&release).expect("mkdir");
+    std::fs::create_dir_all(&staging).expect("mkdir");
+    std::fs::write(
+        staging.join("gotrue-sync"),
+        "#!/bin/sh\necho fake gotrue-sync\n",
+    )
+    .expect("write");
+    let archive = release.join(format!("gotrue-sync-{TARGET}.tar.gz"));
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.join("staging"))
+        .arg(format!("gotrue-sync-{TARGET}"))
+        .status()
+        .expect("tar runs");
+    assert!(status.success());
+    let hash = format!(
+        "{:x}",
+        Sha256::digest(std::fs::read(&archive).expect("archive"))
+    );
+    (release, hash)
+}
+
+fn install(release: &Path, to: &Path) -> Output {
+    Command::new("sh")
+        .arg(root().join("install.sh"))
+        .args(["--target", TARGET, "--version", "v9.9.9", "--to"])
+        .arg(to)
+        .env(
+            "GOTRUE_SYNC_DOWNLOAD_URL",
+            format!("file://{}", release.display()),
+        )
+        .output()
+        .expect("sh runs")
+}
+
+#[test]
+fn install_sh_installs_an_archive_whose_checksum_matches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (release, hash) = fake_release(dir.path());
+    std::fs::write(
+        release.join("SHA256SUMS"),
+        format!(
+            "{}  other.tar.gz\n{hash}  gotrue-sync-{TARGET}.tar.gz\n",
+            "0".repeat(64)
+        ),
+    )
+    .expect("write");
+    let bin = dir.path().join("bin");
+    let output = install(&release, &bin);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("sha256 verified"));
+    let installed = bin.join("gotrue-sync");
+    assert_eq!(
+        std::fs::read_to_string(&installed).expect("installed"),
+        "#!/bin/sh\necho fake gotrue-sync\n"
+    );
+    let run = Command::new(&installed).output().expect("runs");
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "fake gotrue-sync\n");
+}
+
+#[test]
+fn install_sh_refuses_an_archive_whose_checksum_differs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (release, hash) = fake_release(dir.path());
+    // One flipped digit: the archive was tampered with or corrupted on the way.
+    let wrong: String = hash
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                if c == '0' {
+                    '1'
+                } else {
+                    '0'
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    std::fs::write(
+        release.join("SHA256SUMS"),
+        format!("{wrong}  gotrue-sync-{TARGET}.tar.gz\n"),
+    )
+    .expect("write");
+    let bin = dir.path().join("bin");
+    let output = install(&release, &bin);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("checksum mismatch"), "{stderr}");
+    assert!(
+        stderr.contains(&hash) && stderr.contains(&wrong),
+        "{stderr}"
+    );
+    assert!(!bin.join("gotrue-sync").exists(), "installed anyway");
+}
+
+#[test]
+fn install_sh_refuses_an_archive_missing_from_the_checksums() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (release, hash) = fake_release(dir.path());
+    std::fs::write(
+        release.join("SHA256SUMS"),
+        format!("{hash}  gotrue-sync-aarch64-apple-darwin.tar.gz\n"),
+    )
+    .expect("write");
+    let bin = dir.path().join("bin");
+    let output = install(&release, &bin);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("has no entry"));
+    assert!(!bin.join("gotrue-sync").exists());
+}
+
+/// A stub `gh` on PATH: records each call's arguments in `calls`, serves the comments or
+/// issues kept as files in `items/` (one file per id, the body) to `--paginate` listings,
+/// and creates (`POST`) or replaces (`PATCH`) them. With jq installed the action's own
+/// `--jq` filter is applied to a JSON array of the items, as gh would; without it, the
+/// stub prints what that filter prints (`ID<TAB>first line of the body`).
+struct StubGh {
+    dir: tempfile::TempDir,
+}
+
+const STUB_GH: &str = r#"#!/usr/bin/env bash
+set -euo pipefail
+state="$STUB_GH_STATE"
+mkdir -p "$state/items"
+printf '%s\n' "$*" >>"$state/calls"
+method=GET path="" body="" body_file="" jq_filter="" closed=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --method) method="$2"; shift ;;
+    --jq) jq_filter="$2"; shift ;;
+    -F | -f)
+      case "$2" in
+        body=@*) body_file="${2#body=@}" ;;
+        body=*) body="${2#body=}" ;;
+        state=closed) closed=yes ;;
+      esac
+      shift ;;
+    repos/*) path="$1" ;;
+  esac
+  shift
+done
+if [ -n "$body_file" ]; then body="$(cat "$body_file"; printf x)"; body="${body%x}"; fi
+ids() { find "$state/items" -type f -printf '%f\n' | sort -n; }
+case "$method" in
+  GET)
+    if command -v jq >/dev/null 2>&1; then
+      for id in $(ids); do
+        jq -Rs --argjson id "$id" '{id: $id, number: $id, body: .}' <"$state/items/$id"
+      done | jq -s . | jq -r "$jq_filter"
+    else
+      for id in $(ids); do printf '%s\t%s\n' "$id" "$(head -n 1 "$state/items/$id")"; done
+    fi ;;
+  POST)
+    if [[ "$path" =~ /issues/[0-9]+/comments$ ]] && [ -n "${STUB_GH_ISSUES:-}" ]; then
+      printf '%s\n' "$body" >>"$state/issue-comments"
+    else
+      id=$(( $(ids | wc -l) + 101 ))
+      printf '%s' "$body" >"$state/items/$id"
+    fi ;;
+  PATCH)
+    id="${path##*/}"
+    if [ -n "$closed" ]; then rm -f "$state/items/$id"; printf '%s\n' "$id" >>"$state/closed"
+    else printf '%s' "$body" >"$state/items/$id"; fi ;;
+esac
+"#;
+
+impl StubGh {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("bin")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("state/items")).expect("mkdir");
+        let gh = dir.path().join("bin/gh");
+        std::fs::write(&gh, STUB_GH).expect("write");
+        make_executable(&gh);
+        StubGh { dir }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// PATH with the stub first, and optionally another directory before the system's.
+    fn path(&self, also: Option<&Path>) -> String {
+        let mut parts = vec![self.dir.path().join("bin").display().to_string()];
+        if let Some(also) = also {
+            parts.push(also.display().to_string());
+        }
+        parts.push(std::env::var("PATH").unwrap_or_default());
+        parts.join(":")
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.state().join("calls"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Each stored item's id and body, by id.
+    fn items(&self) -> Vec<(u64, String)> {
+        let mut items: Vec<(u64, String)> = std::fs::read_dir(self.state().join("items"))
+            .expect("items")
+            .flatten()
+            .map(|entry| {
+                let id = entry.file_name().to_string_lossy().parse().expect("id");
+                (id, std::fs::read_to_string(entry.path()).expect("body"))
+            })
+            .collect();
+        items.sort();
+        items
+    }
+
+    fn script(&self, script: &str) -> Command {
+        let mut command = Command::new("bash");
+        command
+            .arg(root().join("action").join(script))
+            .env("PATH", self.path(None))
+            .env("STUB_GH_STATE", self.state())
+            .env("GITHUB_REPOSITORY", "acme/site")
+            .env("GOTRUE_SYNC_PR", "7");
+        command
+    }
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write");
+    path
+}
+
+#[test]
+fn comment_sh_creates_then_updates_one_comment_per_manifest_name() {
+    let gh = StubGh::new();
+    // Someone else's comment is left alone.
+    std::fs::write(gh.state().join("items/1"), "LGTM").expect("write");
+    let work = tempfile::tempdir().expect("tempdir");
+    let first = write(work.path(), "first.md", "plan one of site-a\n");
+    let second = write(work.path(), "second.md", "plan two of site-a\n");
+    let other = write(work.path(), "other.md", "plan of site-b\n");
+
+    let run = |name: &str, body: &Path| {
+        let output = gh
+            .script("comment.sh")
+            .arg(name)
+            .arg(body)
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "{}", text(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(run("site-a", &first).contains("created"));
+    assert!(run("site-b", &other).contains("created"));
+    assert!(run("site-a", &second).contains("updated"));
+
+    let items = gh.items();
+    assert_eq!(
+        items,
+        vec![
+            (1, "LGTM".to_owned()),
+            (
+                102,
+                "<!-- gotrue-sync:plan:site-a -->\nplan two of site-a\n".to_owned()
+            ),
+            (
+                103,
+                "<!-- gotrue-sync:plan:site-b -->\nplan of site-b\n".to_owned()
+            ),
+        ]
+    );
+    let calls = gh.calls();
+    let writes: Vec<&String> = calls.iter().filter(|c| c.contains("--method")).collect();
+    assert_eq!(writes.len(), 3, "{calls:#?}");
+    assert!(writes[0].starts_with("api --method POST repos/acme/site/issues/7/comments"));
+    assert!(writes[1].starts_with("api --method POST repos/acme/site/issues/7/comments"));
+    assert!(writes[2].starts_with("api --method PATCH repos/acme/site/issues/comments/102"));
+    assert!(calls
+        .iter()
+        .any(|c| c.starts_with("api --paginate repos/acme/site/issues/7/comments")));
+}
+
+#[test]
+fn comment_sh_does_not_take_a_comment_that_only_quotes_the_marker() {
+    let gh = StubGh::new();
+    std::fs::write(
+        gh.state().join("items/5"),
+        "Why does the bot write <!-- gotrue-sync:plan:site-a --> first?",
+    )
+    .expect("write");
+    let work = tempfile::tempdir().expect("tempdir");
+    let body = write(work.path(), "plan.md", "the plan\n");
+    let output = gh
+        .script("comment.sh")
+        .arg("site-a")
+        .arg(&body)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", text(&output));
+    let items = gh.items();
+    assert_eq!(items.len(), 2);
+    assert!(items[0].1.starts_with("Why does"));
+}
+
+#[test]
+fn drift_issue_sh_opens_updates_and_closes_one_issue_per_manifest() {
+    let gh = StubGh::new();
+    let work = tempfile::tempdir().expect("tempdir");
+    let first = write(work.path(), "d1.md", "1 to update\n");
+    let second = write(work.path(), "d2.md", "2 to update\n");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let output = gh
+            .script("drift-issue.sh")
+            .env("STUB_GH_ISSUES", "1")
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "{}", text(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(run(&["site-a".as_ref(), first.as_os_str()]).contains("opened"));
+    assert!(run(&["site-a".as_ref(), second.as_os_str()]).contains("updated drift issue #101"));
+    assert_eq!(
+        gh.items(),
+        vec![(
+            101,
+            "<!-- gotrue-sync:drift:site-a -->\n2 to update\n".to_owned()
+        )]
+    );
+    assert!(run(&["site-a".as_ref(), "--resolved".as_ref()]).contains("closed drift issue #101"));
+    assert!(gh.items().is_empty());
+    assert!(run(&["site-a".as_ref(), "--resolved".as_ref()]).contains("no open drift issue"));
+    let calls = gh.calls();
+    assert!(calls
+        .iter()
+        .any(|c| c.starts_with("api --method POST repos/acme/site/issues -f title=")));
+    assert!(calls
+        .iter()
+        .any(|c| c == "api --method PATCH repos/acme/site/issues/101 -f state=closed"));
+}
+
+/// The action's run step end to end: the real binary against the emulator, two manifests,
+/// a stub `gh`. Each manifest gets its artifact folder, its section of the step summary and
+/// one comment, updated in place on the second run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_run_sh_plans_each_manifest_and_keeps_one_comment_each() {
+    let emulator = Emulator::start(EmulatorConfig {
+        port: 0,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator starts");
+    let gh = StubGh::new();
+    let work = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(work.path().join("identity/a")).expect("mkdir");
+    write(
+        &work.path().join("identity/a"),
+        "users.yaml",
+        "version: 1\nname: site-a\nusers:\n  - email: alice@example.com\n",
+    );
+    write(
+        work.path(),
+        "b.yaml",
+        "version: 1\nname: site-b\nusers: []\n",
+    );
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_gotrue-sync"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let out = work.path().join("out");
+    let summary = work.path().join("summary.md");
+    let outputs = work.path().join("outputs");
+    let url = emulator.url();
+    let token = emulator.config().operator_token.clone();
+    let run = || {
+        let output = gh
+            .script("run.sh")
+            .current_dir(work.path())
+            .env("PATH", gh.path(Some(&bin_dir)))
+            .env("INPUT_COMMAND", "plan")
+            .env(
+                "INPUT_MANIFESTS",
+                "identity/a\n\nb.yaml  # the second site\n",
+            )
+            .env("INPUT_URL", &url)
+            .env("GOTRUE_ADMIN_TOKEN", &token)
+            .env("GOTRUE_SYNC_OUT_DIR", &out)
+            .env(
+                "GOTRUE_SYNC_RUN_URL",
+                "https://github.example/acme/site/actions/runs/1",
+            )
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "{}", text(&output));
+    };
+    // Blocking here is fine: the emulator runs on the runtime's worker threads.
+    run();
+    run();
+
+    for name in ["site-a", "site-b"] {
+        let plan: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(name).join("plan.json")).expect("plan.json"),
+        )
+        .expect("json");
+        assert_eq!(plan["manifest"], name);
+        assert!(out.join(name).join("plan.md").exists());
+    }
+    let summary = std::fs::read_to_string(&summary).expect("summary");
+    assert_eq!(
+        summary
+            .matches("### gotrue-sync plan for `site-a` on `127.0.0.1`")
+            .count(),
+        2
+    );
+    assert_eq!(
+        summary.matches("### gotrue-sync plan for `site-b`").count(),
+        2
+    );
+    assert!(!summary.contains(&token));
+    let outputs = std::fs::read_to_string(&outputs).expect("outputs");
+    assert!(outputs.contains("changes=true\n"), "{outputs}");
+    assert!(outputs.contains("manifests=site-a site-b\n"), "{outputs}");
+
+    let items = gh.items();
+    assert_eq!(items.len(), 2, "{items:#?}");
+    assert!(items[0]
+        .1
+        .starts_with("<!-- gotrue-sync:plan:site-a -->\n### gotrue-sync plan"));
+    assert!(items[0].1.contains("+ invite \"alice@example.com\""));
+    assert!(items[0]
+        .1
+        .contains("[this run](https://github.example/acme/site/actions/runs/1)"));
+    assert!(items[1].1.starts_with("<!-- gotrue-sync:plan:site-b -->\n"));
+    assert!(items[1].1.contains("**No changes.**"));
+    let patches = gh
+        .calls()
+        .iter()
+        .filter(|c| c.contains("--method PATCH"))
+        .count();
+    assert_eq!(patches, 2, "the second run edits both comments in place");
+}
