@@ -4,8 +4,9 @@
 # each manifest's Markdown plan, saved JSON plan and log under the output directory (the
 # artifact), writes the step summary and, on a pull request, the sticky comment.
 #
-# Environment: INPUT_COMMAND (plan|apply|drift|smoke), INPUT_MANIFESTS, INPUT_PLAN_FILE,
-# INPUT_URL, INPUT_AUD, INPUT_MARKDOWN_BUDGET, INPUT_COMMENT (true|false), INPUT_ARGS,
+# Environment: INPUT_COMMAND (plan|apply|drift|smoke), INPUT_MANIFESTS, INPUT_PLAN_FILES
+# (apply: saved plans, one per line), INPUT_URL, INPUT_AUD, INPUT_MARKDOWN_BUDGET,
+# INPUT_COMMENT (true|false), INPUT_DRIFT_ISSUE (true|false), INPUT_FAIL_ON_DRIFT, INPUT_ARGS,
 # GOTRUE_SYNC_OUT_DIR, GOTRUE_SYNC_PR (empty outside pull requests), GOTRUE_SYNC_RUN_URL,
 # GOTRUE_SYNC_ARTIFACT, GITHUB_STEP_SUMMARY, GITHUB_OUTPUT. Credentials come from the
 # caller's env (GOTRUE_ADMIN_TOKEN, GOTRUE_JWT_SECRET or GOTRUE_ADMIN_EMAIL + _PASSWORD).
@@ -24,8 +25,9 @@ mkdir -p "$out_dir"
 if [ -n "${INPUT_URL:-}" ]; then export GOTRUE_URL="$INPUT_URL"; fi
 if [ -n "${INPUT_AUD:-}" ]; then export GOTRUE_AUD="$INPUT_AUD"; fi
 
-manifest_lines() {
-  printf '%s\n' "${INPUT_MANIFESTS:-}" | sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' | grep -v '^$' || true
+# non_empty_lines TEXT: the lines of TEXT without comments and surrounding blanks.
+non_empty_lines() {
+  printf '%s\n' "$1" | sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' | grep -v '^$' || true
 }
 
 # The manifest's `name`, for the comment marker when no plan was written (a failed plan):
@@ -85,8 +87,16 @@ plan_one() {
   cat "$body" >>"$summary"
   rm -rf "${out_dir:?}/$name"
   mv "$work" "$out_dir/$name"
-  if [ -n "${GOTRUE_SYNC_PR:-}" ] && [ "${INPUT_COMMENT:-true}" = true ]; then
+  if [ "$command" = plan ] && [ -n "${GOTRUE_SYNC_PR:-}" ] && [ "${INPUT_COMMENT:-true}" = true ]; then
     "$here/comment.sh" "$name" "$out_dir/$name/comment.md" >&2
+  fi
+  # A drift check keeps one issue per manifest open while the drift lasts. A failed check
+  # proves nothing either way, so it neither opens nor closes one.
+  if [ "$command" = drift ] && [ "${INPUT_DRIFT_ISSUE:-false}" = true ]; then
+    case "$code" in
+      2) "$here/drift-issue.sh" "$name" "$out_dir/$name/comment.md" >&2 ;;
+      0) "$here/drift-issue.sh" "$name" --resolved >&2 ;;
+    esac
   fi
   echo "$name $code"
 }
@@ -110,16 +120,19 @@ case "$command" in
         [ "$(jq '.summary | .invite + .create + .update + .delete + .reinvite' "$out_dir/$name/plan.json")" != 0 ]; then
         changes=true
       fi
-    done < <(manifest_lines)
+    done < <(non_empty_lines "${INPUT_MANIFESTS:-}")
     [ "${#names[@]}" -gt 0 ] || { echo "::error::no manifest given (input manifests)"; exit 1; }
     ;;
   apply)
-    if [ -n "${INPUT_PLAN_FILE:-}" ]; then
-      gotrue-sync apply "$INPUT_PLAN_FILE" --auto-approve ${extra_args[@]+"${extra_args[@]}"} || status=$?
+    if [ -n "${INPUT_PLAN_FILES:-}" ]; then
+      # Each reviewed plan exactly as saved; apply refuses one whose users changed since.
+      while read -r plan_file; do
+        gotrue-sync apply "$plan_file" --auto-approve ${extra_args[@]+"${extra_args[@]}"} </dev/null || status=$?
+      done < <(non_empty_lines "$INPUT_PLAN_FILES")
     else
       while read -r -a files; do
         gotrue-sync apply -f "${files[@]}" --auto-approve ${extra_args[@]+"${extra_args[@]}"} </dev/null || status=$?
-      done < <(manifest_lines)
+      done < <(non_empty_lines "${INPUT_MANIFESTS:-}")
     fi
     ;;
   smoke)
@@ -136,4 +149,8 @@ esac
   echo "manifests=${names[*]+"${names[*]}"}"
   echo "out-dir=$out_dir"
 } >>"$outputs"
+if [ "$command" = drift ] && [ "$changes" = true ] && [ "${INPUT_FAIL_ON_DRIFT:-false}" = true ]; then
+  echo "::error::the server's users differ from the manifest (drift)"
+  status=1
+fi
 exit "$status"

@@ -480,3 +480,307 @@ async fn action_run_sh_plans_each_manifest_and_keeps_one_comment_each() {
         .count();
     assert_eq!(patches, 2, "the second run edits both comments in place");
 }
+
+/// A linter found on PATH (or where `go install` puts it), if any: the recipe tests use it
+/// when present and fall back to parsing and structural checks, so they never depend on it.
+fn linter(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join("go/bin"));
+    }
+    dirs.into_iter()
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+}
+
+fn lint_with(tool: &Path, args: &[&str], files: &[PathBuf]) {
+    let output = Command::new(tool)
+        .args(args)
+        .args(files)
+        .current_dir(root())
+        .output()
+        .expect("linter runs");
+    assert!(
+        output.status.success(),
+        "{} found problems:\n{}",
+        tool.display(),
+        text(&output)
+    );
+}
+
+fn yaml(path: &Path) -> serde_json::Value {
+    let source = std::fs::read_to_string(root().join(path)).expect("read");
+    serde_saphyr::from_str(&source)
+        .unwrap_or_else(|error| panic!("{} is not valid YAML: {error}", path.display()))
+}
+
+fn files_in(dir: &str, extensions: &[&str]) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("dir")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.contains(&e))
+        })
+        .map(|path| path.strip_prefix(root()).expect("under root").to_path_buf())
+        .collect();
+    files.sort();
+    files
+}
+
+fn workflows() -> Vec<PathBuf> {
+    let mut files = files_in(".github/workflows", &["yml", "yaml"]);
+    files.extend(files_in("examples/ci/github", &["yml", "yaml"]));
+    files
+}
+
+#[test]
+fn github_workflows_and_recipes_lint_clean() {
+    let files = workflows();
+    assert!(files.len() >= 4, "{files:?}");
+    for file in &files {
+        let workflow = yaml(file);
+        let jobs = workflow["jobs"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{} has no jobs", file.display()));
+        assert!(
+            workflow.get("on").is_some() || workflow.get("true").is_some(),
+            "{} has no triggers",
+            file.display()
+        );
+        for (name, job) in jobs {
+            assert!(
+                job.get("runs-on").is_some(),
+                "{}: job {name} has no runs-on",
+                file.display()
+            );
+            assert!(
+                job["steps"].as_array().is_some_and(|s| !s.is_empty()),
+                "{}: job {name} has no steps",
+                file.display()
+            );
+        }
+    }
+    match linter("actionlint") {
+        Some(actionlint) => lint_with(&actionlint, &["-no-color"], &files),
+        None => eprintln!("actionlint is not installed: checked by YAML parse and structure only"),
+    }
+    if let Some(checker) = linter("check-jsonschema") {
+        lint_with(
+            &checker,
+            &["--builtin-schema", "vendor.github-workflows"],
+            &files,
+        );
+    }
+}
+
+#[test]
+fn no_recipe_compiles_gotrue_sync_in_ci() {
+    let mut files = workflows();
+    files.push(PathBuf::from("examples/ci/gitlab/.gitlab-ci.yml"));
+    for file in files {
+        let source = std::fs::read_to_string(root().join(&file)).expect("read");
+        assert!(
+            !source.contains("cargo install"),
+            "{} compiles gotrue-sync in every job",
+            file.display()
+        );
+    }
+}
+
+/// GitHub cancels a pending run in a concurrency group when a newer one queues: the apply
+/// job must have a group of its own that no other job (or the whole workflow) joins.
+#[test]
+fn github_recipe_gives_apply_a_concurrency_group_of_its_own() {
+    let workflow = yaml(Path::new("examples/ci/github/gotrue-sync.yml"));
+    assert!(
+        workflow.get("concurrency").is_none(),
+        "a workflow-level group would put plans and applies together"
+    );
+    let jobs = workflow["jobs"].as_object().expect("jobs");
+    let group = |job: &serde_json::Value| job["concurrency"]["group"].as_str().map(str::to_owned);
+    let apply = &jobs["apply"];
+    let apply_group = group(apply).expect("apply has a concurrency group");
+    assert_eq!(apply["concurrency"]["cancel-in-progress"], false);
+    assert!(
+        !apply_group.contains("${{"),
+        "the apply group must not vary: {apply_group}"
+    );
+    for (name, job) in jobs.iter().filter(|(name, _)| *name != "apply") {
+        let other = group(job).unwrap_or_else(|| panic!("job {name} has no concurrency group"));
+        assert!(
+            !other.starts_with(&apply_group),
+            "job {name} joins the apply group"
+        );
+    }
+    // The plan comment goes through the action, and apply applies the reviewed plans.
+    let steps = |job: &str| jobs[job]["steps"].as_array().cloned().unwrap_or_default();
+    assert!(steps("plan").iter().any(|s| s["with"]["command"] == "plan"));
+    assert!(steps("apply")
+        .iter()
+        .any(|s| s["with"]["command"] == "apply"
+            && s["with"]["plan-files"]
+                .as_str()
+                .is_some_and(|p| p.contains("steps.reviewed"))));
+    assert!(steps("drift")
+        .iter()
+        .any(|s| s["with"]["command"] == "drift" && s["with"]["drift-issue"] == "true"));
+}
+
+#[test]
+fn action_yml_is_a_composite_action_whose_scripts_exist() {
+    let action = yaml(Path::new("action.yml"));
+    assert_eq!(action["runs"]["using"], "composite");
+    for input in [
+        "version",
+        "command",
+        "manifests",
+        "url",
+        "aud",
+        "plan-files",
+        "markdown-budget",
+    ] {
+        assert!(
+            action["inputs"].get(input).is_some(),
+            "input {input} is missing"
+        );
+    }
+    let source = std::fs::read_to_string(root().join("action.yml")).expect("read");
+    for step in action["runs"]["steps"].as_array().expect("steps") {
+        if step.get("run").is_some() {
+            assert!(
+                step.get("shell").is_some(),
+                "composite run steps need a shell: {step}"
+            );
+        }
+    }
+    for script in ["action/setup.sh", "action/run.sh", "install.sh"] {
+        assert!(
+            source.contains(&format!("$GITHUB_ACTION_PATH/{script}")),
+            "{script} is not used"
+        );
+        let mode = std::fs::metadata(root().join(script))
+            .expect("exists")
+            .permissions();
+        assert!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o111 != 0,
+            "{script} is not executable"
+        );
+    }
+    if let Some(checker) = linter("check-jsonschema") {
+        lint_with(
+            &checker,
+            &["--builtin-schema", "vendor.github-actions"],
+            &[PathBuf::from("action.yml")],
+        );
+    }
+}
+
+#[test]
+fn gitlab_recipe_posts_a_note_keeps_the_plan_and_serialises_apply() {
+    let file = PathBuf::from("examples/ci/gitlab/.gitlab-ci.yml");
+    let pipeline = yaml(&file);
+    assert!(pipeline["apply"]["resource_group"].as_str().is_some());
+    let plan = pipeline["plan"]["script"].to_string();
+    assert!(
+        plan.contains("merge_requests/$CI_MERGE_REQUEST_IID/notes"),
+        "{plan}"
+    );
+    assert!(plan.contains("<!-- gotrue-sync:plan:"), "{plan}");
+    assert!(pipeline["plan"]["artifacts"]["paths"]
+        .to_string()
+        .contains("plan.json"));
+    if let Some(checker) = linter("check-jsonschema") {
+        lint_with(&checker, &["--builtin-schema", "vendor.gitlab-ci"], &[file]);
+    }
+}
+
+#[test]
+fn pre_commit_hooks_run_validate() {
+    for file in [
+        ".pre-commit-hooks.yaml",
+        "examples/ci/pre-commit/.pre-commit-config.yaml",
+    ] {
+        yaml(Path::new(file));
+    }
+    let hooks = yaml(Path::new(".pre-commit-hooks.yaml"));
+    let hooks = hooks.as_array().expect("a list of hooks");
+    assert!(!hooks.is_empty());
+    for hook in hooks {
+        for key in ["id", "name", "entry", "language"] {
+            assert!(hook[key].as_str().is_some(), "hook without {key}: {hook}");
+        }
+        assert!(hook["entry"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("gotrue-sync validate"));
+    }
+    let config = yaml(Path::new("examples/ci/pre-commit/.pre-commit-config.yaml"));
+    let id = &config["repos"][0]["hooks"][0]["id"];
+    assert!(
+        hooks.iter().any(|h| &h["id"] == id),
+        "the example uses an unknown hook {id}"
+    );
+}
+
+#[test]
+fn dockerfile_final_image_is_scratch_non_root_binary_and_certificates() {
+    let source = std::fs::read_to_string(root().join("Dockerfile")).expect("Dockerfile");
+    let stages: Vec<&str> = source.split("\nFROM ").collect();
+    assert!(stages.len() >= 2, "not a multi-stage build");
+    let last = stages.last().expect("a final stage");
+    assert!(last.starts_with("scratch"), "final stage: {last}");
+    let copies: Vec<&str> = last.lines().filter(|l| l.starts_with("COPY")).collect();
+    assert_eq!(
+        copies.len(),
+        2,
+        "only the binary and the CA certificates: {copies:?}"
+    );
+    assert!(copies.iter().any(|c| c.contains("ca-certificates.crt")));
+    assert!(copies
+        .iter()
+        .any(|c| c.ends_with("/usr/local/bin/gotrue-sync")));
+    let user = last
+        .lines()
+        .find(|l| l.starts_with("USER "))
+        .expect("a USER line");
+    assert!(
+        !user.contains("root") && !user.starts_with("USER 0"),
+        "{user}"
+    );
+    if let Some(hadolint) = linter("hadolint") {
+        lint_with(&hadolint, &[], &[PathBuf::from("Dockerfile")]);
+    }
+}
+
+#[test]
+fn shell_scripts_pass_shellcheck_or_at_least_parse() {
+    let mut scripts = vec![PathBuf::from("install.sh")];
+    scripts.extend(files_in("action", &["sh"]));
+    match linter("shellcheck") {
+        Some(shellcheck) => lint_with(&shellcheck, &[], &scripts),
+        None => {
+            for script in &scripts {
+                let shell = if script.starts_with("action") {
+                    "bash"
+                } else {
+                    "sh"
+                };
+                let output = Command::new(shell)
+                    .arg("-n")
+                    .arg(root().join(script))
+                    .output()
+                    .expect("runs");
+                assert!(
+                    output.status.success(),
+                    "{}: {}",
+                    script.display(),
+                    text(&output)
+                );
+            }
+        }
+    }
+}
