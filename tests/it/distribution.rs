@@ -784,3 +784,80 @@ fn shell_scripts_pass_shellcheck_or_at_least_parse() {
         }
     }
 }
+
+/// Through the binary: `plan --format markdown` keeps to `--markdown-budget`, names the
+/// server's host, and pending invitations are a count and the oldest five (all with -v).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_keeps_to_the_markdown_budget_and_summarises_pending_invitations() {
+    let emulator = crate::support::emulator::start(EmulatorConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut pending = String::from("version: 1\nname: big\nusers:\n");
+    for i in 0..12 {
+        pending.push_str(&format!("  - email: pending-{i:02}@example.com\n"));
+    }
+    let pending_file = write(dir.path(), "pending.yaml", &pending);
+    let applied = crate::support::emulator::binary(&emulator)
+        .args(["apply", "--auto-approve", "-f"])
+        .arg(&pending_file)
+        .output()
+        .expect("runs");
+    assert!(applied.status.success(), "{}", text(&applied));
+
+    let plan = |args: &[&str], file: &Path| {
+        crate::support::emulator::binary(&emulator)
+            .arg("plan")
+            .args(args)
+            .arg("-f")
+            .arg(file)
+            .output()
+            .expect("runs")
+    };
+    let human = plan(&[], &pending_file);
+    assert!(human.status.success(), "{}", text(&human));
+    let stdout = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        stdout.contains("Invitations not yet accepted: 12 (the oldest 5; -v lists all)"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches(" invited (pending since ").count(), 5);
+    let verbose = plan(&["-v"], &pending_file);
+    assert_eq!(
+        String::from_utf8_lossy(&verbose.stdout)
+            .matches(" invited (pending since ")
+            .count(),
+        12
+    );
+
+    let mut big = pending.clone();
+    for i in 0..400 {
+        big.push_str(&format!(
+            "  - email: new-{i:03}@example.com\n    roles: [editor]\n    user_metadata: {{ full_name: New {i} }}\n"
+        ));
+    }
+    let big_file = write(dir.path(), "big.yaml", &big);
+    let markdown = plan(
+        &["--format", "markdown", "--markdown-budget", "8000"],
+        &big_file,
+    );
+    assert!(markdown.status.success(), "{}", text(&markdown));
+    let stdout = String::from_utf8_lossy(&markdown.stdout);
+    assert!(stdout.len() <= 8000, "{} bytes", stdout.len());
+    assert!(
+        stdout.starts_with("### gotrue-sync plan for `big` on `127.0.0.1`\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("<details><summary>12 invitations not yet accepted</summary>"));
+    let last = stdout.lines().last().expect("a last line");
+    assert!(
+        last.starts_with("**Shortened to fit 8000 bytes:**"),
+        "{last}"
+    );
+    assert!(!stdout.contains(&emulator.config().operator_token));
+
+    let too_small = plan(
+        &["--format", "markdown", "--markdown-budget", "100"],
+        &big_file,
+    );
+    assert_eq!(too_small.status.code(), Some(2), "{}", text(&too_small));
+    assert!(String::from_utf8_lossy(&too_small.stderr).contains("--markdown-budget"));
+}
