@@ -479,3 +479,29 @@ fn server_host_is_the_host_only() {
     );
     assert_eq!(server_host("not a url"), None);
 }
+
+#[test]
+fn markdown_warning_names_twenty_deleted_users_and_counts_the_rest() {
+    let manifest = validate(
+        "version: 1\nname: s\npolicy: { prune: all }\nusers: []\n",
+        std::path::Path::new("m.yaml"),
+    )
+    .expect("valid")
+    .manifest;
+    let users: Vec<RemoteUser> = serde_json::from_value(json!((0..30)
+        .map(|i| json!({"id": format!("u{i}"), "email": format!("gone-{i:02}@example.com")}))
+        .collect::<Vec<_>>()))
+    .expect("users");
+    let text = plan_markdown(&plan(&manifest, &users), &MarkdownOptions::default());
+    let warning = text
+        .lines()
+        .find(|l| l.starts_with("> This plan **deletes 30 users**"))
+        .expect("the delete warning");
+    assert!(
+        warning.contains("gone-19@example.com and 10 more (listed to delete)"),
+        "{warning}"
+    );
+    assert!(!warning.contains("gone-20@"), "{warning}");
+    // Every one is still listed in its section: the plan fits the budget whole.
+    assert!(text.contains("- delete \"gone-29@example.com\" (id u29)"));
+}

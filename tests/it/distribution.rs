@@ -861,3 +861,46 @@ async fn plan_keeps_to_the_markdown_budget_and_summarises_pending_invitations() 
     assert_eq!(too_small.status.code(), Some(2), "{}", text(&too_small));
     assert!(String::from_utf8_lossy(&too_small.stderr).contains("--markdown-budget"));
 }
+
+/// A plan that fails (here an invalid manifest) still gets its one comment, saying so with
+/// the log, under the manifest's name read from its file; the step fails.
+#[test]
+fn action_run_sh_comments_a_failed_plan_under_the_manifest_name() {
+    let gh = StubGh::new();
+    let work = tempfile::tempdir().expect("tempdir");
+    write(
+        work.path(),
+        "site.yaml",
+        "version: 1\nname: broken-site\nusers:\n  - email: alice@example.com\n    colour: blue\n",
+    );
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_gotrue-sync"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let out = work.path().join("out");
+    let output = gh
+        .script("run.sh")
+        .current_dir(work.path())
+        .env("PATH", gh.path(Some(&bin_dir)))
+        .env("INPUT_COMMAND", "plan")
+        .env("INPUT_MANIFESTS", "site.yaml")
+        .env("INPUT_URL", "http://127.0.0.1:9")
+        .env("GOTRUE_ADMIN_TOKEN", "not-used-token")
+        .env("GOTRUE_SYNC_OUT_DIR", &out)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let items = gh.items();
+    assert_eq!(items.len(), 1, "{items:#?}");
+    let body = &items[0].1;
+    assert!(
+        body.starts_with(
+            "<!-- gotrue-sync:plan:broken-site -->\n### gotrue-sync plan for `broken-site` failed"
+        ),
+        "{body}"
+    );
+    assert!(body.contains("colour"), "the log names the problem: {body}");
+    assert!(!body.contains("not-used-token"));
+    assert!(out.join("broken-site/plan.log").exists());
+}
