@@ -904,3 +904,64 @@ fn action_run_sh_comments_a_failed_plan_under_the_manifest_name() {
     assert!(!body.contains("not-used-token"));
     assert!(out.join("broken-site/plan.log").exists());
 }
+
+/// setup.sh maps the runner to a release target and resolves `latest` to a tag (through
+/// `gh`, stubbed), so the cache key names an exact version.
+#[test]
+fn action_setup_sh_picks_the_target_and_resolves_latest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let gh = bin.join("gh");
+    std::fs::write(
+        &gh,
+        "#!/bin/sh\necho \"$*\" >>\"$(dirname \"$0\")/calls\"\necho v1.2.3\n",
+    )
+    .expect("write");
+    make_executable(&gh);
+    let setup = |os: &str, arch: &str, version: &str| {
+        let outputs = dir.path().join(format!("outputs-{os}-{arch}-{version}"));
+        let output = Command::new("bash")
+            .arg(root().join("action/setup.sh"))
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("GOTRUE_SYNC_REPO", "acme/gotrue-sync")
+            .env("INPUT_VERSION", version)
+            .env("RUNNER_OS", os)
+            .env("RUNNER_ARCH", arch)
+            .env("RUNNER_TOOL_CACHE", "/opt/hostedtoolcache")
+            .env("GITHUB_OUTPUT", &outputs)
+            .output()
+            .expect("runs");
+        (
+            output,
+            std::fs::read_to_string(&outputs).unwrap_or_default(),
+        )
+    };
+    let (output, outputs) = setup("Linux", "ARM64", "latest");
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(
+        outputs,
+        "version=v1.2.3\ntarget=aarch64-unknown-linux-musl\ndir=/opt/hostedtoolcache/gotrue-sync/v1.2.3/aarch64-unknown-linux-musl\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(bin.join("calls")).expect("calls"),
+        "api repos/acme/gotrue-sync/releases/latest --jq .tag_name\n"
+    );
+    let (output, outputs) = setup("macOS", "X64", "0.4.0");
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        outputs.starts_with("version=v0.4.0\ntarget=x86_64-apple-darwin\n"),
+        "{outputs}"
+    );
+    let (output, outputs) = setup("Windows", "X64", "v0.4.0");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Linux and macOS runners"));
+    assert!(outputs.is_empty());
+}
