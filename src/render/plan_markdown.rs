@@ -19,7 +19,9 @@ use crate::plan::{Change, PendingInvite, Plan};
 pub const DEFAULT_MARKDOWN_BUDGET: usize = 60_000;
 
 /// The smallest budget accepted: the headline, the warnings (which are never cut, only
-/// shortened), the section headings and the closing line must fit.
+/// shortened to 20 names each), the section headings and the closing line must fit. With
+/// addresses of ordinary length they take about 3 kB; only warnings naming 40 addresses
+/// near the 254-character limit could exceed this, and then the comment would too.
 pub const MIN_MARKDOWN_BUDGET: usize = 8_000;
 
 /// Names listed in a warning line before the rest are counted ("and 12 more").
