@@ -5,11 +5,13 @@ mod support;
 
 mod cli;
 mod client_contract;
+mod distribution;
 mod e2e;
 mod emulator_api;
 mod gitops;
 mod interrupt;
 mod manifest_files;
+mod msrv;
 mod ops;
 mod output_errors;
 mod schema_and_examples;
