@@ -7,12 +7,14 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use serde_saphyr::{Location, Spanned};
 
-use super::diagnostic::{did_you_mean, Diagnostic, SourceLocation};
+use super::diagnostic::{
+    did_you_mean, is_secret_like_key, Diagnostic, SourceLines, SourceLocation,
+};
 use super::model::{
     email_key, CreateMode, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
 };
 use super::schema::{field_names, Section};
-use super::yaml::{Node, NodeValue};
+use super::yaml::{self, Node, NodeValue};
 
 /// A manifest that passed validation, with where each user was declared.
 #[derive(Debug, Clone)]
@@ -73,8 +75,8 @@ pub fn validate_file(source: &str, path: &Path) -> FileValidation {
     let mut check = Checker {
         path,
         source,
+        lines: SourceLines::new(source),
         diagnostics: Vec::new(),
-        sensitive: Vec::new(),
         admin_role_uses: Vec::new(),
         allow_admin_role: false,
         policy_location: None,
@@ -90,68 +92,40 @@ pub fn validate_file(source: &str, path: &Path) -> FileValidation {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
-}
-
 struct Checker<'a> {
     path: &'a Path,
     source: &'a str,
+    /// The source's lines for snippets, secrets masked.
+    lines: SourceLines<'a>,
     diagnostics: Vec<Diagnostic>,
-    /// Where plaintext passwords start (line, column): snippets of those lines are masked.
-    sensitive: Vec<(u64, u64)>,
     admin_role_uses: Vec<Diagnostic>,
     allow_admin_role: bool,
     policy_location: Option<SourceLocation>,
     name_location: Option<SourceLocation>,
 }
 
-/// The locations of `password:` values that are plain scalars, so that no diagnostic
-/// snippet repeats a secret someone wrote into the manifest by mistake.
-fn plaintext_password_locations(root: &Node) -> Vec<(u64, u64)> {
-    let mut found = Vec::new();
-    let NodeValue::Map(entries) = &root.value else {
-        return found;
-    };
-    for (key, users) in entries {
-        let NodeValue::Seq(items) = &users.value else {
-            continue;
-        };
-        if key.value != "users" {
-            continue;
-        }
-        for item in items {
-            let NodeValue::Map(fields) = &item.value else {
-                continue;
-            };
-            for (field, value) in fields {
-                if field.value == "password"
-                    && matches!(value.value, NodeValue::String(_) | NodeValue::Number(_))
-                {
-                    found.push((value.referenced.line(), value.referenced.column()));
-                }
-            }
-        }
-    }
-    found
-}
-
 impl Checker<'_> {
     fn run(&mut self) -> Result<Validated, Vec<Diagnostic>> {
-        let root: Node = match serde_saphyr::from_str(self.source) {
+        let root = match yaml::parse(self.source) {
             Ok(root) => root,
+            Err(_) if !mentions_manifest_keys(self.source) => {
+                return Err(vec![not_a_manifest(self.path)]);
+            }
             Err(error) => {
-                let location = error.location().unwrap_or(Location::UNKNOWN);
-                let message = format!("invalid YAML: {}", first_line(&error.to_string()));
-                self.report(
-                    &location,
-                    message,
-                    Some("fix the YAML syntax at this place"),
-                );
+                let hint = if error.alias_bomb {
+                    "a manifest needs no aliases that expand this far; write the values out or share fewer of them"
+                } else {
+                    "fix the YAML syntax at this place"
+                };
+                let message = format!("invalid YAML: {}", error.message);
+                self.report(&error.location, message, Some(hint));
                 return Err(std::mem::take(&mut self.diagnostics));
             }
         };
-        self.sensitive = plaintext_password_locations(&root);
+        if !is_manifest(&root) {
+            return Err(vec![not_a_manifest(self.path)]);
+        }
+        self.numbers(&root);
         let user_locations = self.root(&root);
         if !self.diagnostics.is_empty() {
             return Err(std::mem::take(&mut self.diagnostics));
@@ -168,23 +142,46 @@ impl Checker<'_> {
         }
     }
 
+    /// Reports every plain number that would not be stored the way it is written, except
+    /// under secret-like keys (a plaintext password is reported as such, never quoted).
+    fn numbers(&mut self, node: &Node) {
+        match &node.value {
+            NodeValue::Number(number) => {
+                let text = yaml::scalar_text(self.source, node);
+                if !text.is_some_and(|text| prints_back(text, number)) {
+                    self.report(
+                        &node.referenced,
+                        "this number would not be stored as written (leading zeros, a `+`, a trailing `.0`, an exponent or more than 2^53 change it)",
+                        Some("quote it to keep it as text, e.g. `zip: \"012345\"`"),
+                    );
+                }
+            }
+            NodeValue::Seq(items) => {
+                for item in items {
+                    self.numbers(item);
+                }
+            }
+            NodeValue::Map(entries) => {
+                for (key, value) in entries {
+                    if !is_secret_like_key(&key.value) {
+                        self.numbers(value);
+                    }
+                }
+            }
+            NodeValue::Null | NodeValue::Bool(_) | NodeValue::String(_) => {}
+        }
+    }
+
     fn location(&self, at: &Location) -> SourceLocation {
         SourceLocation::new(self.path, at.line(), at.column())
     }
 
     fn report(&mut self, at: &Location, message: impl Into<String>, hint: Option<&str>) {
-        let diagnostic = Diagnostic::new(self.location(at), message, self.source);
+        let diagnostic = Diagnostic::at(self.location(at), message, &self.lines);
         self.push(diagnostic, hint);
     }
 
     fn push(&mut self, mut diagnostic: Diagnostic, hint: Option<&str>) {
-        let line = diagnostic.location.line;
-        if let Some((_, column)) = self.sensitive.iter().find(|(l, _)| *l == line) {
-            let keep = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
-            diagnostic.source_line = diagnostic
-                .source_line
-                .map(|text| format!("{}(sensitive)", text.chars().take(keep).collect::<String>()));
-        }
         if let Some(hint) = hint {
             diagnostic = diagnostic.with_hint(hint);
         }
@@ -404,7 +401,7 @@ impl Checker<'_> {
                     let here = self.location(&value.referenced);
                     match seen.get(&email_key(email)) {
                         Some(first) => {
-                            let diagnostic = Diagnostic::new(here, format!("duplicate user `{email}` (e-mails are compared case-insensitively)"), self.source)
+                            let diagnostic = Diagnostic::at(here, format!("duplicate user `{email}` (e-mails are compared case-insensitively)"), &self.lines)
                                 .with_related("first declared at", first.clone());
                             self.push(diagnostic, Some("keep one entry per e-mail address"));
                         }
@@ -497,10 +494,10 @@ impl Checker<'_> {
                         Some("the server cannot clear a role; remove `role` to leave it alone"),
                     );
                 } else if role.trim() == ADMIN_GROUP {
-                    let diagnostic = Diagnostic::new(
+                    let diagnostic = Diagnostic::at(
                         self.location(&value.referenced),
                         format!("{context} would get the admin role `{ADMIN_GROUP}`, which controls every user of the instance"),
-                        self.source,
+                        &self.lines,
                     )
                     .with_hint("if this is intended, set `policy.allow_admin_role: true`");
                     self.admin_role_uses.push(diagnostic);
@@ -549,6 +546,45 @@ impl Checker<'_> {
             ),
         }
     }
+}
+
+/// Whether the text of a plain scalar that YAML reads as `number` is how that number is
+/// written back: a JSON integer without leading zeros or `+` within ±2^53 (what a JSON
+/// reader keeps exactly), or a decimal fraction in its shortest form (not `1.0` or `1.50`).
+fn prints_back(text: &str, number: &serde_json::Number) -> bool {
+    const EXACT_INTEGERS: u64 = 1 << 53;
+    let exact = match (number.as_u64(), number.as_i64()) {
+        (Some(n), _) => n <= EXACT_INTEGERS,
+        (None, Some(n)) => n.unsigned_abs() <= EXACT_INTEGERS,
+        (None, None) => number.as_f64().is_some_and(|f| f.fract() != 0.0),
+    };
+    exact && !text.contains(['e', 'E']) && number.to_string() == text
+}
+
+/// A file that is not a manifest: refused as a whole, without quoting any of it, since it
+/// may be a secret that happens to sit beside the manifest.
+fn not_a_manifest(path: &Path) -> Diagnostic {
+    Diagnostic::whole_file(
+        path,
+        format!(
+            "{} is not a gotrue-sync manifest (no `version` or `users` at the top level); its content is not shown",
+            path.display()
+        ),
+    )
+    .with_hint("pass the manifest file itself, and keep other YAML files (secrets above all) out of a manifest directory")
+}
+
+/// Whether the parsed document is a mapping with `version` or `users` at the top.
+fn is_manifest(root: &Node) -> bool {
+    matches!(&root.value, NodeValue::Map(entries) if entries.iter().any(|(key, _)| matches!(key.value.as_str(), "version" | "users")))
+}
+
+/// For a file that is not valid YAML: whether it reads like a manifest all the same (a line
+/// starting with `version:` or `users:`), so that its syntax error may be shown in context.
+fn mentions_manifest_keys(source: &str) -> bool {
+    source
+        .lines()
+        .any(|line| line.starts_with("version:") || line.starts_with("users:"))
 }
 
 fn valid_name(name: &str) -> bool {

@@ -4,10 +4,101 @@
 //! the location of values that are valid YAML but wrong for us (a bad e-mail, a duplicate).
 //! Reading into this tree first lets validation report every problem at once with its
 //! file, line and column.
+//!
+//! Scalars are resolved with the YAML 1.2 core schema: only `true`/`false` are booleans, so
+//! `NO`, `yes` or `off` stay text. The parser's size budgets are lifted (a manifest of a
+//! million users is a legitimate file) except for alias expansion, which is bounded by the
+//! size of the file so that a few lines of anchors cannot expand into billions of nodes.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use serde_saphyr::Spanned;
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::{Location, Spanned};
+
+/// Events alias expansion may replay in any file, however small: plenty for anchors that
+/// share a few metadata maps between users.
+const MIN_ALIAS_REPLAY: usize = 100_000;
+
+/// Why a file could not be read as YAML.
+#[derive(Debug)]
+pub struct YamlError {
+    /// Where the parser stopped.
+    pub location: Location,
+    /// What went wrong, in one line.
+    pub message: String,
+    /// Whether alias expansion went over its bound (a "billion laughs" file).
+    pub alias_bomb: bool,
+}
+
+/// Parses `source` into a located tree.
+pub fn parse(source: &str) -> Result<Node, YamlError> {
+    // Replaying an alias costs about as much as the text it stands for, so a quarter of the
+    // file's size in events is far beyond what sharing metadata needs, and keeps memory
+    // proportional to the file.
+    let replay_limit = (source.len() / 4).max(MIN_ALIAS_REPLAY);
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: usize::MAX,
+            max_nodes: usize::MAX,
+            max_total_scalar_bytes: usize::MAX,
+            max_aliases: usize::MAX,
+            max_anchors: usize::MAX,
+            max_recorded_anchor_events: replay_limit,
+            enforce_alias_anchor_ratio: false,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: replay_limit,
+        },
+        strict_booleans: true,
+        emit_comments: false,
+        with_snippet: false,
+    };
+    serde_saphyr::from_str_with_options(source, options).map_err(|error| {
+        let location = error.location().unwrap_or(Location::UNKNOWN);
+        let alias_bomb = is_alias_bomb(&error);
+        let message = if alias_bomb {
+            format!("YAML aliases expand to more than {replay_limit} nodes")
+        } else {
+            let text = error.to_string();
+            text.lines().next().unwrap_or_default().to_owned()
+        };
+        YamlError {
+            location,
+            message,
+            alias_bomb,
+        }
+    })
+}
+
+/// The text a scalar was written as (for an alias, where its anchor was defined).
+pub fn scalar_text<'s>(source: &'s str, node: &Node) -> Option<&'s str> {
+    let span = node.defined.span();
+    let start = usize::try_from(span.byte_offset()?).ok()?;
+    let len = usize::try_from(span.byte_len()?).ok()?;
+    source.get(start..start.checked_add(len)?)
+}
+
+fn is_alias_bomb(error: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::Error;
+    let mut error = error;
+    while let Error::AliasError { error: inner, .. } | Error::WithSnippet { error: inner, .. } =
+        error
+    {
+        error = inner;
+    }
+    matches!(
+        error,
+        Error::AliasReplayLimitExceeded { .. }
+            | Error::AliasExpansionLimitExceeded { .. }
+            | Error::AliasReplayStackDepthExceeded { .. }
+            | Error::AliasReplayCounterOverflow { .. }
+            | Error::Budget {
+                breach: BudgetBreach::RecordedAnchorEvents { .. }
+                    | BudgetBreach::RecordedAnchorBytes { .. },
+                ..
+            }
+    )
+}
 
 /// A YAML node and where it starts.
 pub type Node = Spanned<NodeValue>;
