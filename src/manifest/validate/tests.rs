@@ -436,3 +436,22 @@ fn a_file_that_is_not_a_manifest_is_refused_without_its_content() {
         assert_eq!(found[0].source_line, None);
     }
 }
+
+#[test]
+fn every_field_of_the_schema_is_read_as_serde_would_read_it() {
+    let source = "version: 1\nname: s\npolicy: { prune: all, max_deletes: 3, user_metadata: exact, app_metadata: exact, allow_admin_role: true, ignore: [user_metadata.x] }\nusers:\n  - email: a@example.com\n    roles: [r, s]\n    user_metadata: { a: 1, n: { deep: [1.5, x, null, true] } }\n    app_metadata: { b: text }\n    create: password\n    password: { file: pw }\n    confirmed: false\n    role: admin\n    renamed_from: old@example.com\n  - email: b@example.com\n    roles: ~\n    confirmed: ~\n    create: invite\n";
+    for section in [
+        crate::manifest::schema::Section::Root,
+        crate::manifest::schema::Section::Policy,
+        crate::manifest::schema::Section::User,
+    ] {
+        for field in crate::manifest::schema::field_names(section) {
+            assert!(source.contains(&format!("{field}:")), "{field} not covered");
+        }
+    }
+    let ours = validate(source, Path::new("m.yaml"))
+        .expect("valid")
+        .manifest;
+    let serde: crate::manifest::Manifest = serde_saphyr::from_str(source).expect("serde reads it");
+    assert_eq!(ours, serde);
+}
