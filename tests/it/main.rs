@@ -11,6 +11,7 @@ mod emulator_api;
 mod gitops;
 mod interrupt;
 mod manifest_files;
+mod manifest_hardening;
 mod msrv;
 mod ops;
 mod output_errors;
