@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -108,12 +107,13 @@ pub enum SecretError {
 pub trait SecretSource: Send + Sync + fmt::Debug {
     /// The value of variable `name`, if set.
     fn var(&self, name: &str) -> Option<String>;
-    /// The content of the file at `path`.
-    fn read_file(&self, path: &Path) -> std::io::Result<String>;
+    /// The content of the file at `path`, or why it cannot be read.
+    fn read_file(&self, path: &Path) -> Result<String, String>;
 }
 
-/// Password files hold one line; a bound keeps `/dev/zero` or a log file from being read whole.
-const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+/// The largest password file read: a password is a line, and the bound keeps a mistaken
+/// reference (a device, a log, a disk image) from being read into memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 4096;
 
 /// The process environment and the file system.
 #[derive(Debug, Clone, Copy, Default)]
@@ -124,13 +124,31 @@ impl SecretSource for SystemSecrets {
         std::env::var(name).ok()
     }
 
-    fn read_file(&self, path: &Path) -> std::io::Result<String> {
-        let mut text = String::new();
-        std::fs::File::open(path)?
-            .take(MAX_SECRET_FILE_BYTES)
-            .read_to_string(&mut text)?;
-        Ok(text)
+    fn read_file(&self, path: &Path) -> Result<String, String> {
+        read_secret_file(path)
     }
+}
+
+/// Reads a regular file of at most [`MAX_SECRET_FILE_BYTES`]. The type is checked before
+/// opening, since opening a FIFO for reading waits for a writer that may never come.
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("not a regular file".into());
+    }
+    if metadata.len() > MAX_SECRET_FILE_BYTES {
+        return Err(format!("larger than {MAX_SECRET_FILE_BYTES} bytes"));
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!("larger than {MAX_SECRET_FILE_BYTES} bytes"));
+    }
+    Ok(text)
 }
 
 /// Variables from a map, falling back to another source (files, and variables the map does
@@ -161,7 +179,7 @@ impl SecretSource for MapSecrets {
             .or_else(|| self.fallback.var(name))
     }
 
-    fn read_file(&self, path: &Path) -> std::io::Result<String> {
+    fn read_file(&self, path: &Path) -> Result<String, String> {
         self.fallback.read_file(path)
     }
 }
@@ -175,12 +193,14 @@ impl SecretSource for NoVariables {
         None
     }
 
-    fn read_file(&self, path: &Path) -> std::io::Result<String> {
-        SystemSecrets.read_file(path)
+    fn read_file(&self, path: &Path) -> Result<String, String> {
+        read_secret_file(path)
     }
 }
 
-/// Resolves a manifest secret reference from `source`; relative files are read from `base_dir`.
+/// Resolves a manifest secret reference from `source`; relative files are read from
+/// `base_dir`. Empty and whitespace-only values are refused: they are never the password
+/// someone meant.
 pub fn resolve(
     reference: &SecretRef,
     base_dir: &Path,
@@ -188,18 +208,20 @@ pub fn resolve(
 ) -> Result<Secret, SecretError> {
     match reference {
         SecretRef::Env { env } => match source.var(env) {
-            Some(value) if value.is_empty() => Err(SecretError::EmptyEnv(env.clone())),
+            Some(value) if value.trim().is_empty() => Err(SecretError::EmptyEnv(env.clone())),
             Some(value) => Ok(Secret(value)),
             None => Err(SecretError::MissingEnv(env.clone())),
         },
         SecretRef::File { file } => {
             let path = base_dir.join(file);
-            let text = source.read_file(&path).map_err(|e| SecretError::File {
-                path: file.clone(),
-                reason: e.to_string(),
-            })?;
+            let text = source
+                .read_file(&path)
+                .map_err(|reason| SecretError::File {
+                    path: file.clone(),
+                    reason,
+                })?;
             let value = text.trim_end_matches(['\n', '\r']);
-            if value.is_empty() {
+            if value.trim().is_empty() {
                 return Err(SecretError::EmptyFile(file.clone()));
             }
             Ok(Secret(value.to_owned()))
@@ -353,15 +375,55 @@ mod tests {
         );
     }
 
+    fn file_error(dir: &Path, name: &str) -> SecretError {
+        let started = std::time::Instant::now();
+        let found = resolve(&SecretRef::File { file: name.into() }, dir, &SystemSecrets)
+            .expect_err("refused");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{name} took {:?}",
+            started.elapsed()
+        );
+        found
+    }
+
     #[test]
-    fn secret_files_are_read_with_a_bound() {
+    fn only_small_regular_files_with_a_password_are_read() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let big = "x".repeat(200 * 1024);
-        std::fs::write(dir.path().join("big"), &big).expect("write");
-        let read = SystemSecrets
-            .read_file(&dir.path().join("big"))
-            .expect("read");
-        assert_eq!(read.len() as u64, MAX_SECRET_FILE_BYTES);
+        std::fs::write(dir.path().join("blank"), "  \t\n").expect("write");
+        std::fs::write(dir.path().join("empty"), "").expect("write");
+        std::fs::write(dir.path().join("big"), "x".repeat(5000)).expect("write");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+
+        assert_eq!(
+            file_error(dir.path(), "blank"),
+            SecretError::EmptyFile("blank".into())
+        );
+        assert_eq!(
+            file_error(dir.path(), "empty"),
+            SecretError::EmptyFile("empty".into())
+        );
+        assert_eq!(
+            file_error(dir.path(), "big").to_string(),
+            "cannot read secret file big: larger than 4096 bytes"
+        );
+        assert_eq!(
+            file_error(dir.path(), "fifo").to_string(),
+            "cannot read secret file fifo: not a regular file"
+        );
+        assert_eq!(
+            file_error(dir.path(), "/dev/zero").to_string(),
+            "cannot read secret file /dev/zero: not a regular file"
+        );
+        assert_eq!(
+            file_error(dir.path(), ".").to_string(),
+            "cannot read secret file .: not a regular file"
+        );
     }
 
     #[test]
