@@ -140,7 +140,7 @@ impl Respond for Refuse {
                 .set_body_json(json!({"code": 429, "msg": "Rate limit exceeded"}))
         } else {
             ResponseTemplate::new(200)
-                .set_delay(Duration::from_millis(5))
+                .set_delay(Duration::from_millis(50))
                 .set_body_json(user("x", "x@example.com", json!({})))
         }
     }
@@ -191,14 +191,18 @@ async fn a_429_without_retry_after_lowers_the_requests_in_flight_until_successes
                 .await
         }
     };
-    // Quick answers: the limit grows from 1 to the maximum.
+    // Steady answers (50 ms, far above scheduling noise): the limit grows from one.
     let results = futures::future::join_all((0..40).map(update)).await;
     assert!(results.iter().all(Result::is_ok));
-    assert_eq!(transport.in_flight_limit(), 8);
-    // Three refusals: 8 → 4 → 2 → 1.
+    let grown = transport.in_flight_limit();
+    assert!(grown >= 4, "grown to {grown}");
+    // Three refusals halve it three times; the success that follows adds at most one.
     update(40).await.expect("retried until it succeeds");
     let lowered = transport.in_flight_limit();
-    assert!(lowered < 8, "lowered after refusals, is {lowered}");
+    assert!(
+        lowered <= (grown / 8).max(1) + 1,
+        "lowered from {grown} to {lowered}"
+    );
     let results = futures::future::join_all((0..60).map(update)).await;
     assert!(results.iter().all(Result::is_ok));
     assert!(
