@@ -11,6 +11,7 @@ pub mod export;
 pub mod gotrue;
 pub mod manifest;
 pub mod plan;
+pub mod private_file;
 pub mod render;
 pub mod secret;
 pub mod smoke;

@@ -42,7 +42,7 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<u8, CliError> {
         export_yaml(&exported).map_err(|e| CliError::Usage(format!("cannot write YAML: {e}")))?;
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &text)
+            crate::private_file::write_private(path, text.as_bytes())
                 .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))?;
             printer.status(&format!(
                 "Exported {} users to {} ({} pending invitations).",

@@ -140,9 +140,11 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, CliError> {
 }
 
 fn save_plan(plan: &Plan, path: &Path) -> Result<(), CliError> {
-    std::fs::write(path, plan_json(plan)).map_err(|e| CliError::PlanFile {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
+    crate::private_file::write_private(path, plan_json(plan).as_bytes()).map_err(|e| {
+        CliError::PlanFile {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
     })
 }
 

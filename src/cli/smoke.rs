@@ -105,12 +105,14 @@ pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<u8, CliError> {
         printer.document(&smoke_json(&reports));
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, smoke_junit(&reports)).map_err(|e| {
-            CliError::Usage(format!(
-                "cannot write the JUnit report {}: {e}",
-                path.display()
-            ))
-        })?;
+        crate::private_file::write_private(path, smoke_junit(&reports).as_bytes()).map_err(
+            |e| {
+                CliError::Usage(format!(
+                    "cannot write the JUnit report {}: {e}",
+                    path.display()
+                ))
+            },
+        )?;
     }
     Ok(if reports.iter().all(|r| r.passed()) {
         EXIT_OK
