@@ -85,7 +85,7 @@ pub fn main() -> u8 {
         Ok(code) => code,
         // Manifest diagnostics carry their own `error:` headings and snippets.
         Err(CliError::Manifest(error @ crate::manifest::ManifestError::Invalid { .. })) => {
-            printer.report(&format!("{error}\n"));
+            printer.diagnostics(&format!("{error}\n"));
             EXIT_ERROR
         }
         Err(error) => {

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::escape::escape_controls as shown;
 use super::plan_human::{change_block, summary_line};
 use super::style::Style;
 use crate::manifest::ADMIN_GROUP;
@@ -14,7 +15,11 @@ type ChangeFilter = fn(&Change) -> bool;
 /// Renders `plan` as GitHub/GitLab-flavoured Markdown.
 pub fn plan_markdown(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "### gotrue-sync plan for `{}`\n", plan.manifest);
+    let _ = writeln!(
+        out,
+        "### gotrue-sync plan for `{}`\n",
+        shown(&plan.manifest)
+    );
     if !plan.summary.has_changes() {
         let _ = writeln!(
             out,
@@ -27,11 +32,11 @@ pub fn plan_markdown(plan: &Plan) -> String {
     }
     let _ = writeln!(out, "**{}**\n", summary_line(plan));
 
-    let removed: Vec<&str> = plan
+    let removed: Vec<std::borrow::Cow<'_, str>> = plan
         .changes
         .iter()
         .filter(|c| matches!(c, Change::Delete(_) | Change::Reinvite(_)))
-        .map(Change::email)
+        .map(|c| shown(c.email()))
         .collect();
     let admins = admin_grants(plan);
     if !removed.is_empty() || !admins.is_empty() {
@@ -86,7 +91,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
     }
     pending(&mut out, plan);
     for warning in &plan.warnings {
-        let _ = writeln!(out, "> [!NOTE]\n> {warning}\n");
+        let _ = writeln!(out, "> [!NOTE]\n> {}\n", shown(warning));
     }
     out
 }
@@ -113,9 +118,12 @@ fn admin_grants(plan: &Plan) -> Vec<String> {
             _ => (None, false),
         };
         if role == Some(ADMIN_GROUP) {
-            found.push(format!("{} (role `{ADMIN_GROUP}`)", change.email()));
+            found.push(format!("{} (role `{ADMIN_GROUP}`)", shown(change.email())));
         } else if roles {
-            found.push(format!("{} (roles + `{ADMIN_GROUP}`)", change.email()));
+            found.push(format!(
+                "{} (roles + `{ADMIN_GROUP}`)",
+                shown(change.email())
+            ));
         }
     }
     found
@@ -134,7 +142,8 @@ fn pending(out: &mut String, plan: &Plan) {
         let _ = writeln!(
             out,
             "- {}: invited (pending since {})",
-            invite.email, invite.since
+            shown(&invite.email),
+            shown(&invite.since)
         );
     }
     let _ = writeln!(out, "\n</details>\n");

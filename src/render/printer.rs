@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use super::escape::escape_lines;
 use super::style::Style;
 
 /// When to use colour.
@@ -99,18 +100,33 @@ impl Printer {
         eprint!("{text}");
     }
 
-    /// A warning on stderr (never silenced).
-    pub fn warn(&self, text: &str) {
+    /// Manifest diagnostics (with their own `error:` headings and source snippets) on
+    /// stderr, never silenced. The snippets quote the manifest: its control characters are
+    /// escaped.
+    pub fn diagnostics(&self, text: &str) {
         self.clear_progress();
-        eprintln!("{} {text}", self.err_style.yellow("warning:"));
+        eprint!("{}", escape_lines(text));
     }
 
-    /// An error report on stderr.
+    /// A warning on stderr (never silenced). It may quote a server: control characters are
+    /// escaped.
+    pub fn warn(&self, text: &str) {
+        self.clear_progress();
+        eprintln!(
+            "{} {}",
+            self.err_style.yellow("warning:"),
+            escape_lines(text)
+        );
+    }
+
+    /// An error report on stderr. It may quote a server or a manifest: control characters
+    /// are escaped.
     pub fn error(&self, text: &str) {
         self.clear_progress();
         eprintln!(
-            "{} {text}",
-            self.err_style.red(&self.err_style.bold("error:"))
+            "{} {}",
+            self.err_style.red(&self.err_style.bold("error:")),
+            escape_lines(text)
         );
     }
 
