@@ -8,6 +8,7 @@ mod client_contract;
 mod e2e;
 mod emulator_api;
 mod gitops;
+mod hardening;
 mod interrupt;
 mod manifest_files;
 mod schema_and_examples;
