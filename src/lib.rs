@@ -8,6 +8,8 @@ pub mod apply;
 pub mod cli;
 pub mod emulator;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gotrue;
 pub mod manifest;
 pub mod plan;

@@ -7,6 +7,7 @@ mod cli;
 mod client_contract;
 mod e2e;
 mod emulator_api;
+mod fuzz_pipeline;
 mod gitops;
 mod hardening;
 mod interrupt;
