@@ -47,7 +47,7 @@ fn hostile_plan() -> crate::plan::Plan {
         version: 1,
         name: "site".into(),
         policy: Policy::default(),
-        users: vec![kept, UserSpec::new(format!("pending\u{202e}@example.com"))],
+        users: vec![kept, UserSpec::new("pending\u{202e}@example.com")],
     };
     let mut plan = plan_with(&manifest, &server, &PlanOptions::default());
     plan.warnings.push(format!("the server said {RED}hello"));
