@@ -13,6 +13,17 @@ use crate::manifest::{validate, Manifest};
 use crate::plan::{plan_with, record_server_fingerprint, PlanOptions};
 use crate::render::{escape_lines, export_yaml, plan_human, plan_json, plan_markdown, Style};
 
+/// How far an input went, so that a corpus can be checked to reach the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reached {
+    /// Not UTF-8: refused before parsing, as the CLI does.
+    NotText,
+    /// Refused with this many diagnostics.
+    Refused(usize),
+    /// Valid, planned with this many changes and rendered.
+    Planned(usize),
+}
+
 /// "Now" for the plan: a fixed instant, so a run depends on the input only.
 const NOW: u64 = 1_790_000_000;
 
@@ -22,20 +33,20 @@ const NOW: u64 = 1_790_000_000;
 ///   is the plain one with colour added;
 /// - the JSON plan parses back;
 /// - an export of the server state validates as a manifest.
-pub fn run_pipeline(bytes: &[u8]) {
+pub fn run_pipeline(bytes: &[u8]) -> Reached {
     // The CLI reads manifests as UTF-8 and refuses anything else before parsing.
     let Ok(source) = std::str::from_utf8(bytes) else {
-        return;
+        return Reached::NotText;
     };
     let path = Path::new("fuzz.yaml");
     let manifest = match validate(source, path) {
         Ok(validated) => validated.manifest,
         Err(diagnostics) => {
-            for diagnostic in diagnostics {
+            for diagnostic in &diagnostics {
                 let text = escape_lines(&diagnostic.to_string()).into_owned();
                 assert!(text.contains("fuzz.yaml"), "names the file: {text}");
             }
-            return;
+            return Reached::Refused(diagnostics.len());
         }
     };
     let listing = server_listing(&manifest);
@@ -73,6 +84,7 @@ pub fn run_pipeline(bytes: &[u8]) {
             shown.join("\n")
         );
     }
+    Reached::Planned(plan.changes.len())
 }
 
 /// Panics when `text` holds a character a terminal would act on. Line breaks are layout.

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
-    gotrue_sync::fuzzing::run_pipeline(bytes);
+    let _reached = gotrue_sync::fuzzing::run_pipeline(bytes);
 });

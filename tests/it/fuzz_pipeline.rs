@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use gotrue_sync::fuzzing::run_pipeline;
+use gotrue_sync::fuzzing::{run_pipeline, Reached};
 use proptest::prelude::*;
 
 /// The seed corpus: the examples and the hand-made hostile manifests in `fuzz/seeds`.
@@ -45,10 +45,32 @@ fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
 fn every_seed_passes_the_pipeline() {
     let seeds = seeds();
     assert!(seeds.len() >= 12, "the corpus is there: {}", seeds.len());
+    let mut reached = Vec::new();
     for (path, bytes) in seeds {
-        let outcome = std::panic::catch_unwind(|| run_pipeline(bytes));
-        assert!(outcome.is_ok(), "{} panicked", path.display());
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        match std::panic::catch_unwind(|| run_pipeline(bytes)) {
+            Ok(outcome) => reached.push((name.unwrap_or_default(), outcome)),
+            Err(_) => panic!("{} panicked", path.display()),
+        }
     }
+    // The corpus reaches both ends: plans with changes, and refusals.
+    let outcome = |name: &str| reached.iter().find(|(n, _)| n == name).map(|(_, r)| *r);
+    assert!(
+        matches!(outcome("users.yaml"), Some(Reached::Planned(n)) if n > 0),
+        "{reached:?}"
+    );
+    assert!(
+        matches!(outcome("many_users.yaml"), Some(Reached::Planned(n)) if n > 0),
+        "{reached:?}"
+    );
+    assert!(
+        matches!(outcome("escapes.yaml"), Some(Reached::Planned(n)) if n > 0),
+        "{reached:?}"
+    );
+    assert!(
+        matches!(outcome("secrets_in_errors.yaml"), Some(Reached::Refused(n)) if n > 0),
+        "{reached:?}"
+    );
 }
 
 /// Fragments that reach the corners of YAML and of the manifest format.
