@@ -11,7 +11,10 @@ use crate::export::export;
 use crate::gotrue::RemoteUser;
 use crate::manifest::{validate, Manifest};
 use crate::plan::{plan_with, record_server_fingerprint, PlanOptions};
-use crate::render::{escape_lines, export_yaml, plan_human, plan_json, plan_markdown, Style};
+use crate::render::{
+    escape_lines, export_yaml, plan_human, plan_json, plan_markdown, MarkdownOptions, Style,
+    MIN_MARKDOWN_BUDGET,
+};
 
 /// How far an input went, so that a corpus can be checked to reach the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +63,16 @@ pub fn run_pipeline(bytes: &[u8]) -> Reached {
 
     let human = plan_human(&plan, Style::plain());
     assert_shown_safely(&human, "the human plan");
-    assert_shown_safely(&plan_markdown(&plan), "the markdown plan");
+    assert_shown_safely(
+        &plan_markdown(&plan, &MarkdownOptions::default()),
+        "the markdown plan",
+    );
+    // At the smallest budget a larger plan takes the renderer's cutting path.
+    let cut = MarkdownOptions {
+        budget: MIN_MARKDOWN_BUDGET,
+        ..MarkdownOptions::default()
+    };
+    assert_shown_safely(&plan_markdown(&plan, &cut), "the cut markdown plan");
     let coloured = plan_human(&plan, Style::new(true));
     assert_eq!(
         without_colour(&coloured),

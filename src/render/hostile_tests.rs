@@ -74,7 +74,21 @@ fn the_plans_show_server_text_escaped() {
         human.contains("Warning: the server said \\u{1b}[31mhello"),
         "{human}"
     );
-    assert_inert(&plan_markdown(&plan));
+    let markdown = plan_markdown(&plan, &MarkdownOptions::default());
+    assert_inert(&markdown);
+    assert!(
+        markdown.contains("\\u{1b}[31mgone@example.com"),
+        "{markdown}"
+    );
+    let cut = MarkdownOptions {
+        budget: MIN_MARKDOWN_BUDGET,
+        ..MarkdownOptions::default()
+    };
+    let mut crowded = plan.clone();
+    crowded.changes = std::iter::repeat_n(plan.changes.clone(), 100)
+        .flatten()
+        .collect();
+    assert_inert(&plan_markdown(&crowded, &cut));
     let coloured = plan_human(&plan, Style::new(true));
     assert!(
         coloured.contains("\\u{1b}[31mgone@example.com") && !coloured.contains("\u{1b}[31mgone"),

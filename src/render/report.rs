@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::escape::escape_controls as shown;
+use super::escape::escape_controls as escaped;
 use super::style::Style;
 use crate::apply::{ApplyReport, ChangeReport, Outcome};
 
@@ -26,18 +26,18 @@ pub fn change_line(report: &ChangeReport, position: usize, total: usize, style: 
             "{counter} {} {} {}",
             style.green("ok     "),
             report.action,
-            shown(&report.email)
+            escaped(&report.email)
         ),
         Outcome::Failed { error, done } => {
             let mut text = format!(
                 "{counter} {} {} {}: {}",
                 style.red("FAILED "),
                 report.action,
-                shown(&report.email),
-                shown(error)
+                escaped(&report.email),
+                escaped(error)
             );
             if let Some(done) = done {
-                let _ = write!(text, " ({})", shown(done));
+                let _ = write!(text, " ({})", escaped(done));
             }
             text
         }
@@ -45,8 +45,8 @@ pub fn change_line(report: &ChangeReport, position: usize, total: usize, style: 
             "{counter} {} {} {}: {}",
             style.dim("skipped"),
             report.action,
-            shown(&report.email),
-            shown(reason)
+            escaped(&report.email),
+            escaped(reason)
         ),
     };
     for drift in &report.drift {
@@ -54,7 +54,7 @@ pub fn change_line(report: &ChangeReport, position: usize, total: usize, style: 
             line,
             "\n        {} {}",
             style.yellow("server differs:"),
-            shown(drift)
+            escaped(drift)
         );
     }
     line
@@ -95,11 +95,11 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
                     out,
                     "  - {} {}: {}",
                     report.action,
-                    shown(&report.email),
-                    shown(error)
+                    escaped(&report.email),
+                    escaped(error)
                 );
                 if let Some(done) = done {
-                    let _ = writeln!(out, "    already done: {}", shown(done));
+                    let _ = writeln!(out, "    already done: {}", escaped(done));
                 }
             }
         }

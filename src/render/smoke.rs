@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::escape::escape_controls as shown;
+use super::escape::escape_controls as escaped;
 use super::style::Style;
 use crate::smoke::{latencies, SmokeReport, StepLatency, StepResult, StepStatus};
 
@@ -22,8 +22,8 @@ pub fn smoke_table(report: &SmokeReport, style: Style) -> String {
     let _ = writeln!(
         out,
         "Smoke test of {} as {}\n",
-        shown(&report.url),
-        style.bold(&shown(&report.email))
+        escaped(&report.url),
+        style.bold(&escaped(&report.email))
     );
     let _ = writeln!(
         out,
@@ -52,7 +52,7 @@ pub fn smoke_table(report: &SmokeReport, style: Style) -> String {
             out,
             "{} test user(s) left on the server: {}",
             style.yellow("Note:"),
-            shown(left)
+            escaped(left)
         );
     }
     out
@@ -69,15 +69,15 @@ fn write_step(out: &mut String, step: &StepResult, style: Style) {
         Some(failure) => {
             let mut text = String::new();
             if let Some(request) = &failure.request {
-                let _ = write!(text, "{}: ", shown(request));
+                let _ = write!(text, "{}: ", escaped(request));
             }
             if let Some(status) = failure.status {
                 let _ = write!(text, "{status} ");
             }
-            text.push_str(&shown(&failure.message));
+            text.push_str(&escaped(&failure.message));
             text
         }
-        None => shown(step.detail.as_deref().unwrap_or_default()).into_owned(),
+        None => escaped(step.detail.as_deref().unwrap_or_default()).into_owned(),
     };
     let _ = writeln!(
         out,
@@ -91,7 +91,7 @@ fn write_step(out: &mut String, step: &StepResult, style: Style) {
             "{:indent$}{} {}",
             "",
             style.yellow("hint:"),
-            shown(hint)
+            escaped(hint)
         );
     }
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod client_contract;
+mod distribution;
 mod e2e;
 mod emulator_api;
 mod fuzz_pipeline;
@@ -12,6 +13,9 @@ mod gitops;
 mod hardening;
 mod interrupt;
 mod manifest_files;
+mod msrv;
+mod ops;
+mod output_errors;
 mod schema_and_examples;
 mod smoke_emulator;
 mod smoke_wiremock;
