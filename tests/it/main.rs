@@ -13,6 +13,7 @@ mod gitops;
 mod hardening;
 mod interrupt;
 mod manifest_files;
+mod manifest_hardening;
 mod msrv;
 mod ops;
 mod output_errors;
