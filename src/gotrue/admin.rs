@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::auth::{
     mint_admin_token, unix_now, AdminCredentials, CachedToken, MINTED_TOKEN_LIFETIME,
 };
-use super::error::{error_message, GotrueError, RequestLabel};
+use super::error::{GotrueError, RequestLabel};
+use super::flavor::{Flavor, ServerError};
+use super::link::{GenerateLinkRequest, GeneratedLink, LinkKind};
 use super::user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
 use crate::manifest::email_key;
 use crate::secret::Secret;
@@ -113,6 +115,7 @@ pub struct AdminClient {
     options: ClientOptions,
     token: tokio::sync::Mutex<Option<CachedToken>>,
     requests: AtomicU64,
+    flavor: Flavor,
 }
 
 impl std::fmt::Debug for AdminClient {
@@ -149,7 +152,19 @@ impl AdminClient {
             options,
             token: tokio::sync::Mutex::new(None),
             requests: AtomicU64::new(0),
+            flavor: Flavor::Netlify,
         })
+    }
+
+    /// The same client, wording its writes for `flavor` (netlify/gotrue until told).
+    pub fn with_flavor(mut self, flavor: Flavor) -> Self {
+        self.flavor = flavor;
+        self
+    }
+
+    /// The flavour the client writes for.
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
     }
 
     /// The GoTrue root URL, without a trailing slash.
@@ -270,7 +285,8 @@ impl AdminClient {
         request: &CreateUserRequest,
     ) -> Result<RemoteUser, GotrueError> {
         let label = RequestLabel::new("POST", "/admin/users", Some(&request.email));
-        self.create_like(&label, &request.email, request).await
+        let body = self.write_body(&label, request)?;
+        self.create_like(&label, &request.email, &body).await
     }
 
     /// `POST /invite`, with the same care as [`AdminClient::create_user`].
@@ -321,11 +337,47 @@ impl AdminClient {
     ) -> Result<RemoteUser, GotrueError> {
         let path = format!("/admin/users/{id}");
         let label = RequestLabel::new("PUT", path.clone(), Some(email));
-        let bytes = encode(&label, request)?;
+        let bytes = encode(&label, &self.write_body(&label, request)?)?;
         let answer = self
             .send(&label, Method::PUT, &path, Some(bytes), Repeat::Idempotent)
             .await?;
         decode(&label, &answer.body)
+    }
+
+    /// `POST /admin/generate_link {type, email}` (supabase/auth): the mail's token without
+    /// the mail. An invite link creates the user when it does not exist, so it is never
+    /// repeated after an ambiguous failure.
+    pub async fn generate_link(
+        &self,
+        kind: LinkKind,
+        email: &str,
+    ) -> Result<GeneratedLink, GotrueError> {
+        let path = "/admin/generate_link";
+        let label = RequestLabel::new("POST", path, Some(email));
+        let bytes = encode(&label, &GenerateLinkRequest { kind, email })?;
+        let answer = self
+            .send(
+                &label,
+                Method::POST,
+                path,
+                Some(bytes),
+                Repeat::OnlyIfNotReceived,
+            )
+            .await?;
+        decode(&label, &answer.body)
+    }
+
+    /// An admin write body in the words of the client's flavour.
+    fn write_body<B: Serialize>(
+        &self,
+        label: &RequestLabel,
+        request: &B,
+    ) -> Result<serde_json::Value, GotrueError> {
+        let body = serde_json::to_value(request).map_err(|e| GotrueError::Decode {
+            request: label.clone(),
+            detail: format!("cannot encode the request body: {e}"),
+        })?;
+        Ok(self.flavor.admin_write_body(body))
     }
 
     /// `DELETE /admin/users/{id}`. A 404 means the user is already gone: the goal is met.
@@ -476,6 +528,10 @@ impl AdminClient {
         };
         let status = response.status();
         let headers = response.headers().clone();
+        let error_code = headers
+            .get("x-sb-error-code")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(error) => {
@@ -492,10 +548,15 @@ impl AdminClient {
         if status.is_success() {
             return Step::Done(Answer { headers, body });
         }
+        let server = ServerError::parse(error_code.as_deref(), &body);
+        let mut message = server.describe();
+        if let Some(hint) = server.admin_credential_hint(Some(self.flavor), status.as_u16()) {
+            message = format!("{message}. {hint}");
+        }
         let error = GotrueError::Api {
             request: label.clone(),
             status: status.as_u16(),
-            message: error_message(&body),
+            message,
         };
         // 429 is answered before the handler runs, so even a create may be repeated; the
         // gateway errors may or may not have reached GoTrue, so creates leave them to the

@@ -243,6 +243,17 @@ impl Flavor {
         }
     }
 
+    /// The JSON body of an admin create or update in this server's words: the
+    /// flavour-neutral `confirm` is `email_confirm` on supabase/auth.
+    pub fn admin_write_body(self, mut body: Value) -> Value {
+        if let (Flavor::Supabase, Some(fields)) = (self, body.as_object_mut()) {
+            if let Some(confirm) = fields.remove("confirm") {
+                fields.insert(self.confirm_field().to_owned(), confirm);
+            }
+        }
+        body
+    }
+
     /// Whether `POST /admin/users` stores `app_metadata`. netlify/gotrue ignores it (a
     /// follow-up `PUT` writes it: two requests per new user); supabase/auth merges it onto
     /// `{provider, providers}` (one request).

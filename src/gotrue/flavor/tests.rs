@@ -120,6 +120,20 @@ fn write_and_read_fields_per_flavour() {
 }
 
 #[test]
+fn admin_writes_confirm_with_the_field_each_server_reads() {
+    let body = json!({"confirm": true, "role": "editor"});
+    assert_eq!(Flavor::Netlify.admin_write_body(body.clone()), body);
+    assert_eq!(
+        Flavor::Supabase.admin_write_body(body),
+        json!({"role": "editor", "email_confirm": true})
+    );
+    assert_eq!(
+        Flavor::Supabase.admin_write_body(json!({"role": "x"})),
+        json!({"role": "x"})
+    );
+}
+
+#[test]
 fn user_flow_encodings_per_flavour() {
     assert_eq!(Flavor::Netlify.token_encoding(), TokenEncoding::Form);
     assert_eq!(
