@@ -404,7 +404,8 @@ impl AdminClient {
                     return Ok(token.token.clone());
                 }
                 let aud = self.options.aud.as_deref().unwrap_or("");
-                let token = mint_admin_token(secret, aud, now, MINTED_TOKEN_LIFETIME);
+                let claims = self.flavor.admin_claims(aud, now, MINTED_TOKEN_LIFETIME);
+                let token = mint_admin_token(secret, &claims);
                 *cached = Some(CachedToken {
                     token: token.clone(),
                     expires_at: Some(now + MINTED_TOKEN_LIFETIME.as_secs()),
@@ -473,11 +474,17 @@ impl AdminClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let token = self.bearer().await?;
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token.expose());
+            let credential = self.bearer().await?;
+            // A token this client obtained itself (minted or logged in) is no gateway key.
+            let obtained = !matches!(self.credentials, AdminCredentials::Token(_));
+            let headers = self.flavor.admin_auth_headers(&credential, obtained);
+            let mut request = self.http.request(method.clone(), &url);
+            if let Some(bearer) = &headers.bearer {
+                request = request.bearer_auth(bearer.expose());
+            }
+            if let Some(key) = &headers.apikey {
+                request = request.header("apikey", key.expose());
+            }
             if let Some(aud) = &self.options.aud {
                 request = request.header("X-JWT-AUD", aud);
             }

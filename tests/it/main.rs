@@ -12,4 +12,5 @@ mod interrupt;
 mod manifest_files;
 mod schema_and_examples;
 mod smoke_emulator;
+mod smoke_supabase;
 mod smoke_wiremock;
