@@ -34,7 +34,12 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<u8, CliError> {
     for warning in &listing.warnings {
         printer.warn(warning);
     }
-    let exported = export(&args.name, &listing.users, args.managed_only);
+    let exported = export(
+        &args.name,
+        &listing.users,
+        args.managed_only,
+        client.flavor().await?,
+    );
     for warning in &exported.warnings {
         printer.warn(warning);
     }

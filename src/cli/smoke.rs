@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::connect::ServerArgs;
 use super::error::{CliError, EXIT_ERROR, EXIT_OK};
-use crate::gotrue::{FlavorChoice, UserClient};
+use crate::gotrue::UserClient;
 use crate::render::{smoke_json, smoke_junit, smoke_latency_table, smoke_table, Printer};
 use crate::secret::Secret;
 use crate::smoke::{run_repeated, ConfirmVia, Flow, SmokeOptions};
@@ -17,10 +17,6 @@ use crate::smoke::{run_repeated, ConfirmVia, Flow, SmokeOptions};
 pub struct SmokeArgs {
     #[command(flatten)]
     pub server: ServerArgs,
-    /// Which server this is: netlify (Netlify Identity), supabase (Supabase Auth), or auto
-    /// (read from GET /settings).
-    #[arg(long, env = "GOTRUE_FLAVOR", value_enum, default_value = "auto")]
-    pub flavor: FlavorChoice,
     /// Domain of the test addresses: gotrue-sync-smoke+RANDOM@DOMAIN.
     #[arg(long, default_value = "example.com")]
     pub email_domain: String,
@@ -80,9 +76,11 @@ pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<u8, CliError> {
         args.server.timeout,
     )?
     .with_apikey(apikey);
-    let flavor = user.resolve_flavor(args.flavor).await?;
+    let flavor = user.resolve_flavor(args.server.flavor).await?;
     let user = user.with_flavor(flavor);
-    let admin = admin.map(|admin| admin.with_flavor(flavor));
+    let admin = admin
+        .map(|admin| admin.with_flavor(flavor.into()))
+        .transpose()?;
     let options = SmokeOptions {
         email_domain: args.email_domain.clone(),
         confirm_via: args.confirm_via.clone(),

@@ -47,6 +47,15 @@ impl FlavorChoice {
     }
 }
 
+impl From<Flavor> for FlavorChoice {
+    fn from(flavor: Flavor) -> Self {
+        match flavor {
+            Flavor::Netlify => FlavorChoice::Netlify,
+            Flavor::Supabase => FlavorChoice::Supabase,
+        }
+    }
+}
+
 impl fmt::Display for Flavor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -160,6 +169,23 @@ impl Flavor {
             (false, false) => Err(DetectError {
                 reason: "it has neither `autoconfirm` nor `mailer_autoconfirm`".into(),
             }),
+        }
+    }
+
+    /// The flavour a URL's shape gives away, when it does: a hosted Supabase project
+    /// (`https://<ref>.supabase.co/auth/v1`) or the Supabase stack's gateway (`…/auth/v1`),
+    /// or Netlify's proxy (`…/.netlify/identity`). The hosted gateway answers nothing without
+    /// a project key, so such URLs are not asked.
+    pub fn from_url_shape(url: &str) -> Option<Flavor> {
+        let parsed = reqwest::Url::parse(url.trim()).ok()?;
+        let path = parsed.path().trim_end_matches('/');
+        let host = parsed.host_str().unwrap_or_default();
+        if host.ends_with(".supabase.co") || path.ends_with("/auth/v1") {
+            Some(Flavor::Supabase)
+        } else if path.ends_with("/.netlify/identity") {
+            Some(Flavor::Netlify)
+        } else {
+            None
         }
     }
 

@@ -154,9 +154,13 @@ impl UserClient {
         self.flavor
     }
 
-    /// The flavour `choice` names, or for `auto` the one `GET /settings` reads like.
+    /// The flavour `choice` names, or for `auto` the one the URL's shape gives away or else
+    /// the one `GET /settings` reads like.
     pub async fn resolve_flavor(&self, choice: FlavorChoice) -> Result<Flavor, GotrueError> {
-        if let Some(flavor) = choice.fixed() {
+        if let Some(flavor) = choice
+            .fixed()
+            .or_else(|| Flavor::from_url_shape(&self.base))
+        {
             return Ok(flavor);
         }
         let settings = self.settings_json().await?;

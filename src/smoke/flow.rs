@@ -410,7 +410,7 @@ impl Walk<'_> {
                         .update_user(id, email, &request)
                         .await
                         .map_err(|e| StepFailure::request(&e))?;
-                    let field = admin.flavor().confirm_field();
+                    let field = user.flavor().confirm_field();
                     // A server that ignores the field answers 200 all the same.
                     if answer.confirmed_at.is_none() {
                         return Err(StepFailure::check(format!(

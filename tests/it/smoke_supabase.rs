@@ -331,7 +331,12 @@ async fn run(fault: Fault, autoconfirm: bool, args: &[&str]) -> Run {
         })
         .mount(&server)
         .await;
-    let output = smoke(&server).args(args).output().expect("run");
+    let mut command = smoke(&server);
+    if args.contains(&"--keep-user") {
+        // Without admin credentials: the visitor flow alone.
+        command.env_remove("GOTRUE_ADMIN_TOKEN");
+    }
+    let output = command.args(args).output().expect("run");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let document = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("JSON on stdout ({e}): {stderr}"));
@@ -510,8 +515,22 @@ async fn admin_confirmation_that_confirms_nothing_fails_the_step() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_secret_key_on_the_netlify_flavour_is_refused_before_any_request() {
+    let server = MockServer::start().await;
+    let output = smoke(&server)
+        .args(["--flavor", "netlify"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--flavor supabase"), "{stderr}");
+    assert!(!stderr.contains("NEVER-PRINTED"), "{stderr}");
+    assert!(requests(&server).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_flavour_that_contradicts_the_settings_fails_the_settings_step() {
-    let run = run(Fault::None, true, &["--flavor", "netlify"]).await;
+    let run = run(Fault::None, true, &["--flavor", "netlify", "--keep-user"]).await;
     assert_eq!(run.code, Some(1));
     assert_eq!(run.status("settings"), "failed");
     let failure = &run.step("settings")["failure"];

@@ -18,6 +18,24 @@ fn detects_the_flavour_from_the_settings_fields() {
 }
 
 #[test]
+fn url_shapes_that_give_the_flavour_away() {
+    assert_eq!(
+        Flavor::from_url_shape("https://abcd.supabase.co/auth/v1"),
+        Some(Flavor::Supabase)
+    );
+    assert_eq!(
+        Flavor::from_url_shape("http://127.0.0.1:8000/auth/v1/"),
+        Some(Flavor::Supabase)
+    );
+    assert_eq!(
+        Flavor::from_url_shape("https://site.example/.netlify/identity"),
+        Some(Flavor::Netlify)
+    );
+    assert_eq!(Flavor::from_url_shape("http://127.0.0.1:9999"), None);
+    assert_eq!(Flavor::from_url_shape("not a url"), None);
+}
+
+#[test]
 fn flavour_choice_auto_leaves_detection_to_the_server() {
     assert_eq!(FlavorChoice::default(), FlavorChoice::Auto);
     assert_eq!(FlavorChoice::Auto.fixed(), None);
