@@ -316,14 +316,15 @@ impl AdminClient {
         Ok((body.users, total))
     }
 
-    /// Finds a user by e-mail (case-insensitively) with the server's `filter`.
+    /// Finds a user by e-mail (case-insensitively) with the server's `filter`, lower-cased
+    /// where the filter is case-sensitive (supabase/auth).
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<RemoteUser>, GotrueError> {
         let label = RequestLabel::new("GET", "/admin/users", Some(email));
         let key = email_key(email);
         let path = format!(
             "/admin/users?per_page={}&filter={}",
             self.options.page_size,
-            url_encode(email.trim())
+            url_encode(&self.flavor().await?.lookup_filter(email))
         );
         let answer = self
             .send(&label, Method::GET, &path, None, Repeat::Idempotent)
@@ -339,7 +340,12 @@ impl AdminClient {
         request: &CreateUserRequest,
     ) -> Result<RemoteUser, GotrueError> {
         let label = RequestLabel::new("POST", "/admin/users", Some(&request.email));
-        let body = self.write_body(&label, request).await?;
+        let mut body = self.write_body(&label, request).await?;
+        if !self.flavor().await?.create_sets_app_metadata() {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("app_metadata");
+            }
+        }
         self.create_like(&label, &request.email, &body).await
     }
 

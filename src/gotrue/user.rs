@@ -91,8 +91,8 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, 
         .unwrap_or_default())
 }
 
-/// Body of `POST /admin/users`. The server ignores `app_metadata` here, so it is not sent;
-/// it is written by a follow-up `PUT`.
+/// Body of `POST /admin/users`. netlify/gotrue ignores `app_metadata` here, so the client
+/// leaves it out there and it is written by a follow-up `PUT`; supabase/auth stores it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CreateUserRequest {
     /// E-mail as it should be stored.
@@ -107,6 +107,9 @@ pub struct CreateUserRequest {
     /// Initial user metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_metadata: Option<Map<String, Value>>,
+    /// Initial app metadata, where the server stores it on create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_metadata: Option<Map<String, Value>>,
 }
 
 /// Body of `POST /invite`.

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod client_contract;
+mod client_supabase;
 mod e2e;
 mod emulator_api;
 mod gitops;
