@@ -11,6 +11,8 @@ mod emulator_api;
 mod gitops;
 mod interrupt;
 mod manifest_files;
+mod ops;
+mod output_errors;
 mod schema_and_examples;
 mod smoke_emulator;
 mod smoke_supabase;
