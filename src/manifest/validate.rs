@@ -9,7 +9,7 @@ use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::{did_you_mean, Diagnostic, SourceLocation};
 use super::model::{
-    email_key, CreateMode, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
+    email_key, CreateMode, Manifest, Policy, UserSpec, ADMIN_ROLES, SUPPORTED_VERSION,
 };
 use super::schema::{field_names, Section};
 use super::yaml::{Node, NodeValue};
@@ -496,10 +496,10 @@ impl Checker<'_> {
                         format!("empty `role` in {context}"),
                         Some("the server cannot clear a role; remove `role` to leave it alone"),
                     );
-                } else if role.trim() == ADMIN_GROUP {
+                } else if let Some(admin) = ADMIN_ROLES.iter().find(|r| **r == role.trim()) {
                     let diagnostic = Diagnostic::new(
                         self.location(&value.referenced),
-                        format!("{context} would get the admin role `{ADMIN_GROUP}`, which controls every user of the instance"),
+                        format!("{context} would get the admin role `{admin}`, which controls every user of the instance"),
                         self.source,
                     )
                     .with_hint("if this is intended, set `policy.allow_admin_role: true`");

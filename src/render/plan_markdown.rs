@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::plan_human::{change_block, summary_line};
 use super::style::Style;
-use crate::manifest::ADMIN_GROUP;
+use crate::manifest::{ADMIN_GROUP, ADMIN_ROLES};
 use crate::plan::{Change, Plan};
 
 /// Picks the changes that belong in one collapsible section of the comment.
@@ -112,8 +112,8 @@ fn admin_grants(plan: &Plan) -> Vec<String> {
             ),
             _ => (None, false),
         };
-        if role == Some(ADMIN_GROUP) {
-            found.push(format!("{} (role `{ADMIN_GROUP}`)", change.email()));
+        if let Some(role) = role.filter(|r| ADMIN_ROLES.contains(r)) {
+            found.push(format!("{} (role `{role}`)", change.email()));
         } else if roles {
             found.push(format!("{} (roles + `{ADMIN_GROUP}`)", change.email()));
         }

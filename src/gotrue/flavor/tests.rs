@@ -207,6 +207,24 @@ fn server_owned_keys_per_flavour() {
 }
 
 #[test]
+fn the_manifest_knows_every_built_in_admin_role() {
+    use crate::manifest::ADMIN_ROLES;
+    for role in SUPABASE_ADMIN_ROLES
+        .iter()
+        .chain([&NETLIFY_DEFAULT_ADMIN_GROUP])
+    {
+        assert!(ADMIN_ROLES.contains(role), "{role}");
+    }
+    for role in ADMIN_ROLES {
+        assert!(Flavor::ALL.iter().any(|f| f.role_opens_admin_api(
+            role,
+            NETLIFY_DEFAULT_ADMIN_GROUP,
+            &[]
+        )));
+    }
+}
+
+#[test]
 fn admin_roles_per_flavour() {
     let extra = vec!["ops_admin".to_owned()];
     assert!(Flavor::Supabase.role_opens_admin_api("service_role", "admin", &[]));
