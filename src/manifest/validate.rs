@@ -12,7 +12,7 @@ use super::diagnostic::{
 };
 use super::model::{
     email_key_ref, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
-    ADMIN_GROUP, SUPPORTED_VERSION,
+    ADMIN_ROLES, SUPPORTED_VERSION,
 };
 use super::schema::{field_names, Section};
 use super::yaml::{self, Key, Mark, Node, NodeValue};
@@ -715,10 +715,10 @@ impl Checker<'_> {
                     format!("empty `role` in {context}"),
                     Some("the server cannot clear a role; remove `role` to leave it alone"),
                 );
-            } else if role.trim() == ADMIN_GROUP {
+            } else if let Some(admin) = ADMIN_ROLES.iter().find(|r| **r == role.trim()) {
                 let diagnostic = Diagnostic::at(
                     self.location(value.referenced),
-                    format!("{context} would get the admin role `{ADMIN_GROUP}`, which controls every user of the instance"),
+                    format!("{context} would get the admin role `{admin}`, which controls every user of the instance"),
                     &self.lines,
                 )
                 .with_hint("if this is intended, set `policy.allow_admin_role: true`");

@@ -12,7 +12,7 @@ use std::fmt::Write;
 use super::escape::escape_controls as escaped;
 use super::plan_human::{change_block, left_alone, oldest_pending, summary_line, PendingList};
 use super::style::Style;
-use crate::manifest::ADMIN_GROUP;
+use crate::manifest::{ADMIN_GROUP, ADMIN_ROLES};
 use crate::plan::{Change, PendingInvite, Plan};
 
 /// The default byte budget: under GitHub's 65,536-character comment limit, with room for a
@@ -390,11 +390,8 @@ fn admin_grants(plan: &Plan) -> Vec<String> {
             ),
             _ => (None, false),
         };
-        if role == Some(ADMIN_GROUP) {
-            found.push(format!(
-                "{} (role `{ADMIN_GROUP}`)",
-                escaped(change.email())
-            ));
+        if let Some(role) = role.filter(|r| ADMIN_ROLES.contains(r)) {
+            found.push(format!("{} (role `{role}`)", escaped(change.email())));
         } else if roles {
             found.push(format!(
                 "{} (roles + `{ADMIN_GROUP}`)",

@@ -166,7 +166,13 @@ fn exported_yaml_is_a_valid_manifest_with_pending_invites_marked() {
          "app_metadata": {"provider": "email", "team": {"b": 1, "a": [1, 2]}}, "user_metadata": {"full_name": "C"}}
     ]))
     .expect("users");
-    let text = export_yaml(&crate::export::export("site", &users, false)).expect("yaml");
+    let text = export_yaml(&crate::export::export(
+        "site",
+        &users,
+        false,
+        crate::gotrue::Flavor::Netlify,
+    ))
+    .expect("yaml");
     insta::assert_snapshot!(text);
     let validated = validate(&text, std::path::Path::new("export.yaml")).expect("export is valid");
     assert_eq!(validated.manifest.users.len(), 2);

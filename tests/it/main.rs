@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod client_contract;
+mod client_supabase;
 mod distribution;
 mod e2e;
 mod emulator_api;
@@ -19,4 +20,5 @@ mod ops;
 mod output_errors;
 mod schema_and_examples;
 mod smoke_emulator;
+mod smoke_supabase;
 mod smoke_wiremock;
