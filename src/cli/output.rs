@@ -2,6 +2,7 @@
 
 use std::io;
 
+use crate::apply::Outcome;
 use crate::ops::{Event, Observer};
 use crate::render::{apply_summary, change_line, plan_human, progress_bar, Printer};
 
@@ -13,6 +14,8 @@ pub struct Show<'a> {
     printer: &'a Printer,
     /// Draw a progress bar under the change lines (apply; not the demo).
     progress: bool,
+    /// Print a line for each change not started, not only their count in the summary.
+    list_skipped: bool,
 }
 
 impl<'a> Show<'a> {
@@ -21,6 +24,7 @@ impl<'a> Show<'a> {
         Show {
             printer,
             progress: false,
+            list_skipped: true,
         }
     }
 
@@ -29,6 +33,16 @@ impl<'a> Show<'a> {
         Show {
             printer,
             progress: true,
+            list_skipped: true,
+        }
+    }
+
+    /// Whether to print a line for each change not started (`-v`); the summary counts them
+    /// either way, so an interrupt at 811 of 2,000 does not scroll its notice away.
+    pub fn listing_skipped(self, list_skipped: bool) -> Self {
+        Show {
+            list_skipped,
+            ..self
         }
     }
 }
@@ -70,7 +84,10 @@ impl Observer for Show<'_> {
                 position,
                 total,
             } => {
-                printer.status(&change_line(result, position, total, style))?;
+                let skipped = matches!(result.outcome, Outcome::Skipped { .. });
+                if !skipped || self.list_skipped {
+                    printer.status(&change_line(result, position, total, style))?;
+                }
                 if self.progress {
                     printer.progress(&progress_bar(position, total, PROGRESS_WIDTH))?;
                 }
