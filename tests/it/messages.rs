@@ -4,7 +4,6 @@
 
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -28,11 +27,9 @@ impl Run {
 
     /// The binary in the temporary directory, with a clean environment.
     fn command(&self, env: &[(&str, &str)], args: &[&str]) -> Output {
-        let mut command = Command::cargo_bin("gotrue-sync").expect("binary");
+        let mut command = crate::support::binary::gotrue_sync();
         command
             .current_dir(self.dir.path())
-            .env_clear()
-            .env("NO_COLOR", "1")
             .envs(env.iter().copied())
             .args(args);
         command.output().expect("run")

@@ -3,13 +3,9 @@
 
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn binary() -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("gotrue-sync"));
-    command.env_clear().env("NO_COLOR", "1");
-    command
-}
+use crate::support::binary::process as binary;
 
 #[test]
 fn a_closed_stdout_ends_quietly_with_success() {
