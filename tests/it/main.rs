@@ -16,3 +16,4 @@ mod output_errors;
 mod schema_and_examples;
 mod smoke_emulator;
 mod smoke_wiremock;
+mod terminal;
