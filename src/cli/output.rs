@@ -4,10 +4,7 @@ use std::io;
 
 use crate::apply::Outcome;
 use crate::ops::{Event, Observer};
-use crate::render::{apply_summary, change_line, plan_human, progress_bar, Printer};
-
-/// Characters of the progress bar drawn on a terminal.
-const PROGRESS_WIDTH: usize = 30;
+use crate::render::{apply_summary, change_line, plan_human, Printer};
 
 /// Renders events for a person watching.
 pub struct Show<'a> {
@@ -75,7 +72,7 @@ impl Observer for Show<'_> {
             )),
             Event::ApplyStarting { total } => {
                 if self.progress {
-                    printer.progress(&progress_bar(0, total, PROGRESS_WIDTH))?;
+                    printer.start_progress(total);
                 }
                 Ok(())
             }
@@ -89,7 +86,7 @@ impl Observer for Show<'_> {
                     printer.status(&change_line(result, position, total, style))?;
                 }
                 if self.progress {
-                    printer.progress(&progress_bar(position, total, PROGRESS_WIDTH))?;
+                    printer.advance(position);
                 }
                 Ok(())
             }

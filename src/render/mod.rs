@@ -13,7 +13,7 @@ pub use export_yaml::export_yaml;
 pub use plan_human::{change_block, plan_human, summary_line};
 pub use plan_markdown::plan_markdown;
 pub use printer::{Printer, PrinterSettings, Sink};
-pub use report::{apply_summary, change_line, progress_bar};
+pub use report::{apply_summary, change_line};
 pub use smoke::{smoke_json, smoke_latency_table, smoke_table, SMOKE_FORMAT_VERSION};
 pub use smoke_junit::smoke_junit;
 pub use style::Style;

@@ -98,7 +98,9 @@ async fn yes_shows_progress_and_two_ctrl_cs_stop_at_once_naming_the_changes_in_f
         session.exp_string("Enter a value:").expect("the prompt");
         session.send_line("yes").expect("answer");
         session.exp_string("[1/40] ok").expect("a finished change");
-        session.exp_string("/40").expect("the progress line");
+        session
+            .exp_string("/40 changes")
+            .expect("the progress line, with rate, elapsed time and time left");
         session.send_control('c').expect("first ctrl-c");
         session
             .exp_string("interrupted: finishing the requests in flight")
