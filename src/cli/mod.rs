@@ -158,7 +158,7 @@ fn usage_error(error: &clap::Error) -> ExitStatus {
 async fn dispatch(cli: &Cli, printer: &Printer) -> Result<ExitStatus, CliError> {
     match &cli.command {
         Command::Validate(args) => validate::run(args, printer),
-        Command::Plan(args) => plan::run(args, printer).await,
+        Command::Plan(args) => plan::run(args, cli.verbose, printer).await,
         Command::Apply(args) => apply::run(args, printer, cli.verbose > 0).await,
         Command::Export(args) => export::run(args, printer).await,
         Command::Schema => schema::run(printer),

@@ -7,7 +7,7 @@ use clap::Args;
 use super::error::{CliError, ExitStatus};
 use super::plan::PlanFormat;
 use crate::ops::plan::read_plan;
-use crate::render::{plan_human, plan_json, plan_markdown, Printer};
+use crate::render::{plan_human, plan_json, plan_markdown, MarkdownOptions, Printer};
 
 /// Arguments of `show`.
 #[derive(Debug, Args)]
@@ -26,7 +26,7 @@ pub fn run(args: &ShowArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
     printer.document(&match args.format {
         PlanFormat::Human => plan_human(&plan, printer.out_style()),
         PlanFormat::Json => plan_json(&plan),
-        PlanFormat::Markdown => plan_markdown(&plan),
+        PlanFormat::Markdown => plan_markdown(&plan, &MarkdownOptions::default()),
     })?;
     Ok(ExitStatus::Success)
 }

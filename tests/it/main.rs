@@ -5,12 +5,15 @@ mod support;
 
 mod cli;
 mod client_contract;
+mod distribution;
 mod e2e;
 mod emulator_api;
 mod gitops;
 mod interrupt;
 mod manifest_files;
+mod manifest_hardening;
 mod messages;
+mod msrv;
 mod ops;
 mod output_errors;
 mod schema_and_examples;

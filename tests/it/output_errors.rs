@@ -5,7 +5,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::process::Stdio;
 
-use crate::support::binary::process as binary;
+use crate::support::binary::process;
 
 #[test]
 fn a_closed_stdout_ends_quietly_with_success() {
@@ -13,7 +13,7 @@ fn a_closed_stdout_ends_quietly_with_success() {
     // with `gotrue-sync schema | head -c0`, without a race against the reader.
     let (ours, theirs) = UnixStream::pair().expect("socket pair");
     drop(ours);
-    let output = binary()
+    let output = process()
         .arg("schema")
         .stdout(Stdio::from(OwnedFd::from(theirs)))
         .stderr(Stdio::piped())
@@ -29,7 +29,7 @@ fn a_full_disk_is_an_error_with_a_message() {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full");
-    let output = binary()
+    let output = process()
         .arg("schema")
         .stdout(Stdio::from(full))
         .stderr(Stdio::piped())
