@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::error::CliError;
 use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions, FlavorChoice, RetryPolicy};
+use crate::render::Printer;
 use crate::secret::Secret;
 
 /// Where the server is and how to talk to it. Credentials come only from the environment
@@ -14,7 +15,7 @@ use crate::secret::Secret;
 pub struct ServerArgs {
     /// GoTrue root URL, e.g. https://site.example/.netlify/identity,
     /// https://<ref>.supabase.co/auth/v1 or http://127.0.0.1:8081.
-    #[arg(long, env = "GOTRUE_URL")]
+    #[arg(long, env = "GOTRUE_URL", value_parser = parse_url)]
     pub url: String,
     /// Which server this is: netlify (Netlify Identity), supabase (Supabase Auth), or auto
     /// (from the URL's shape, else from GET /settings).
@@ -24,18 +25,67 @@ pub struct ServerArgs {
     #[arg(long, env = "GOTRUE_AUD")]
     pub aud: Option<String>,
     /// Timeout of each request (e.g. 30s, 2m).
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, env = "GOTRUE_SYNC_TIMEOUT")]
     pub timeout: Duration,
     /// Users per page when listing (per_page); never 0.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..), env = "GOTRUE_SYNC_PAGE_SIZE")]
     pub page_size: u32,
     /// Retries of a request after a connection error, 429, 502, 503 or 504.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, env = "GOTRUE_SYNC_RETRIES")]
     pub retries: u32,
 }
 
 /// The environment variables admin credentials are read from.
 pub const CREDENTIAL_HELP: &str = "Admin credentials come from the environment: GOTRUE_ADMIN_TOKEN (operator token or admin JWT), or GOTRUE_JWT_SECRET (admin tokens are minted), or GOTRUE_ADMIN_EMAIL and GOTRUE_ADMIN_PASSWORD (password login of a user whose role is the admin group).";
+
+/// `--url`: an absolute http(s) URL. Named problems for the usual slips.
+fn parse_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(
+            "the URL is empty. If it comes from GOTRUE_URL: a pull request from a fork gets no secrets; set GOTRUE_URL (and the credentials) for this job, or skip the job when they are empty".into(),
+        );
+    }
+    if !text.contains("://") {
+        return Err(format!(
+            "`{text}` has no scheme: write http://{text} (or https://{text})"
+        ));
+    }
+    if !(text.starts_with("http://") || text.starts_with("https://")) {
+        return Err(format!("`{text}` is not an http:// or https:// URL"));
+    }
+    Ok(text.to_owned())
+}
+
+/// The environment variable (or pair) the admin credential is taken from, by precedence.
+pub fn credential_source() -> Option<&'static str> {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("GOTRUE_ADMIN_TOKEN") {
+        Some("GOTRUE_ADMIN_TOKEN")
+    } else if set("GOTRUE_JWT_SECRET") {
+        Some("GOTRUE_JWT_SECRET")
+    } else if set("GOTRUE_ADMIN_EMAIL") && set("GOTRUE_ADMIN_PASSWORD") {
+        Some("GOTRUE_ADMIN_EMAIL/GOTRUE_ADMIN_PASSWORD")
+    } else {
+        None
+    }
+}
+
+/// Credentials that are set but lose to one of higher precedence, for a warning.
+fn ignored_credentials() -> Vec<&'static str> {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    let mut present = Vec::new();
+    if set("GOTRUE_ADMIN_TOKEN") {
+        present.push("GOTRUE_ADMIN_TOKEN");
+    }
+    if set("GOTRUE_JWT_SECRET") {
+        present.push("GOTRUE_JWT_SECRET");
+    }
+    if set("GOTRUE_ADMIN_EMAIL") || set("GOTRUE_ADMIN_PASSWORD") {
+        present.push("GOTRUE_ADMIN_EMAIL/GOTRUE_ADMIN_PASSWORD");
+    }
+    present.into_iter().skip(1).collect()
+}
 
 /// Reads admin credentials from the environment, in order of precedence.
 pub fn credentials_from_env() -> Result<AdminCredentials, CliError> {
@@ -77,15 +127,31 @@ impl ServerArgs {
 
     /// An admin client with credentials from the environment, speaking the server's flavour
     /// (`auto` is resolved by its first request).
-    pub fn admin_client(&self, parallelism: usize) -> Result<AdminClient, CliError> {
+    pub fn admin_client(
+        &self,
+        parallelism: usize,
+        printer: &Printer,
+    ) -> Result<AdminClient, CliError> {
         Ok(self
-            .unresolved_admin_client(parallelism)?
+            .unresolved_admin_client(parallelism, printer)?
             .with_flavor(self.flavor)?)
     }
 
-    /// An admin client that speaks netlify/gotrue until told its flavour.
-    fn unresolved_admin_client(&self, parallelism: usize) -> Result<AdminClient, CliError> {
+    /// An admin client that speaks netlify/gotrue until told its flavour; says which
+    /// credential wins when several are set.
+    fn unresolved_admin_client(
+        &self,
+        parallelism: usize,
+        printer: &Printer,
+    ) -> Result<AdminClient, CliError> {
         let credentials = credentials_from_env()?;
+        let ignored = ignored_credentials();
+        if let (Some(used), false) = (credential_source(), ignored.is_empty()) {
+            printer.warn(&format!(
+                "several admin credentials are set; using {used}, ignoring {}",
+                ignored.join(" and ")
+            ))?;
+        }
         Ok(AdminClient::new(
             &self.url,
             credentials,
@@ -99,12 +165,13 @@ impl ServerArgs {
     pub fn optional_admin_client(
         &self,
         parallelism: usize,
+        printer: &Printer,
     ) -> Result<Option<AdminClient>, CliError> {
         let any_set = ADMIN_VARIABLES
             .iter()
             .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
         if any_set {
-            self.unresolved_admin_client(parallelism).map(Some)
+            self.unresolved_admin_client(parallelism, printer).map(Some)
         } else {
             Ok(None)
         }

@@ -21,32 +21,38 @@ pub struct SmokeArgs {
     #[command(flatten)]
     pub server: ServerArgs,
     /// Domain of the test addresses: gotrue-sync-smoke+RANDOM@DOMAIN.
-    #[arg(long, default_value = "example.com")]
+    #[arg(long, default_value = "example.com", env = "GOTRUE_SYNC_EMAIL_DOMAIN")]
     pub email_domain: String,
     /// Where the confirmation (and invitation) token comes from when the instance does not
     /// autoconfirm: `inbox` (the emulator), `command:CMD` (run with `sh -c`, given the address
     /// as $1 and in GOTRUE_SMOKE_EMAIL; prints the token or the link) or `admin` (confirm
     /// through the admin API: a weaker check) or `generate-link` (Supabase: the admin API hands
     /// out the mail's token without sending it).
-    #[arg(long, value_name = "SOURCE")]
+    #[arg(long, value_name = "SOURCE", env = "GOTRUE_SYNC_CONFIRM_VIA")]
     pub confirm_via: Option<ConfirmVia>,
     /// The flows to walk; `invite` needs admin credentials and a mail source.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "signup")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "signup",
+        env = "GOTRUE_SYNC_FLOW"
+    )]
     pub flow: Vec<FlowArg>,
     /// Keep the test users (for debugging) instead of deleting them.
-    #[arg(long)]
+    #[arg(long, env = "GOTRUE_SYNC_KEEP_USER")]
     pub keep_user: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
     /// Also write a JUnit XML report to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "GOTRUE_SYNC_JUNIT")]
     pub junit: Option<PathBuf>,
     /// Run this many times (synthetic monitoring); p50/p95 per step are shown at the end.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), env = "GOTRUE_SYNC_REPEAT")]
     pub repeat: u32,
     /// Pause between repeated runs.
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, env = "GOTRUE_SYNC_INTERVAL")]
     pub interval: Duration,
 }
 
@@ -70,7 +76,7 @@ impl From<FlowArg> for Flow {
 
 /// Runs `smoke`: exit 0 when every step of every run passed, 1 otherwise.
 pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
-    let admin = args.server.optional_admin_client(1)?;
+    let admin = args.server.optional_admin_client(1, printer)?;
     let flows: Vec<Flow> = args.flow.iter().copied().map(Flow::from).collect();
     let needs_admin = flows.contains(&Flow::Invite)
         || matches!(

@@ -19,7 +19,7 @@ pub use plan_markdown::{
     plan_markdown, server_host, MarkdownOptions, DEFAULT_MARKDOWN_BUDGET, MIN_MARKDOWN_BUDGET,
 };
 pub use printer::{Printer, PrinterSettings, Sink};
-pub use report::{apply_summary, change_line, progress_bar};
+pub use report::{apply_summary, change_line};
 pub use smoke::{smoke_json, smoke_latency_table, smoke_table, SMOKE_FORMAT_VERSION};
 pub use smoke_junit::smoke_junit;
 pub use style::Style;

@@ -6,18 +6,6 @@ use super::escape::escape_controls as escaped;
 use super::style::Style;
 use crate::apply::{ApplyReport, ChangeReport, Outcome};
 
-/// The progress bar shown under the change lines on a terminal: `[#####-----] 12/40`.
-pub fn progress_bar(finished: usize, total: usize, width: usize) -> String {
-    let filled = (finished.min(total) * width)
-        .checked_div(total)
-        .unwrap_or(width);
-    format!(
-        "[{}{}] {finished}/{total}",
-        "#".repeat(filled),
-        "-".repeat(width - filled)
-    )
-}
-
 /// One line per finished change, e.g. `[3/10] ok      invite alice@example.com`.
 pub fn change_line(report: &ChangeReport, position: usize, total: usize, style: Style) -> String {
     let counter = style.dim(&format!("[{position}/{total}]"));

@@ -179,19 +179,6 @@ fn exported_yaml_is_a_valid_manifest_with_pending_invites_marked() {
     assert!(text.contains("email: p@example.com # invited (pending since 2026-01-01T00:00:00Z)"));
 }
 
-#[test]
-fn progress_bar_fills_in_proportion() {
-    assert_eq!(progress_bar(0, 4, 8), "[--------] 0/4");
-    assert_eq!(progress_bar(1, 4, 8), "[##------] 1/4");
-    assert_eq!(progress_bar(4, 4, 8), "[########] 4/4");
-    assert_eq!(progress_bar(0, 0, 4), "[####] 0/0");
-    assert_eq!(
-        progress_bar(9, 4, 4),
-        "[####] 9/4",
-        "never overflows the width"
-    );
-}
-
 fn smoke_report(signup_fails: bool) -> crate::smoke::SmokeReport {
     use crate::gotrue::{GotrueError, RequestLabel};
     use crate::smoke::{SmokeReport, StepFailure, StepResult, StepStatus};

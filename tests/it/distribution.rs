@@ -863,7 +863,8 @@ async fn plan_keeps_to_the_markdown_budget_and_summarises_pending_invitations() 
         &["--format", "markdown", "--markdown-budget", "100"],
         &big_file,
     );
-    assert_eq!(too_small.status.code(), Some(2), "{}", text(&too_small));
+    // A usage error: 1, like every error (2 means "changes" only).
+    assert_eq!(too_small.status.code(), Some(1), "{}", text(&too_small));
     assert!(String::from_utf8_lossy(&too_small.stderr).contains("--markdown-budget"));
 }
 
