@@ -10,6 +10,7 @@ mod emulator_api;
 mod gitops;
 mod interrupt;
 mod manifest_files;
+mod manifest_hardening;
 mod ops;
 mod output_errors;
 mod schema_and_examples;
