@@ -5,16 +5,21 @@ use std::time::Duration;
 use clap::Args;
 
 use super::error::CliError;
-use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions, RetryPolicy};
+use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions, FlavorChoice, RetryPolicy};
 use crate::secret::Secret;
 
 /// Where the server is and how to talk to it. Credentials come only from the environment
 /// (never flags), so they do not show up in shell history or process lists.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
-    /// GoTrue root URL, e.g. https://site.example/.netlify/identity or http://127.0.0.1:8081.
+    /// GoTrue root URL, e.g. https://site.example/.netlify/identity,
+    /// https://<ref>.supabase.co/auth/v1 or http://127.0.0.1:8081.
     #[arg(long, env = "GOTRUE_URL")]
     pub url: String,
+    /// Which server this is: netlify (Netlify Identity), supabase (Supabase Auth), or auto
+    /// (from the URL's shape, else from GET /settings).
+    #[arg(long, env = "GOTRUE_FLAVOR", value_enum, default_value = "auto")]
+    pub flavor: FlavorChoice,
     /// Audience, sent as X-JWT-AUD.
     #[arg(long, env = "GOTRUE_AUD")]
     pub aud: Option<String>,
@@ -70,8 +75,16 @@ impl ServerArgs {
         }
     }
 
-    /// An admin client with credentials from the environment.
+    /// An admin client with credentials from the environment, speaking the server's flavour
+    /// (`auto` is resolved by its first request).
     pub fn admin_client(&self, parallelism: usize) -> Result<AdminClient, CliError> {
+        Ok(self
+            .unresolved_admin_client(parallelism)?
+            .with_flavor(self.flavor)?)
+    }
+
+    /// An admin client that speaks netlify/gotrue until told its flavour.
+    fn unresolved_admin_client(&self, parallelism: usize) -> Result<AdminClient, CliError> {
         let credentials = credentials_from_env()?;
         Ok(AdminClient::new(
             &self.url,
@@ -81,7 +94,8 @@ impl ServerArgs {
     }
 
     /// An admin client when any admin credential is set in the environment, `None` when none
-    /// is (for commands such as `smoke` that can do without one).
+    /// is (for commands such as `smoke` that can do without one). The caller sets its flavour
+    /// ([`AdminClient::with_flavor`]).
     pub fn optional_admin_client(
         &self,
         parallelism: usize,
@@ -90,7 +104,7 @@ impl ServerArgs {
             .iter()
             .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
         if any_set {
-            self.admin_client(parallelism).map(Some)
+            self.unresolved_admin_client(parallelism).map(Some)
         } else {
             Ok(None)
         }

@@ -111,7 +111,7 @@ pub fn main() -> ExitCode {
 async fn dispatch(cli: &Cli, printer: &Printer) -> Result<ExitStatus, CliError> {
     match &cli.command {
         Command::Validate(args) => validate::run(args, printer),
-        Command::Plan(args) => plan::run(args, printer).await,
+        Command::Plan(args) => plan::run(args, cli.verbose, printer).await,
         Command::Apply(args) => apply::run(args, printer).await,
         Command::Export(args) => export::run(args, printer).await,
         Command::Schema => schema::run(printer),
@@ -136,7 +136,7 @@ fn finish(result: Result<ExitStatus, CliError>, printer: &Printer) -> ExitStatus
     }
     // If even the error cannot be written, the exit status is all that is left.
     let _ = match error.diagnostics() {
-        Some(diagnostics) => printer.report(&format!("{diagnostics}\n")),
+        Some(diagnostics) => printer.diagnostics(&format!("{diagnostics}\n")),
         None => printer.error(&render_chain(&error)),
     };
     ExitStatus::Error

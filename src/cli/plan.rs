@@ -9,7 +9,10 @@ use super::error::{CliError, ExitStatus};
 use super::output::Show;
 use crate::ops::plan::{plan, PlanRequest};
 use crate::plan::PlanOptions;
-use crate::render::{plan_human, plan_json, plan_markdown, Printer};
+use crate::render::{
+    plan_human_with, plan_json, plan_markdown, server_host, MarkdownOptions, PendingList, Printer,
+    DEFAULT_MARKDOWN_BUDGET, MIN_MARKDOWN_BUDGET,
+};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -24,6 +27,11 @@ pub struct PlanArgs {
     /// Shorthand for --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// The most bytes --format markdown may take: larger plans show changes as one line,
+    /// then count what still does not fit (a GitHub comment holds 65,536 characters).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MARKDOWN_BUDGET as u64,
+          value_parser = clap::value_parser!(u64).range(MIN_MARKDOWN_BUDGET as u64..))]
+    pub markdown_budget: u64,
     /// Save the plan (with a fingerprint of the server state) for `apply PLAN`.
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
@@ -70,8 +78,8 @@ impl ReinviteArgs {
     }
 }
 
-/// Runs `plan`.
-pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
+/// Runs `plan`; `verbose` (`-v`) names every pending invitation.
+pub async fn run(args: &PlanArgs, verbose: u8, printer: &Printer) -> Result<ExitStatus, CliError> {
     let client = args.server.admin_client(usize::from(args.parallelism))?;
     let format = if args.json {
         PlanFormat::Json
@@ -86,9 +94,20 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<ExitStatus, CliEr
     };
     let planned = plan(&client, &request, &Show::new(printer)).await?;
     printer.document(&match format {
-        PlanFormat::Human => plan_human(&planned.plan, printer.out_style()),
+        PlanFormat::Human => plan_human_with(
+            &planned.plan,
+            printer.out_style(),
+            PendingList::for_verbosity(verbose),
+        ),
         PlanFormat::Json => plan_json(&planned.plan),
-        PlanFormat::Markdown => plan_markdown(&planned.plan),
+        PlanFormat::Markdown => plan_markdown(
+            &planned.plan,
+            &MarkdownOptions {
+                server_host: server_host(client.base_url()),
+                budget: usize::try_from(args.markdown_budget).unwrap_or(usize::MAX),
+                pending: PendingList::for_verbosity(verbose),
+            },
+        ),
     })?;
     Ok(
         if args.detailed_exitcode && planned.plan.summary.has_changes() {

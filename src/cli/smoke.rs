@@ -12,6 +12,7 @@ use crate::gotrue::UserClient;
 use crate::ops::smoke::{smoke, SmokeRequest};
 use crate::ops::{Event, Observer};
 use crate::render::{smoke_json, smoke_junit, smoke_latency_table, smoke_table, Printer};
+use crate::secret::Secret;
 use crate::smoke::{ConfirmVia, Flow, SmokeOptions};
 
 /// Arguments of `smoke`.
@@ -25,7 +26,8 @@ pub struct SmokeArgs {
     /// Where the confirmation (and invitation) token comes from when the instance does not
     /// autoconfirm: `inbox` (the emulator), `command:CMD` (run with `sh -c`, given the address
     /// as $1 and in GOTRUE_SMOKE_EMAIL; prints the token or the link) or `admin` (confirm
-    /// through the admin API: a weaker check).
+    /// through the admin API: a weaker check) or `generate-link` (Supabase: the admin API hands
+    /// out the mail's token without sending it).
     #[arg(long, value_name = "SOURCE")]
     pub confirm_via: Option<ConfirmVia>,
     /// The flows to walk; `invite` needs admin credentials and a mail source.
@@ -70,21 +72,37 @@ impl From<FlowArg> for Flow {
 pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
     let admin = args.server.optional_admin_client(1)?;
     let flows: Vec<Flow> = args.flow.iter().copied().map(Flow::from).collect();
-    let needs_admin = flows.contains(&Flow::Invite) || args.confirm_via == Some(ConfirmVia::Admin);
+    let needs_admin = flows.contains(&Flow::Invite)
+        || matches!(
+            args.confirm_via,
+            Some(ConfirmVia::Admin | ConfirmVia::GenerateLink)
+        );
     if needs_admin && admin.is_none() {
         return Err(CliError::Usage(format!(
-            "--flow invite and --confirm-via admin need admin credentials. {}",
+            "--flow invite and --confirm-via admin or generate-link need admin credentials. {}",
             super::connect::CREDENTIAL_HELP
         )));
     }
     if admin.is_none() {
         printer.warn("no admin credentials: the test user cannot be deleted afterwards")?;
     }
+    // The project's publishable (or anon) key, which Supabase's hosted gateway wants in an
+    // `apikey` header on every visitor request; from the environment only, like every key.
+    let apikey = std::env::var("GOTRUE_API_KEY")
+        .ok()
+        .filter(|key| !key.is_empty())
+        .map(Secret::new);
     let user = UserClient::new(
         &args.server.url,
         args.server.aud.clone(),
         args.server.timeout,
-    )?;
+    )?
+    .with_apikey(apikey);
+    let flavor = user.resolve_flavor(args.server.flavor).await?;
+    let user = user.with_flavor(flavor);
+    let admin = admin
+        .map(|admin| admin.with_flavor(flavor.into()))
+        .transpose()?;
     let request = SmokeRequest {
         options: SmokeOptions {
             email_domain: args.email_domain.clone(),
@@ -104,11 +122,13 @@ pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<ExitStatus, CliE
         printer.document(&smoke_json(&reports))?;
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, smoke_junit(&reports)).map_err(|source| CliError::WriteFile {
-            what: "the JUnit report",
-            path: path.clone(),
-            source,
-        })?;
+        crate::private_file::write_private(path, smoke_junit(&reports).as_bytes()).map_err(
+            |source| CliError::WriteFile {
+                what: "the JUnit report",
+                path: path.clone(),
+                source,
+            },
+        )?;
     }
     Ok(if reports.iter().all(|r| r.passed()) {
         ExitStatus::Success

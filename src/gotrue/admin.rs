@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::auth::{
     mint_admin_token, unix_now, AdminCredentials, CachedToken, MINTED_TOKEN_LIFETIME,
 };
-use super::error::{error_message, GotrueError, RequestLabel};
+use super::error::{GotrueError, RequestLabel};
+use super::flavor::{AuthHeaders, Flavor, FlavorChoice, ServerError};
+use super::link::{GenerateLinkRequest, GeneratedLink, LinkKind};
 use super::user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
 use crate::manifest::email_key;
 use crate::secret::Secret;
@@ -113,6 +115,9 @@ pub struct AdminClient {
     options: ClientOptions,
     token: tokio::sync::Mutex<Option<CachedToken>>,
     requests: AtomicU64,
+    /// `--flavor` as given; `auto` is resolved by the first request.
+    flavor_choice: FlavorChoice,
+    flavor: tokio::sync::OnceCell<Flavor>,
 }
 
 impl std::fmt::Debug for AdminClient {
@@ -149,6 +154,70 @@ impl AdminClient {
             options,
             token: tokio::sync::Mutex::new(None),
             requests: AtomicU64::new(0),
+            flavor_choice: FlavorChoice::Netlify,
+            flavor: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The same client, speaking the flavour `choice` names (netlify/gotrue until told). For
+    /// `auto` the URL's shape decides when it gives the flavour away, else `GET /settings`,
+    /// asked by the first request, so that a command that fails before talking to the server
+    /// sends nothing. Credentials that cannot work on the flavour are refused with a sentence
+    /// that says why (an admin password login on Supabase, a publishable key).
+    pub fn with_flavor(mut self, choice: FlavorChoice) -> Result<Self, GotrueError> {
+        self.flavor_choice = choice;
+        self.flavor = tokio::sync::OnceCell::new();
+        if let Some(flavor) = choice
+            .fixed()
+            .or_else(|| Flavor::from_url_shape(&self.base))
+        {
+            self.accept_credentials(flavor)?;
+            self.flavor = tokio::sync::OnceCell::new_with(Some(flavor));
+        }
+        Ok(self)
+    }
+
+    /// The flavour the client speaks, asking the server the first time when it is `auto`.
+    pub async fn flavor(&self) -> Result<Flavor, GotrueError> {
+        self.flavor
+            .get_or_try_init(|| async {
+                let flavor = match self.flavor_choice.fixed() {
+                    Some(flavor) => flavor,
+                    None => self.detect_flavor().await?,
+                };
+                self.accept_credentials(flavor)?;
+                Ok(flavor)
+            })
+            .await
+            .copied()
+    }
+
+    fn accept_credentials(&self, flavor: Flavor) -> Result<(), GotrueError> {
+        let refusal = match &self.credentials {
+            AdminCredentials::Token(token) => flavor.refuse_admin_credential(token),
+            AdminCredentials::JwtSecret(_) => None,
+            AdminCredentials::Password { .. } => flavor.refuse_password_admin().map(str::to_owned),
+        };
+        refusal.map_or(Ok(()), |reason| Err(GotrueError::Config(reason)))
+    }
+
+    /// `GET /settings` (no credentials needed) read for its flavour.
+    async fn detect_flavor(&self) -> Result<Flavor, GotrueError> {
+        let label = RequestLabel::new("GET", "/settings", None);
+        let answer = self
+            .send_as(
+                &label,
+                Method::GET,
+                "/settings",
+                None,
+                Repeat::Idempotent,
+                None,
+            )
+            .await?;
+        let settings: serde_json::Value = decode(&label, &answer.body)?;
+        Flavor::detect(&settings).map_err(|e| GotrueError::Decode {
+            request: label,
+            detail: e.to_string(),
         })
     }
 
@@ -247,14 +316,15 @@ impl AdminClient {
         Ok((body.users, total))
     }
 
-    /// Finds a user by e-mail (case-insensitively) with the server's `filter`.
+    /// Finds a user by e-mail (case-insensitively) with the server's `filter`, lower-cased
+    /// where the filter is case-sensitive (supabase/auth).
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<RemoteUser>, GotrueError> {
         let label = RequestLabel::new("GET", "/admin/users", Some(email));
         let key = email_key(email);
         let path = format!(
             "/admin/users?per_page={}&filter={}",
             self.options.page_size,
-            url_encode(email.trim())
+            url_encode(&self.flavor().await?.lookup_filter(email))
         );
         let answer = self
             .send(&label, Method::GET, &path, None, Repeat::Idempotent)
@@ -270,7 +340,13 @@ impl AdminClient {
         request: &CreateUserRequest,
     ) -> Result<RemoteUser, GotrueError> {
         let label = RequestLabel::new("POST", "/admin/users", Some(&request.email));
-        self.create_like(&label, &request.email, request).await
+        let mut body = self.write_body(&label, request).await?;
+        if !self.flavor().await?.create_sets_app_metadata() {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("app_metadata");
+            }
+        }
+        self.create_like(&label, &request.email, &body).await
     }
 
     /// `POST /invite`, with the same care as [`AdminClient::create_user`].
@@ -321,11 +397,47 @@ impl AdminClient {
     ) -> Result<RemoteUser, GotrueError> {
         let path = format!("/admin/users/{id}");
         let label = RequestLabel::new("PUT", path.clone(), Some(email));
-        let bytes = encode(&label, request)?;
+        let bytes = encode(&label, &self.write_body(&label, request).await?)?;
         let answer = self
             .send(&label, Method::PUT, &path, Some(bytes), Repeat::Idempotent)
             .await?;
         decode(&label, &answer.body)
+    }
+
+    /// `POST /admin/generate_link {type, email}` (supabase/auth): the mail's token without
+    /// the mail. An invite link creates the user when it does not exist, so it is never
+    /// repeated after an ambiguous failure.
+    pub async fn generate_link(
+        &self,
+        kind: LinkKind,
+        email: &str,
+    ) -> Result<GeneratedLink, GotrueError> {
+        let path = "/admin/generate_link";
+        let label = RequestLabel::new("POST", path, Some(email));
+        let bytes = encode(&label, &GenerateLinkRequest { kind, email })?;
+        let answer = self
+            .send(
+                &label,
+                Method::POST,
+                path,
+                Some(bytes),
+                Repeat::OnlyIfNotReceived,
+            )
+            .await?;
+        decode(&label, &answer.body)
+    }
+
+    /// An admin write body in the words of the client's flavour.
+    async fn write_body<B: Serialize>(
+        &self,
+        label: &RequestLabel,
+        request: &B,
+    ) -> Result<serde_json::Value, GotrueError> {
+        let body = serde_json::to_value(request).map_err(|e| GotrueError::Decode {
+            request: label.clone(),
+            detail: format!("cannot encode the request body: {e}"),
+        })?;
+        Ok(self.flavor().await?.admin_write_body(body))
     }
 
     /// `DELETE /admin/users/{id}`. A 404 means the user is already gone: the goal is met.
@@ -342,7 +454,7 @@ impl AdminClient {
         }
     }
 
-    async fn bearer(&self) -> Result<Secret, GotrueError> {
+    async fn bearer(&self, flavor: Flavor) -> Result<Secret, GotrueError> {
         let (email, password) = match &self.credentials {
             AdminCredentials::Token(token) => return Ok(token.clone()),
             AdminCredentials::JwtSecret(secret) => {
@@ -352,7 +464,8 @@ impl AdminClient {
                     return Ok(token.token.clone());
                 }
                 let aud = self.options.aud.as_deref().unwrap_or("");
-                let token = mint_admin_token(secret, aud, now, MINTED_TOKEN_LIFETIME);
+                let claims = flavor.admin_claims(aud, now, MINTED_TOKEN_LIFETIME);
+                let token = mint_admin_token(secret, &claims);
                 *cached = Some(CachedToken {
                     token: token.clone(),
                     expires_at: Some(now + MINTED_TOKEN_LIFETIME.as_secs()),
@@ -393,7 +506,7 @@ impl AdminClient {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let response = request.send().await;
             match self
-                .classify(&label, response, Repeat::Idempotent, attempt)
+                .classify(&label, response, Repeat::Idempotent, attempt, None)
                 .await
             {
                 Step::Done(answer) => {
@@ -417,15 +530,42 @@ impl AdminClient {
         body: Option<Vec<u8>>,
         repeat: Repeat,
     ) -> Result<Answer, GotrueError> {
+        let flavor = self.flavor().await?;
+        self.send_as(label, method, path_and_query, body, repeat, Some(flavor))
+            .await
+    }
+
+    /// Sends with the admin credential in the headers `flavor` reads, or with none.
+    async fn send_as(
+        &self,
+        label: &RequestLabel,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        repeat: Repeat,
+        flavor: Option<Flavor>,
+    ) -> Result<Answer, GotrueError> {
         let url = format!("{}{}", self.base, path_and_query);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let token = self.bearer().await?;
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token.expose());
+            let headers = match flavor {
+                Some(flavor) => {
+                    let credential = self.bearer(flavor).await?;
+                    // A token this client obtained itself (minted or logged in) is no
+                    // gateway key.
+                    let obtained = !matches!(self.credentials, AdminCredentials::Token(_));
+                    flavor.admin_auth_headers(&credential, obtained)
+                }
+                None => AuthHeaders::default(),
+            };
+            let mut request = self.http.request(method.clone(), &url);
+            if let Some(bearer) = &headers.bearer {
+                request = request.bearer_auth(bearer.expose());
+            }
+            if let Some(key) = &headers.apikey {
+                request = request.header("apikey", key.expose());
+            }
             if let Some(aud) = &self.options.aud {
                 request = request.header("X-JWT-AUD", aud);
             }
@@ -437,7 +577,10 @@ impl AdminClient {
             self.requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(request = %label, attempt, "sending");
             let response = request.send().await;
-            match self.classify(label, response, repeat, attempt).await {
+            match self
+                .classify(label, response, repeat, attempt, flavor)
+                .await
+            {
                 Step::Done(answer) => return Ok(answer),
                 Step::Retry(delay) => {
                     tracing::info!(request = %label, attempt, delay_ms = delay.as_millis() as u64, "retrying");
@@ -455,6 +598,7 @@ impl AdminClient {
         response: Result<reqwest::Response, reqwest::Error>,
         repeat: Repeat,
         attempt: u32,
+        flavor: Option<Flavor>,
     ) -> Step {
         let retries_left = attempt <= self.options.retry.max_retries;
         let response = match response {
@@ -476,6 +620,10 @@ impl AdminClient {
         };
         let status = response.status();
         let headers = response.headers().clone();
+        let error_code = headers
+            .get("x-sb-error-code")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(error) => {
@@ -492,10 +640,16 @@ impl AdminClient {
         if status.is_success() {
             return Step::Done(Answer { headers, body });
         }
+        let server = ServerError::parse(error_code.as_deref(), &body);
+        let mut message = server.describe();
+        let hint = flavor.and_then(|f| server.admin_credential_hint(Some(f), status.as_u16()));
+        if let Some(hint) = hint {
+            message = format!("{message}. {hint}");
+        }
         let error = GotrueError::Api {
             request: label.clone(),
             status: status.as_u16(),
-            message: error_message(&body),
+            message,
         };
         // 429 is answered before the handler runs, so even a create may be repeated; the
         // gateway errors may or may not have reached GoTrue, so creates leave them to the

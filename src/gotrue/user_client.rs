@@ -3,6 +3,10 @@
 //!
 //! Unlike the admin client this one never retries: a smoke test reports what a visitor would
 //! see, and a visitor's browser does not retry a 429 or a 503 either.
+//!
+//! Request shapes follow the client's [`Flavor`]: netlify/gotrue takes a form-encoded
+//! `/token` and `{type, token, password}` on `/verify`; supabase/auth takes `?grant_type=`
+//! with a JSON body, `{type, token_hash}`, and a password set afterwards with `PUT /user`.
 
 use std::time::Duration;
 
@@ -12,21 +16,35 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::admin::{describe_transport_error, normalize_base_url};
-use super::error::{error_message, GotrueError, RequestLabel};
+use super::error::{GotrueError, RequestLabel};
+use super::flavor::{Flavor, FlavorChoice, ServerError, TokenEncoding, VerifyEncoding};
 use crate::secret::Secret;
 
 /// `GET /settings`: what the instance allows.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// Which providers are enabled; `email` is the one the user flow needs.
-    #[serde(default)]
     pub external: External,
     /// `GOTRUE_DISABLE_SIGNUP`.
-    #[serde(default)]
     pub disable_signup: bool,
-    /// `GOTRUE_MAILER_AUTOCONFIRM`: new users are confirmed without an e-mail.
-    #[serde(default)]
+    /// `GOTRUE_MAILER_AUTOCONFIRM`: new users are confirmed without an e-mail. netlify/gotrue
+    /// calls it `autoconfirm`, supabase/auth `mailer_autoconfirm`.
     pub autoconfirm: bool,
+}
+
+impl Settings {
+    /// Reads a `GET /settings` answer as `flavor` words it; missing fields read as off.
+    pub fn from_json(flavor: Flavor, settings: &Value) -> Settings {
+        let flag = |name: &str| settings.get(name).and_then(Value::as_bool).unwrap_or(false);
+        Settings {
+            external: settings
+                .get("external")
+                .and_then(|e| serde_json::from_value(e.clone()).ok())
+                .unwrap_or_default(),
+            disable_signup: flag("disable_signup"),
+            autoconfirm: flag(flavor.autoconfirm_field()),
+        }
+    }
 }
 
 /// The providers part of [`Settings`].
@@ -56,6 +74,24 @@ pub struct FlowUser {
     pub user_metadata: Option<Value>,
 }
 
+/// What `POST /signup` answered: the new user, and a session when the server signed the user
+/// in at once (supabase/auth with autoconfirm answers with a session carrying the user).
+#[derive(Debug, Clone)]
+pub struct SignupAnswer {
+    /// The user.
+    pub user: FlowUser,
+    /// The session, when the answer was one.
+    pub session: Option<Session>,
+}
+
+/// A session answer with the user inside, as supabase/auth gives it.
+#[derive(Deserialize)]
+struct SessionWithUser {
+    #[serde(flatten)]
+    session: Session,
+    user: FlowUser,
+}
+
 /// The token response of `/token` and `/verify`. Both tokens are secrets.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Session {
@@ -77,10 +113,13 @@ pub struct UserClient {
     http: reqwest::Client,
     base: String,
     aud: Option<String>,
+    flavor: Flavor,
+    apikey: Option<Secret>,
 }
 
 impl UserClient {
-    /// A client for the GoTrue root at `url`; `aud` is sent as `X-JWT-AUD`.
+    /// A client for the GoTrue root at `url`; `aud` is sent as `X-JWT-AUD`. It speaks
+    /// netlify/gotrue until [`UserClient::with_flavor`] says otherwise.
     pub fn new(url: &str, aud: Option<String>, timeout: Duration) -> Result<Self, GotrueError> {
         let base = normalize_base_url(url)?;
         let http = reqwest::Client::builder()
@@ -88,7 +127,47 @@ impl UserClient {
             .timeout(timeout)
             .build()
             .map_err(|e| GotrueError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(UserClient { http, base, aud })
+        Ok(UserClient {
+            http,
+            base,
+            aud,
+            flavor: Flavor::Netlify,
+            apikey: None,
+        })
+    }
+
+    /// The same client, speaking `flavor`.
+    pub fn with_flavor(mut self, flavor: Flavor) -> Self {
+        self.flavor = flavor;
+        self
+    }
+
+    /// The same client, sending `key` (a Supabase project's publishable or anon key) in the
+    /// `apikey` header the hosted gateway requires on every request.
+    pub fn with_apikey(mut self, key: Option<Secret>) -> Self {
+        self.apikey = key;
+        self
+    }
+
+    /// The flavour the client speaks.
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
+    }
+
+    /// The flavour `choice` names, or for `auto` the one the URL's shape gives away or else
+    /// the one `GET /settings` reads like.
+    pub async fn resolve_flavor(&self, choice: FlavorChoice) -> Result<Flavor, GotrueError> {
+        if let Some(flavor) = choice
+            .fixed()
+            .or_else(|| Flavor::from_url_shape(&self.base))
+        {
+            return Ok(flavor);
+        }
+        let settings = self.settings_json().await?;
+        Flavor::detect(&settings).map_err(|e| GotrueError::Decode {
+            request: RequestLabel::new("GET", "/settings", None),
+            detail: e.to_string(),
+        })
     }
 
     /// The GoTrue root URL, without a trailing slash.
@@ -113,51 +192,104 @@ impl UserClient {
             .await
     }
 
-    /// `GET /settings`.
-    pub async fn settings(&self) -> Result<Settings, GotrueError> {
+    /// `GET /settings`, as the server words it: read it with [`Settings::from_json`] once
+    /// the flavour is known (it may be detected from this very answer).
+    pub async fn settings_json(&self) -> Result<Value, GotrueError> {
         let label = RequestLabel::new("GET", "/settings", None);
         self.call(&label, self.request(Method::GET, "/settings"))
             .await
     }
 
-    /// `POST /signup {email, password, data}`.
+    /// `POST /signup {email, password, data}`. The answer is the new user, or a session
+    /// carrying it when the server signs new users in at once.
     pub async fn signup(
         &self,
         email: &str,
         password: &Secret,
         data: &Value,
-    ) -> Result<FlowUser, GotrueError> {
+    ) -> Result<SignupAnswer, GotrueError> {
         let label = RequestLabel::new("POST", "/signup", Some(email));
         let body = json!({"email": email, "password": password.expose(), "data": data});
         let request = self.request(Method::POST, "/signup").json(&body);
-        self.call(&label, request).await
+        let answer: Value = self.call(&label, request).await?;
+        let decoded = if answer.get("access_token").is_some() {
+            serde_json::from_value::<SessionWithUser>(answer).map(|s| SignupAnswer {
+                user: s.user,
+                session: Some(s.session),
+            })
+        } else {
+            serde_json::from_value::<FlowUser>(answer).map(|user| SignupAnswer {
+                user,
+                session: None,
+            })
+        };
+        decoded.map_err(|e| GotrueError::Decode {
+            request: label,
+            detail: format!("neither a user nor a session ({e})"),
+        })
     }
 
-    /// `POST /verify {type: "signup", token[, password]}`: confirms a signup, or accepts an
-    /// invitation (which needs a password), and logs the user in.
-    pub async fn verify_signup(
+    /// Confirms a signup with the token of its mail and logs the user in:
+    /// `{type: "signup", token}` on netlify/gotrue, `{type: "signup", token_hash}` on
+    /// supabase/auth (whose mail link carries the token hash).
+    pub async fn verify_signup(&self, email: &str, token: &Secret) -> Result<Session, GotrueError> {
+        let body = match self.flavor.verify_encoding() {
+            VerifyEncoding::TokenAndPassword => json!({"type": "signup", "token": token.expose()}),
+            VerifyEncoding::TokenHashThenPassword => {
+                json!({"type": "signup", "token_hash": token.expose()})
+            }
+        };
+        self.verify(email, &body).await
+    }
+
+    /// Accepts an invitation with the token of its mail and gives the user `password`:
+    /// netlify/gotrue takes both in one `/verify {type: "signup", token, password}`;
+    /// supabase/auth verifies `{type: "invite", token_hash}` and the password is then set with
+    /// `PUT /user` under the session that returned.
+    pub async fn accept_invite(
         &self,
         email: &str,
         token: &Secret,
-        password: Option<&Secret>,
+        password: &Secret,
     ) -> Result<Session, GotrueError> {
-        let label = RequestLabel::new("POST", "/verify", Some(email));
-        let mut body = json!({"type": "signup", "token": token.expose()});
-        if let Some(password) = password {
-            body["password"] = Value::String(password.expose().to_owned());
+        match self.flavor.verify_encoding() {
+            VerifyEncoding::TokenAndPassword => {
+                let body = json!({"type": "signup", "token": token.expose(), "password": password.expose()});
+                self.verify(email, &body).await
+            }
+            VerifyEncoding::TokenHashThenPassword => {
+                let body = json!({"type": "invite", "token_hash": token.expose()});
+                let session = self.verify(email, &body).await?;
+                self.update(
+                    email,
+                    &session.access_token,
+                    &json!({"password": password.expose()}),
+                )
+                .await?;
+                Ok(session)
+            }
         }
-        let request = self.request(Method::POST, "/verify").json(&body);
+    }
+
+    async fn verify(&self, email: &str, body: &Value) -> Result<Session, GotrueError> {
+        let label = RequestLabel::new("POST", "/verify", Some(email));
+        let request = self.request(Method::POST, "/verify").json(body);
         self.call(&label, request).await
     }
 
-    /// `POST /token` with the password grant (form-encoded, as GoTrue requires).
+    /// `POST /token` with the password grant.
     pub async fn login(&self, email: &str, password: &Secret) -> Result<Session, GotrueError> {
         let label = RequestLabel::new("POST", "/token", Some(email));
-        let request = self.request(Method::POST, "/token").form(&[
-            ("grant_type", "password"),
-            ("username", email),
-            ("password", password.expose()),
-        ]);
+        let request = match self.flavor.token_encoding() {
+            TokenEncoding::Form => self.request(Method::POST, "/token").form(&[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", password.expose()),
+            ]),
+            TokenEncoding::QueryAndJson => self
+                .request(Method::POST, "/token?grant_type=password")
+                .json(&json!({"email": email, "password": password.expose()})),
+        };
         self.call(&label, request).await
     }
 
@@ -168,10 +300,15 @@ impl UserClient {
         refresh_token: &Secret,
     ) -> Result<Session, GotrueError> {
         let label = RequestLabel::new("POST", "/token", Some(email));
-        let request = self.request(Method::POST, "/token").form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose()),
-        ]);
+        let request = match self.flavor.token_encoding() {
+            TokenEncoding::Form => self.request(Method::POST, "/token").form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+            ]),
+            TokenEncoding::QueryAndJson => self
+                .request(Method::POST, "/token?grant_type=refresh_token")
+                .json(&json!({"refresh_token": refresh_token.expose()})),
+        };
         self.call(&label, request).await
     }
 
@@ -191,11 +328,21 @@ impl UserClient {
         access_token: &Secret,
         data: &Value,
     ) -> Result<FlowUser, GotrueError> {
+        self.update(email, access_token, &json!({ "data": data }))
+            .await
+    }
+
+    async fn update(
+        &self,
+        email: &str,
+        access_token: &Secret,
+        body: &Value,
+    ) -> Result<FlowUser, GotrueError> {
         let label = RequestLabel::new("PUT", "/user", Some(email));
         let request = self
             .request(Method::PUT, "/user")
             .bearer_auth(access_token.expose())
-            .json(&json!({ "data": data }));
+            .json(body);
         self.call(&label, request).await
     }
 
@@ -209,11 +356,14 @@ impl UserClient {
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let request = self.http.request(method, format!("{}{path}", self.base));
-        match &self.aud {
-            Some(aud) => request.header("X-JWT-AUD", aud),
-            None => request,
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(aud) = &self.aud {
+            request = request.header("X-JWT-AUD", aud);
         }
+        if let Some(key) = &self.apikey {
+            request = request.header("apikey", key.expose());
+        }
+        request
     }
 
     async fn call<T: DeserializeOwned>(
@@ -241,6 +391,11 @@ impl UserClient {
             not_sent: e.is_connect(),
         })?;
         let status = response.status();
+        let error_code = response
+            .headers()
+            .get("x-sb-error-code")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response.bytes().await.map_err(|e| GotrueError::Transport {
             request: label.clone(),
             detail: describe_transport_error(&e),
@@ -252,7 +407,7 @@ impl UserClient {
             Err(GotrueError::Api {
                 request: label.clone(),
                 status: status.as_u16(),
-                message: error_message(&body),
+                message: ServerError::parse(error_code.as_deref(), &body).describe(),
             })
         }
     }

@@ -12,7 +12,7 @@ use super::diagnostic::{
 };
 use super::model::{
     email_key_ref, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
-    ADMIN_GROUP, SUPPORTED_VERSION,
+    ADMIN_ROLES, SUPPORTED_VERSION,
 };
 use super::schema::{field_names, Section};
 use super::yaml::{self, Key, Mark, Node, NodeValue};
@@ -720,10 +720,10 @@ impl Checker<'_> {
                     format!("empty `role` in {context}"),
                     Some("the server cannot clear a role; remove `role` to leave it alone"),
                 );
-            } else if role.trim() == ADMIN_GROUP {
+            } else if let Some(admin) = ADMIN_ROLES.iter().find(|r| **r == role.trim()) {
                 let diagnostic = Diagnostic::at(
                     self.location(value.referenced),
-                    format!("{context} would get the admin role `{ADMIN_GROUP}`, which controls every user of the instance"),
+                    format!("{context} would get the admin role `{admin}`, which controls every user of the instance"),
                     &self.lines,
                 )
                 .with_hint("if this is intended, set `policy.allow_admin_role: true`");
@@ -825,8 +825,9 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// A deliberately plain check: GoTrue only validates addresses when SMTP is configured, so
-/// we catch the typos it would store verbatim.
-fn check_email(email: &str) -> Result<(), &'static str> {
+/// we catch the typos it would store verbatim. Export uses it too, to leave out the stored
+/// addresses a manifest could not hold.
+pub fn check_email(email: &str) -> Result<(), &'static str> {
     let trimmed = email.trim();
     if trimmed.is_empty() {
         return Err("it is empty");

@@ -6,11 +6,77 @@ use std::fmt::Write;
 use serde_json::{Map, Value};
 use similar::{ChangeTag, TextDiff};
 
+use super::escape::escape_controls as escaped;
 use super::style::Style;
-use crate::plan::{Change, KeyChange, NewUser, Plan, Reinvite, Removal, UserUpdate};
+use crate::plan::{Change, KeyChange, NewUser, PendingInvite, Plan, Reinvite, Removal, UserUpdate};
 
-/// Renders `plan` for a person to review.
+/// How many pending invitations a plan names. A large instance can have thousands, which
+/// would bury the changes, so by default only the oldest few are named beside the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingList {
+    /// The oldest this many.
+    Oldest(usize),
+    /// Every one (`-v`).
+    All,
+}
+
+/// Pending invitations named by default (beside the count).
+pub const PENDING_NAMED: usize = 5;
+
+impl Default for PendingList {
+    fn default() -> Self {
+        PendingList::Oldest(PENDING_NAMED)
+    }
+}
+
+impl PendingList {
+    /// `All` when the user asked for more detail (`-v`), else the default.
+    pub fn for_verbosity(verbose: u8) -> Self {
+        if verbose > 0 {
+            PendingList::All
+        } else {
+            PendingList::default()
+        }
+    }
+}
+
+/// The pending invitations `list` names, oldest first (ties by e-mail). `since` is compared
+/// as a time, not as text: RFC 3339 with and without fractional seconds do not sort as text.
+pub(super) fn oldest_pending(plan: &Plan, list: PendingList) -> Vec<&PendingInvite> {
+    let sent = |invite: &PendingInvite| {
+        time::OffsetDateTime::parse(
+            &invite.since,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+    };
+    let mut invites: Vec<(Option<time::OffsetDateTime>, &PendingInvite)> = plan
+        .pending_invites
+        .iter()
+        .map(|invite| (sent(invite), invite))
+        .collect();
+    // Unparseable times sort last: `None` is mapped above every time.
+    invites.sort_by(|(a_time, a), (b_time, b)| {
+        (a_time.is_none(), a_time, &a.email).cmp(&(b_time.is_none(), b_time, &b.email))
+    });
+    let keep = match list {
+        PendingList::Oldest(count) => count,
+        PendingList::All => invites.len(),
+    };
+    invites
+        .into_iter()
+        .take(keep)
+        .map(|(_, invite)| invite)
+        .collect()
+}
+
+/// Renders `plan` for a person to review, naming the default number of pending invitations.
 pub fn plan_human(plan: &Plan, style: Style) -> String {
+    plan_human_with(plan, style, PendingList::default())
+}
+
+/// Renders `plan` for a person to review, naming the pending invitations `pending` says.
+pub fn plan_human_with(plan: &Plan, style: Style, pending_list: PendingList) -> String {
     let mut out = String::new();
     if !plan.summary.has_changes() {
         let _ = writeln!(
@@ -20,7 +86,7 @@ pub fn plan_human(plan: &Plan, style: Style) -> String {
             plan.summary.unchanged,
             left_alone(plan.summary.unmanaged_left_alone)
         );
-        pending(&mut out, plan, style);
+        pending(&mut out, plan, pending_list, style);
         warnings(&mut out, plan, style);
         return out;
     }
@@ -30,7 +96,7 @@ pub fn plan_human(plan: &Plan, style: Style) -> String {
         out.push('\n');
     }
     delete_warning(&mut out, plan, style);
-    pending(&mut out, plan, style);
+    pending(&mut out, plan, pending_list, style);
     warnings(&mut out, plan, style);
     let _ = writeln!(out, "{}", summary_line(plan));
     out
@@ -88,7 +154,7 @@ fn new_user(out: &mut String, user: &NewUser, verb: &str, described: &str, style
     let _ = writeln!(
         out,
         "  {}",
-        style.bold(&format!("# {} will be {described}", user.email))
+        style.bold(&format!("# {} will be {described}", escaped(&user.email)))
     );
     let _ = writeln!(out, "  {} {verb} {:?} {{", style.green("+"), user.email);
     let add = |out: &mut String, field: &str, value: &str| {
@@ -107,10 +173,14 @@ fn new_user(out: &mut String, user: &NewUser, verb: &str, described: &str, style
         add(out, "roles", &json(roles));
     }
     for (key, value) in sorted(&user.app_metadata).filter(|(k, _)| *k != "roles") {
-        add(out, &format!("app_metadata.{key}"), &json(value));
+        add(out, &format!("app_metadata.{}", escaped(key)), &json(value));
     }
     for (key, value) in sorted(&user.user_metadata) {
-        add(out, &format!("user_metadata.{key}"), &json(value));
+        add(
+            out,
+            &format!("user_metadata.{}", escaped(key)),
+            &json(value),
+        );
     }
     let _ = writeln!(out, "    }}");
 }
@@ -119,14 +189,17 @@ fn update_block(out: &mut String, update: &UserUpdate, style: Style) {
     let _ = writeln!(
         out,
         "  {}",
-        style.bold(&format!("# {} will be updated in place", update.email))
+        style.bold(&format!(
+            "# {} will be updated in place",
+            escaped(&update.email)
+        ))
     );
     let _ = writeln!(
         out,
         "  {} update {:?} (id {}) {{",
         style.yellow("~"),
         update.email,
-        update.id
+        escaped(&update.id)
     );
     if let Some(adoption) = &update.adopt {
         let note = match &adoption.previous_owner {
@@ -136,8 +209,12 @@ fn update_block(out: &mut String, update: &UserUpdate, style: Style) {
         let _ = writeln!(out, "      {}", style.dim(&format!("# {note}")));
     }
     if let Some(roles) = &update.roles {
-        let mut delta: Vec<String> = roles.added.iter().map(|r| format!("+{r}")).collect();
-        delta.extend(roles.removed.iter().map(|r| format!("-{r}")));
+        let mut delta: Vec<String> = roles
+            .added
+            .iter()
+            .map(|r| format!("+{}", escaped(r)))
+            .collect();
+        delta.extend(roles.removed.iter().map(|r| format!("-{}", escaped(r))));
         let after = Value::Array(roles.after.iter().cloned().map(Value::String).collect());
         let _ = writeln!(
             out,
@@ -180,7 +257,7 @@ fn update_block(out: &mut String, update: &UserUpdate, style: Style) {
 }
 
 fn key_change(out: &mut String, section: &str, change: &KeyChange, style: Style) {
-    let field = format!("{section}.{}", change.key);
+    let field = format!("{section}.{}", escaped(&change.key));
     match (&change.before, &change.after) {
         (None, Some(after)) => {
             let _ = writeln!(out, "      {} {field} = {}", style.green("+"), json(after));
@@ -223,14 +300,17 @@ fn delete_block(out: &mut String, removal: &Removal, style: Style) {
     let _ = writeln!(
         out,
         "  {}",
-        style.bold(&format!("# {} will be DELETED: {why}", removal.email))
+        style.bold(&format!(
+            "# {} will be DELETED: {why}",
+            escaped(&removal.email)
+        ))
     );
     let _ = writeln!(
         out,
         "  {} delete {:?} (id {})",
         style.red("-"),
         removal.email,
-        removal.id
+        escaped(&removal.id)
     );
 }
 
@@ -240,7 +320,8 @@ fn reinvite_block(out: &mut String, reinvite: &Reinvite, style: Style) {
         "  {}",
         style.bold(&format!(
             "# {} will be re-invited: invited (pending since {}); the server cannot re-send, so the pending account is deleted and invited again",
-            reinvite.email, reinvite.pending_since
+            escaped(&reinvite.email),
+            escaped(&reinvite.pending_since)
         ))
     );
     let _ = writeln!(
@@ -248,21 +329,32 @@ fn reinvite_block(out: &mut String, reinvite: &Reinvite, style: Style) {
         "  {} delete {:?} (id {})",
         style.red("-"),
         reinvite.email,
-        reinvite.id
+        escaped(&reinvite.id)
     );
     new_user(out, &reinvite.invite, "invite", "invited again", style);
 }
 
-fn pending(out: &mut String, plan: &Plan, style: Style) {
-    if plan.pending_invites.is_empty() {
+fn pending(out: &mut String, plan: &Plan, list: PendingList, style: Style) {
+    let total = plan.pending_invites.len();
+    if total == 0 {
         return;
     }
-    let _ = writeln!(out, "{}", style.bold("Invitations not yet accepted:"));
-    for invite in &plan.pending_invites {
+    let shown = oldest_pending(plan, list);
+    let _ = write!(
+        out,
+        "{}",
+        style.bold(&format!("Invitations not yet accepted: {total}"))
+    );
+    if shown.len() < total {
+        let _ = write!(out, " (the oldest {}; -v lists all)", shown.len());
+    }
+    out.push('\n');
+    for invite in shown {
         let _ = writeln!(
             out,
             "  {} invited (pending since {})",
-            invite.email, invite.since
+            escaped(&invite.email),
+            escaped(&invite.since)
         );
     }
     out.push('\n');
@@ -298,14 +390,14 @@ fn delete_warning(out: &mut String, plan: &Plan, style: Style) {
         style.red("│")
     );
     for email in deleted {
-        let _ = writeln!(out, "{}   - {email}", style.red("│"));
+        let _ = writeln!(out, "{}   - {}", style.red("│"), escaped(email));
     }
     let _ = writeln!(out, "{}\n", style.red("╵"));
 }
 
 fn warnings(out: &mut String, plan: &Plan, style: Style) {
     for warning in &plan.warnings {
-        let _ = writeln!(out, "{} {warning}\n", style.yellow("Warning:"));
+        let _ = writeln!(out, "{} {}\n", style.yellow("Warning:"), escaped(warning));
     }
 }
 
@@ -315,15 +407,18 @@ fn sorted(map: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
     entries.into_iter()
 }
 
+/// A value as JSON; JSON escapes C0 controls itself, `escaped` the C1 and bidi ones it keeps.
 fn json(value: &Value) -> String {
-    value.to_string()
+    escaped(&value.to_string()).into_owned()
 }
 
 fn pretty(value: &Value) -> String {
     match value {
         Value::Object(_) | Value::Array(_) if value.to_string().len() > 60 => {
-            serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+            let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+            // Escaped line by line: the diff compares lines.
+            super::escape::escape_lines(&text).into_owned()
         }
-        _ => value.to_string(),
+        _ => json(value),
     }
 }

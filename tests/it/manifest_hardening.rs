@@ -9,6 +9,7 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::binary::against;
+use crate::support::mock::requests;
 
 const SECRET: &str = "Sup3rS3cret!";
 
@@ -41,8 +42,8 @@ async fn refused(server: &MockServer, args: &[&std::ffi::OsStr]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(output.status.code(), Some(1), "{text}");
-    let requests = server.received_requests().await.unwrap_or_default();
-    assert!(requests.is_empty(), "{} requests sent", requests.len());
+    let sent = requests(server).await;
+    assert!(sent.is_empty(), "{} requests sent", sent.len());
     text
 }
 
