@@ -174,7 +174,7 @@ impl Checker<'_> {
         {
             return Err(vec![not_a_manifest(self.path)]);
         }
-        self.numbers(&root);
+        self.numbers(&root, &mut Vec::new());
         let checked = self.root(entries);
         if !self.diagnostics.is_empty() {
             return Err(std::mem::take(&mut self.diagnostics));
@@ -188,27 +188,32 @@ impl Checker<'_> {
 
     /// Reports every plain number that would not be stored as written, except under
     /// secret-like keys (a plaintext password is reported as such, and never quoted).
-    fn numbers(&mut self, node: &Node) {
+    /// `keys` are the keys above `node`; they are looked at only when there is a number to
+    /// report, since telling a secret-like key costs more than the rest of the walk.
+    fn numbers<'n>(&mut self, node: &'n Node, keys: &mut Vec<&'n str>) {
         match &node.value {
-            NodeValue::InexactNumber => self.report(
-                node.referenced,
-                "this number would not be stored as written (leading zeros, a `+`, a trailing `.0`, an exponent or more than 2^53 change it)",
-                Some("quote it to keep it as text, e.g. `zip: \"012345\"`"),
-            ),
+            NodeValue::InexactNumber => {
+                if !keys.iter().any(|key| is_secret_like_key(key)) {
+                    self.report(
+                        node.referenced,
+                        "this number would not be stored as written (leading zeros, a `+`, a trailing `.0`, an exponent or more than 2^53 change it)",
+                        Some("quote it to keep it as text, e.g. `zip: \"012345\"`"),
+                    );
+                }
+            }
             NodeValue::Seq(items) => {
                 for item in items {
-                    self.numbers(item);
+                    self.numbers(item, keys);
                 }
             }
             NodeValue::Map(entries) => {
                 for (key, value) in entries {
-                    if !is_secret_like_key(&key.value) {
-                        self.numbers(value);
-                    }
+                    keys.push(&key.value);
+                    self.numbers(value, keys);
+                    keys.pop();
                 }
             }
-            NodeValue::Null | NodeValue::Bool(_) | NodeValue::Number(_) | NodeValue::String(_) => {
-            }
+            NodeValue::Null | NodeValue::Bool(_) | NodeValue::Number(_) | NodeValue::String(_) => {}
         }
     }
 
