@@ -8,7 +8,7 @@
 //! and parsed as plain JSON; for an apply, the rounds of requests its latency forces).
 //!
 //! Requests are counted from the binary's own debug log (`-vv` logs each request it sends,
-//! retries included). Peak RSS is the binary's, from the kernel (`getrusage` of the waited
+//! retries included, and the `GET /settings` that tells the server's flavour). Peak RSS is the binary's, from the kernel (`getrusage` of the waited
 //! child; the emulator is still running then, so it is not included).
 //!
 //! Groups: `validate`, `plan` (the growth table: 1k, 10k, 100k users; 1M with `--huge`),
@@ -270,7 +270,8 @@ fn plan_scenario(users: usize, latency: &str, parallelism: usize) -> Row {
         changes: 0,
         run,
         floor: Some(floor),
-        minimum: pages(users) as u64,
+        // The listing pages, and the `GET /settings` that tells the server's flavour.
+        minimum: pages(users) as u64 + 1,
     }
 }
 
@@ -305,7 +306,9 @@ fn apply_scenario(invites: usize, latency: &str, parallelism: usize) -> Row {
         changes: invites,
         run,
         floor: Some(floor),
-        minimum: 1 + 2 * invites as u64,
+        // The flavour's `GET /settings`, one listing page, then an invite and its
+        // app-metadata write per user.
+        minimum: 2 + 2 * invites as u64,
     }
 }
 

@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::gotrue::RemoteUser;
-use crate::manifest::{email_key, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
+use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
+use crate::manifest::{
+    check_email, email_key, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
+};
 use crate::plan::{marker_for, MARKER_KEY};
 
-/// App metadata keys that are not exported: the server owns `provider`, and `roles` and
+/// App metadata keys that are not exported besides the server-owned ones: `roles` and
 /// `managed_by` have their own meaning in a manifest.
-const NOT_EXPORTED: [&str; 3] = ["provider", "roles", MARKER_KEY];
+const NOT_EXPORTED: [&str; 2] = ["roles", MARKER_KEY];
 
 /// A manifest built from server users, with what the YAML should say about them.
 #[derive(Debug, Clone)]
@@ -20,16 +22,24 @@ pub struct Export {
     pub manifest: Manifest,
     /// `invited_at` of users whose invitation is pending, by e-mail.
     pub pending: BTreeMap<String, String>,
-    /// Things the user should know (values that could not be exported).
+    /// Things the user should know (users and values that could not be exported).
     pub warnings: Vec<String>,
+    /// Users without an e-mail address (phone-only, on Supabase): listed and counted, never
+    /// exported, since a manifest keys users by address.
+    pub without_email: usize,
 }
 
-/// Builds a manifest named `name` from `users`. With `managed_only`, only users carrying
-/// this name's ownership marker. Passwords are never exported.
-pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
+/// Builds a manifest named `name` from the users of a `flavor` server. With `managed_only`,
+/// only users carrying this name's ownership marker. Passwords are never exported, nor are
+/// the metadata keys and the default role the server writes itself. Users the manifest
+/// validator would refuse (an address it cannot hold, a second user with the same address)
+/// are left out with a warning, so that the export always validates.
+pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flavor) -> Export {
     let marker = marker_for(name);
-    let mut selected: Vec<&RemoteUser> = users
-        .iter()
+    let (with_email, without_email): (Vec<&RemoteUser>, Vec<&RemoteUser>) =
+        users.iter().partition(|u| !u.email.trim().is_empty());
+    let mut selected: Vec<&RemoteUser> = with_email
+        .into_iter()
         .filter(|u| {
             !managed_only
                 || u.app_metadata.get(MARKER_KEY).and_then(Value::as_str) == Some(marker.as_str())
@@ -39,9 +49,31 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
 
     let mut pending = BTreeMap::new();
     let mut warnings = Vec::new();
+    if !without_email.is_empty() {
+        warnings.push(format!(
+            "{} user(s) have no e-mail address (phone-only); a manifest keys users by address, so they are not exported",
+            without_email.len()
+        ));
+    }
     let mut allow_admin_role = false;
     let mut specs = Vec::with_capacity(selected.len());
+    let mut previous: Option<&RemoteUser> = None;
     for user in selected {
+        if let Err(problem) = check_email(&user.email) {
+            warnings.push(format!(
+                "user {:?} (id {:?}) not exported: its address is not one a manifest can hold ({problem}); correct it on the server or manage this user by hand",
+                user.email, user.id
+            ));
+            continue;
+        }
+        if let Some(kept) = previous.filter(|p| email_key(&p.email) == email_key(&user.email)) {
+            warnings.push(format!(
+                "user {:?} (id {:?}) not exported: a manifest holds one entry per address and {:?} (id {:?}) is exported",
+                user.email, user.id, kept.email, kept.id
+            ));
+            continue;
+        }
+        previous = Some(user);
         let mut spec = UserSpec::new(user.email.clone());
         match (user.app_metadata.get("roles"), user.roles()) {
             (None | Some(Value::Null), _) => {}
@@ -54,18 +86,19 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
         let app: Map<String, Value> = user
             .app_metadata
             .iter()
-            .filter(|(k, _)| !NOT_EXPORTED.contains(&k.as_str()))
+            .filter(|(k, _)| {
+                !NOT_EXPORTED.contains(&k.as_str()) && !flavor.is_server_owned(MetadataMap::App, k)
+            })
             .map(|(k, v)| (k.clone(), sorted(v)))
             .collect();
         spec.app_metadata = (!app.is_empty()).then(|| sort_map(app));
-        spec.user_metadata = (!user.user_metadata.is_empty()).then(|| {
-            sort_map(
-                user.user_metadata
-                    .iter()
-                    .map(|(k, v)| (k.clone(), sorted(v)))
-                    .collect(),
-            )
-        });
+        let own: Map<String, Value> = user
+            .user_metadata
+            .iter()
+            .filter(|(k, _)| !flavor.is_server_owned(MetadataMap::User, k))
+            .map(|(k, v)| (k.clone(), sorted(v)))
+            .collect();
+        spec.user_metadata = (!own.is_empty()).then(|| sort_map(own));
         if user.is_pending_invite() {
             pending.insert(
                 user.email.clone(),
@@ -74,8 +107,9 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
         } else if user.confirmed_at.is_some() {
             spec.confirmed = Some(true);
         }
-        if !user.role.is_empty() {
-            allow_admin_role |= user.role == ADMIN_GROUP;
+        // The validator refuses an empty role: the server cannot clear one.
+        if !user.role.trim().is_empty() && user.role != flavor.default_role() {
+            allow_admin_role |= flavor.role_opens_admin_api(&user.role, ADMIN_GROUP, &[]);
             spec.role = Some(user.role.clone());
         }
         specs.push(spec);
@@ -92,6 +126,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
         },
         pending,
         warnings,
+        without_email: without_email.len(),
     }
 }
 
@@ -133,7 +168,7 @@ mod tests {
                         "app_metadata": {"provider": "email", "managed_by": "gotrue-sync:other"}}),
             ),
         ];
-        let export = export("site", &users, false);
+        let export = export("site", &users, false, Flavor::Netlify);
         let m = &export.manifest;
         assert_eq!(m.users[0].email, "A@example.com");
         assert_eq!(
@@ -160,6 +195,45 @@ mod tests {
     }
 
     #[test]
+    fn supabase_exports_leave_out_what_the_server_writes() {
+        let users = vec![
+            user(
+                json!({"id": "1", "email": "a@example.com", "role": "authenticated",
+                "email_confirmed_at": "2026-11-29T10:00:00Z",
+                "app_metadata": {"provider": "email", "providers": ["email"], "plan": "pro"},
+                "user_metadata": {"email": "a@example.com", "email_verified": true, "phone_verified": false,
+                                  "sub": "1", "full_name": "A"}}),
+            ),
+            user(
+                json!({"id": "2", "email": "", "phone": "+15550001", "role": "authenticated",
+                "app_metadata": {"provider": "phone", "providers": ["phone"]}}),
+            ),
+            user(json!({"id": "3", "email": "ops@example.com", "role": "service_role"})),
+        ];
+        let export = export("site", &users, false, Flavor::Supabase);
+        let m = &export.manifest;
+        assert_eq!(m.users.len(), 2, "the phone-only user is not exported");
+        assert_eq!(export.without_email, 1);
+        assert!(export.warnings.iter().any(|w| w.contains("phone-only")));
+        let a = &m.users[0];
+        assert_eq!(a.role, None, "the default role is not exported");
+        assert_eq!(a.confirmed, Some(true));
+        assert_eq!(
+            serde_json::to_value(&a.app_metadata).expect("json"),
+            json!({"plan": "pro"})
+        );
+        assert_eq!(
+            serde_json::to_value(&a.user_metadata).expect("json"),
+            json!({"full_name": "A"})
+        );
+        assert_eq!(m.users[1].role.as_deref(), Some("service_role"));
+        assert!(
+            m.policy.allow_admin_role,
+            "service_role opens the admin API on Supabase"
+        );
+    }
+
+    #[test]
     fn managed_only_keeps_this_manifests_users() {
         let users = vec![
             user(
@@ -169,8 +243,47 @@ mod tests {
                 json!({"id": "2", "email": "b@example.com", "app_metadata": {"managed_by": "gotrue-sync:other"}}),
             ),
         ];
-        let export = export("site", &users, true);
+        let export = export("site", &users, true, Flavor::Netlify);
         assert_eq!(export.manifest.users.len(), 1);
         assert_eq!(export.manifest.users[0].email, "a@example.com");
+    }
+
+    #[test]
+    fn users_a_manifest_cannot_hold_are_left_out_with_a_warning() {
+        let plain = |id: &str, email: &str| {
+            user(json!({"id": id, "email": email, "confirmed_at": "t", "app_metadata": {}}))
+        };
+        let users = vec![
+            plain("1", "with space@example.com"),
+            plain("2", "quo\"te@example.com"),
+            plain("3", "new\nline@example.com"),
+            plain("4", "\u{1b}[31mred\t@example.com"),
+            plain("5", "kept@example.com"),
+            plain("6", "Kept@example.com"),
+            user(json!({"id": "7", "email": "blank-role@example.com", "role": " "})),
+        ];
+        let exported = export("site", &users, false, Flavor::Netlify);
+        let emails: Vec<&str> = exported
+            .manifest
+            .users
+            .iter()
+            .map(|u| u.email.as_str())
+            .collect();
+        assert_eq!(emails, ["blank-role@example.com", "Kept@example.com"]);
+        assert_eq!(exported.manifest.users[0].role, None);
+        let warnings = exported.warnings.join("\n");
+        for named in [
+            r#""with space@example.com" (id "1")"#,
+            r#""quo\"te@example.com" (id "2")"#,
+            r#""new\nline@example.com" (id "3")"#,
+            r#""\u{1b}[31mred\t@example.com" (id "4")"#,
+            r#""kept@example.com" (id "5")"#,
+        ] {
+            assert!(warnings.contains(named), "{named} in {warnings}");
+        }
+        assert!(!warnings.contains('\u{1b}'), "named escaped: {warnings}");
+        let yaml = crate::render::export_yaml(&exported).expect("yaml");
+        crate::manifest::validate(&yaml, std::path::Path::new("export.yaml"))
+            .unwrap_or_else(|d| panic!("the export validates: {d:?}\n{yaml}"));
     }
 }

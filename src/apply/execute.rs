@@ -223,6 +223,21 @@ async fn run_change<A: AdminApi>(
         Change::Update(update) => {
             let request = update_request(update);
             match api.update_user(&update.id, &update.email, &request).await {
+                // A server that ignores the confirmation field answers 200 all the same.
+                Ok(answer) if request.confirm == Some(true) && answer.confirmed_at.is_none() => {
+                    let error = format!(
+                        "{}: the server accepted the update but did not confirm the address (check --flavor: the servers confirm with different fields)",
+                        update.email
+                    );
+                    let done = "the other changes of this update were written".to_owned();
+                    (
+                        Outcome::Failed {
+                            error,
+                            done: Some(done),
+                        },
+                        Vec::new(),
+                    )
+                }
                 Ok(answer) => (Outcome::Done, drift_of(&request, &answer)),
                 Err(error) => (failed(error, None), Vec::new()),
             }
@@ -286,12 +301,28 @@ async fn create<A: AdminApi>(
         confirm: user.confirm,
         role: user.role.clone(),
         user_metadata: non_empty(&user.user_metadata),
+        app_metadata: non_empty(&user.app_metadata),
     };
-    api.create_user(&request).await.map_err(|e| failed(e, None))
+    let created = api
+        .create_user(&request)
+        .await
+        .map_err(|e| failed(e, None))?;
+    // A server that ignores the confirmation field answers 200 all the same.
+    if request.confirm && created.confirmed_at.is_none() {
+        return Err(Outcome::Failed {
+            error: format!(
+                "{}: the server created the user but did not confirm the address (check --flavor: the servers confirm with different fields)",
+                user.email
+            ),
+            done: Some(format!("created as {}, unconfirmed", created.id)),
+        });
+    }
+    Ok(created)
 }
 
-/// The second request of a create or invite: the server drops `app_metadata` (and invite
-/// cannot set `role`), so they are written with a `PUT`.
+/// The second request of a create or invite, when needed: netlify/gotrue drops
+/// `app_metadata` on create, and invite cannot set it or `role` on either server, so they are
+/// written with a `PUT`. A create that already stored them (supabase/auth) needs none.
 async fn finish_new_user<A: AdminApi>(
     api: &A,
     user: &NewUser,
@@ -303,6 +334,9 @@ async fn finish_new_user<A: AdminApi>(
         role: user.role.clone().filter(|r| *r != created.role),
         ..Default::default()
     };
+    if drift_of(&request, created).is_empty() {
+        return (Outcome::Done, Vec::new());
+    }
     match api.update_user(&created.id, &user.email, &request).await {
         Ok(answer) => (Outcome::Done, drift_of(&request, &answer)),
         Err(error) => {

@@ -27,17 +27,17 @@ pub struct ApplyArgs {
     #[arg(short = 'f', long = "file", value_name = "FILE", num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// Do not ask for confirmation (required without a terminal).
-    #[arg(long)]
+    #[arg(long, env = "GOTRUE_SYNC_AUTO_APPROVE")]
     pub auto_approve: bool,
     /// Allow up to this many deletes (default: the manifest's policy.max_deletes).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "GOTRUE_SYNC_MAX_DELETES")]
     pub max_deletes: Option<u32>,
     /// Most requests in flight at once. The number used adapts to the server: it starts at
     /// one and grows while answers stay fast, and drops on 429, 5xx or climbing latency.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..), env = "GOTRUE_SYNC_PARALLELISM")]
     pub parallelism: u16,
     /// Stop starting new changes after the first failure.
-    #[arg(long)]
+    #[arg(long, env = "GOTRUE_SYNC_FAIL_FAST")]
     pub fail_fast: bool,
     #[command(flatten)]
     pub reinvite: ReinviteArgs,
@@ -46,15 +46,19 @@ pub struct ApplyArgs {
 }
 
 /// Runs `apply`.
-pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
+pub async fn run(
+    args: &ApplyArgs,
+    printer: &Printer,
+    verbose: bool,
+) -> Result<ExitStatus, CliError> {
     let parallelism = usize::from(args.parallelism);
-    let client = args
-        .server
-        .admin_client(&args.server.transport(parallelism)?, parallelism)?;
+    let client =
+        args.server
+            .admin_client(&args.server.transport(parallelism)?, parallelism, printer)?;
     let source = match (&args.plan, args.files.as_slice()) {
         (Some(path), _) => PlanSource::Saved(path.clone()),
         (None, [_, ..]) => PlanSource::Manifest {
-            files: args.files.clone(),
+            files: super::manifest_paths(&[], &args.files)?,
             options: args.reinvite.plan_options(),
         },
         (None, []) => return Err(CliError::Usage("give a saved PLAN or -f FILE".into())),
@@ -71,7 +75,7 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, CliE
         &client,
         &request,
         &TerminalPrompter { printer },
-        &Show::with_progress(printer),
+        &Show::with_progress(printer).listing_skipped(verbose),
         &mut interrupts,
     )
     .await?;
@@ -90,6 +94,9 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, CliE
         }
         ApplyOutcome::Applied(report) => {
             printer.report(&format!("\n{}", apply_summary(&report, style)))?;
+            if report.skipped() > 0 && !verbose {
+                printer.status("(-v lists the changes not started)")?;
+            }
             if report.interrupted {
                 ExitStatus::Interrupted
             } else if report.failed() > 0 {
@@ -109,7 +116,11 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, CliE
                 unknown.len()
             );
             for change in &unknown {
-                text.push_str(&format!("  - {} {}\n", change.action, change.email));
+                text.push_str(&format!(
+                    "  - {} {}\n",
+                    change.action,
+                    crate::render::escape_controls(&change.email)
+                ));
             }
             text.push_str("Run `gotrue-sync plan` to see what is still to do.\n");
             printer.report(&style.red(&text))?;

@@ -102,6 +102,81 @@ impl CliError {
     }
 }
 
+/// What to do next, for the errors people meet first: a wrong URL, a server that is down, a
+/// credential the server refuses, a manifest given where a saved plan is expected.
+/// `url` is the server the command talked to; `credential` names where the admin
+/// credential came from.
+pub fn hint(error: &CliError, url: Option<&str>, credential: Option<&str>) -> Option<String> {
+    let url = url.unwrap_or("the server");
+    match error {
+        CliError::Ops(OpsError::ReadPlan { path, source }) => {
+            let manifest_like = path.is_dir()
+                || path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                || matches!(source, crate::ops::PlanFileError::NotJson(_));
+            manifest_like.then(|| {
+                format!(
+                    "apply takes a plan saved with `plan --out`; to plan and apply a manifest in one go, use -f: gotrue-sync apply -f {}",
+                    path.display()
+                )
+            })
+        }
+        CliError::Ops(OpsError::Gotrue(error)) => gotrue_hint(error, url, credential),
+        _ => None,
+    }
+}
+
+fn gotrue_hint(error: &GotrueError, url: &str, credential: Option<&str>) -> Option<String> {
+    const NETLIFY: &str =
+        "for Netlify Identity, the API lives under https://YOUR-SITE/.netlify/identity";
+    match error {
+        GotrueError::Transport { detail, .. } => {
+            let detail = detail.to_ascii_lowercase();
+            if detail.contains("connection refused") {
+                Some(format!(
+                    "nothing accepts connections at {url}: is the server running, and is --url (GOTRUE_URL) right?"
+                ))
+            } else if detail.contains("dns") || detail.contains("lookup address") {
+                Some(format!(
+                    "the host name of {url} does not resolve: check --url (GOTRUE_URL) for a typo"
+                ))
+            } else if detail.contains("timed out") || detail.contains("timeout") {
+                Some(format!(
+                    "{url} did not answer in time: check the server, or raise --timeout"
+                ))
+            } else {
+                None
+            }
+        }
+        GotrueError::Api { status: 404, .. } => Some(format!(
+            "{url} has no GoTrue API at this path: check --url; {NETLIFY}"
+        )),
+        GotrueError::Api {
+            status: 401 | 403,
+            message,
+            ..
+        } => {
+            let source = credential.unwrap_or("the environment");
+            let role = if message.contains("not allowed") {
+                " (a password login needs a user whose role is the admin group)"
+            } else {
+                ""
+            };
+            Some(format!(
+                "the server refused the admin credential from {source}{role}: check that it belongs to {url}"
+            ))
+        }
+        GotrueError::Decode { detail, .. }
+            if detail.contains("expected value")
+                || detail.to_ascii_lowercase().contains("html") =>
+        {
+            Some(format!(
+                "{url} answered with something other than the GoTrue API (a web page?); {NETLIFY}"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The error and its causes on one line, each cause once: a cause whose text the message
 /// already contains (many messages embed their cause) is not repeated.
 pub fn render_chain(error: &dyn Error) -> String {

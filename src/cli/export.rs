@@ -15,13 +15,18 @@ use crate::render::{export_yaml, Printer};
 pub struct ExportArgs {
     /// The owner label of the new manifest (its users get `managed_by: gotrue-sync:NAME` on
     /// the first apply).
-    #[arg(long)]
+    #[arg(long, env = "GOTRUE_SYNC_NAME")]
     pub name: String,
     /// Only users already marked as managed by NAME.
-    #[arg(long)]
+    #[arg(long, env = "GOTRUE_SYNC_MANAGED_ONLY")]
     pub managed_only: bool,
     /// Write to this file instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        env = "GOTRUE_SYNC_OUTPUT"
+    )]
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
@@ -29,7 +34,9 @@ pub struct ExportArgs {
 
 /// Runs `export`.
 pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
-    let client = args.server.admin_client(&args.server.transport(8)?, 8)?;
+    let client = args
+        .server
+        .admin_client(&args.server.transport(8)?, 8, printer)?;
     let request = ExportRequest {
         name: args.name.clone(),
         managed_only: args.managed_only,
@@ -38,10 +45,12 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<ExitStatus, Cli
     let text = export_yaml(&exported).map_err(CliError::ExportYaml)?;
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &text).map_err(|source| CliError::WriteFile {
-                what: "the manifest",
-                path: path.clone(),
-                source,
+            crate::private_file::write_private(path, text.as_bytes()).map_err(|source| {
+                CliError::WriteFile {
+                    what: "the manifest",
+                    path: path.clone(),
+                    source,
+                }
             })?;
             printer.status(&format!(
                 "Exported {} users to {} ({} pending invitations).",

@@ -2,17 +2,17 @@
 
 use std::io;
 
+use crate::apply::Outcome;
 use crate::ops::{Event, Observer};
-use crate::render::{apply_summary, change_line, plan_human, progress_bar, Printer};
-
-/// Characters of the progress bar drawn on a terminal.
-const PROGRESS_WIDTH: usize = 30;
+use crate::render::{apply_summary, change_line, plan_human, Printer};
 
 /// Renders events for a person watching.
 pub struct Show<'a> {
     printer: &'a Printer,
     /// Draw a progress bar under the change lines (apply; not the demo).
     progress: bool,
+    /// Print a line for each change not started, not only their count in the summary.
+    list_skipped: bool,
 }
 
 impl<'a> Show<'a> {
@@ -21,6 +21,7 @@ impl<'a> Show<'a> {
         Show {
             printer,
             progress: false,
+            list_skipped: true,
         }
     }
 
@@ -29,6 +30,16 @@ impl<'a> Show<'a> {
         Show {
             printer,
             progress: true,
+            list_skipped: true,
+        }
+    }
+
+    /// Whether to print a line for each change not started (`-v`); the summary counts them
+    /// either way, so an interrupt at 811 of 2,000 does not scroll its notice away.
+    pub fn listing_skipped(self, list_skipped: bool) -> Self {
+        Show {
+            list_skipped,
+            ..self
         }
     }
 }
@@ -61,7 +72,7 @@ impl Observer for Show<'_> {
             )),
             Event::ApplyStarting { total } => {
                 if self.progress {
-                    printer.progress(&progress_bar(0, total, PROGRESS_WIDTH))?;
+                    printer.start_progress(total);
                 }
                 Ok(())
             }
@@ -70,9 +81,12 @@ impl Observer for Show<'_> {
                 position,
                 total,
             } => {
-                printer.status(&change_line(result, position, total, style))?;
+                let skipped = matches!(result.outcome, Outcome::Skipped { .. });
+                if !skipped || self.list_skipped {
+                    printer.status(&change_line(result, position, total, style))?;
+                }
                 if self.progress {
-                    printer.progress(&progress_bar(position, total, PROGRESS_WIDTH))?;
+                    printer.advance(position);
                 }
                 Ok(())
             }

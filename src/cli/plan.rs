@@ -17,12 +17,15 @@ use crate::render::{
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Manifest files or directories (all *.yaml/*.yml in them); repeat -f or list several.
-    #[arg(short = 'f', long = "file", value_name = "FILE", num_args = 1.., required = true)]
+    /// Manifest files or directories (all *.yaml/*.yml in them).
+    #[arg(value_name = "FILE")]
+    pub paths: Vec<PathBuf>,
+    /// The same as the positional FILEs; repeat -f or list several.
+    #[arg(short = 'f', long = "file", value_name = "FILE", num_args = 1.., env = "GOTRUE_SYNC_FILE", value_delimiter = ',')]
     pub files: Vec<PathBuf>,
     /// Output format: human (default), json (versioned document) or markdown (a pull-request
     /// comment).
-    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human, env = "GOTRUE_SYNC_FORMAT")]
     pub format: PlanFormat,
     /// Shorthand for --format json.
     #[arg(long, conflicts_with = "format")]
@@ -33,13 +36,13 @@ pub struct PlanArgs {
           value_parser = clap::value_parser!(u64).range(MIN_MARKDOWN_BUDGET as u64..))]
     pub markdown_budget: u64,
     /// Save the plan (with a fingerprint of the server state) for `apply PLAN`.
-    #[arg(long, value_name = "PLAN")]
+    #[arg(long, value_name = "PLAN", env = "GOTRUE_SYNC_OUT")]
     pub out: Option<PathBuf>,
     /// Exit 2 when the plan has changes (0 when none), for drift detection.
-    #[arg(long)]
+    #[arg(long, env = "GOTRUE_SYNC_DETAILED_EXITCODE")]
     pub detailed_exitcode: bool,
     /// List pages fetched at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..), env = "GOTRUE_SYNC_PARALLELISM")]
     pub parallelism: u16,
     #[command(flatten)]
     pub reinvite: ReinviteArgs,
@@ -63,7 +66,7 @@ pub enum PlanFormat {
 pub struct ReinviteArgs {
     /// Re-send invitations pending longer than this (e.g. 7d): the pending account is
     /// deleted and invited again, counted against max_deletes.
-    #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "AGE", value_parser = humantime::parse_duration, env = "GOTRUE_SYNC_REINVITE_PENDING_OLDER_THAN")]
     pub reinvite_pending_older_than: Option<std::time::Duration>,
 }
 
@@ -80,17 +83,18 @@ impl ReinviteArgs {
 
 /// Runs `plan`; `verbose` (`-v`) names every pending invitation.
 pub async fn run(args: &PlanArgs, verbose: u8, printer: &Printer) -> Result<ExitStatus, CliError> {
+    let files = super::manifest_paths(&args.paths, &args.files)?;
     let parallelism = usize::from(args.parallelism);
-    let client = args
-        .server
-        .admin_client(&args.server.transport(parallelism)?, parallelism)?;
+    let client =
+        args.server
+            .admin_client(&args.server.transport(parallelism)?, parallelism, printer)?;
     let format = if args.json {
         PlanFormat::Json
     } else {
         args.format
     };
     let request = PlanRequest {
-        files: args.files.clone(),
+        files,
         options: args.reinvite.plan_options(),
         fingerprint: format == PlanFormat::Json,
         save_to: args.out.clone(),

@@ -12,6 +12,7 @@ use crate::gotrue::UserClient;
 use crate::ops::smoke::{smoke, SmokeRequest};
 use crate::ops::{Event, Observer};
 use crate::render::{smoke_json, smoke_junit, smoke_latency_table, smoke_table, Printer};
+use crate::secret::{Secret, SecretSource, SystemSecrets};
 use crate::smoke::{ConfirmVia, Flow, SmokeOptions};
 
 /// Arguments of `smoke`.
@@ -20,31 +21,38 @@ pub struct SmokeArgs {
     #[command(flatten)]
     pub server: ServerArgs,
     /// Domain of the test addresses: gotrue-sync-smoke+RANDOM@DOMAIN.
-    #[arg(long, default_value = "example.com")]
+    #[arg(long, default_value = "example.com", env = "GOTRUE_SYNC_EMAIL_DOMAIN")]
     pub email_domain: String,
     /// Where the confirmation (and invitation) token comes from when the instance does not
     /// autoconfirm: `inbox` (the emulator), `command:CMD` (run with `sh -c`, given the address
     /// as $1 and in GOTRUE_SMOKE_EMAIL; prints the token or the link) or `admin` (confirm
-    /// through the admin API: a weaker check).
-    #[arg(long, value_name = "SOURCE")]
+    /// through the admin API: a weaker check) or `generate-link` (Supabase: the admin API hands
+    /// out the mail's token without sending it).
+    #[arg(long, value_name = "SOURCE", env = "GOTRUE_SYNC_CONFIRM_VIA")]
     pub confirm_via: Option<ConfirmVia>,
     /// The flows to walk; `invite` needs admin credentials and a mail source.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "signup")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "signup",
+        env = "GOTRUE_SYNC_FLOW"
+    )]
     pub flow: Vec<FlowArg>,
     /// Keep the test users (for debugging) instead of deleting them.
-    #[arg(long)]
+    #[arg(long, env = "GOTRUE_SYNC_KEEP_USER")]
     pub keep_user: bool,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
     /// Also write a JUnit XML report to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "GOTRUE_SYNC_JUNIT")]
     pub junit: Option<PathBuf>,
     /// Run this many times (synthetic monitoring); p50/p95 per step are shown at the end.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), env = "GOTRUE_SYNC_REPEAT")]
     pub repeat: u32,
     /// Pause between repeated runs.
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration, env = "GOTRUE_SYNC_INTERVAL")]
     pub interval: Duration,
 }
 
@@ -69,19 +77,34 @@ impl From<FlowArg> for Flow {
 /// Runs `smoke`: exit 0 when every step of every run passed, 1 otherwise.
 pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
     let transport = args.server.transport(1)?;
-    let admin = args.server.optional_admin_client(&transport, 1)?;
+    let admin = args.server.optional_admin_client(&transport, 1, printer)?;
     let flows: Vec<Flow> = args.flow.iter().copied().map(Flow::from).collect();
-    let needs_admin = flows.contains(&Flow::Invite) || args.confirm_via == Some(ConfirmVia::Admin);
+    let needs_admin = flows.contains(&Flow::Invite)
+        || matches!(
+            args.confirm_via,
+            Some(ConfirmVia::Admin | ConfirmVia::GenerateLink)
+        );
     if needs_admin && admin.is_none() {
         return Err(CliError::Usage(format!(
-            "--flow invite and --confirm-via admin need admin credentials. {}",
+            "--flow invite and --confirm-via admin or generate-link need admin credentials. {}",
             super::connect::CREDENTIAL_HELP
         )));
     }
     if admin.is_none() {
         printer.warn("no admin credentials: the test user cannot be deleted afterwards")?;
     }
-    let user = UserClient::with_transport(transport);
+    // The project's publishable (or anon) key, which Supabase's hosted gateway wants in an
+    // `apikey` header on every visitor request; from the environment only, like every key.
+    let apikey = SystemSecrets
+        .var("GOTRUE_API_KEY")
+        .filter(|key| !key.is_empty())
+        .map(Secret::new);
+    let user = UserClient::with_transport(transport).with_apikey(apikey);
+    let flavor = user.resolve_flavor(args.server.flavor).await?;
+    let user = user.with_flavor(flavor);
+    let admin = admin
+        .map(|admin| admin.with_flavor(flavor.into()))
+        .transpose()?;
     let request = SmokeRequest {
         options: SmokeOptions {
             email_domain: args.email_domain.clone(),
@@ -101,11 +124,13 @@ pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<ExitStatus, CliE
         printer.document(&smoke_json(&reports))?;
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, smoke_junit(&reports)).map_err(|source| CliError::WriteFile {
-            what: "the JUnit report",
-            path: path.clone(),
-            source,
-        })?;
+        crate::private_file::write_private(path, smoke_junit(&reports).as_bytes()).map_err(
+            |source| CliError::WriteFile {
+                what: "the JUnit report",
+                path: path.clone(),
+                source,
+            },
+        )?;
     }
     Ok(if reports.iter().all(|r| r.passed()) {
         ExitStatus::Success

@@ -1,5 +1,5 @@
-//! `AdminClient`: the admin API (list, create, invite, update, delete) with authentication,
-//! over the one [`Transport`].
+//! `AdminClient`: the admin API (list, create, invite, update, delete, generate_link) with
+//! authentication in the words of the server's [`Flavor`], over the one [`Transport`].
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,8 +14,11 @@ use super::auth::{
     mint_admin_token, unix_now, AdminCredentials, CachedToken, MINTED_TOKEN_LIFETIME,
 };
 use super::error::{GotrueError, RequestLabel};
+use super::flavor::{AuthHeaders, Flavor, FlavorChoice, ServerError};
+use super::link::{GenerateLinkRequest, GeneratedLink, LinkKind};
 use super::transport::{
-    Anonymous, Answer, Authorize, Call, Payload, RetryPolicy, Rule, Transport, TransportOptions,
+    Anonymous, Answer, Authorize, Call, Found, Payload, RetryPolicy, Rule, Transport,
+    TransportOptions,
 };
 use super::user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
 use crate::secret::{Redactor, Secret};
@@ -100,6 +103,9 @@ pub struct AdminClient {
     page_size: u32,
     list_parallelism: usize,
     token: tokio::sync::Mutex<Option<CachedToken>>,
+    /// `--flavor` as given; `auto` is resolved by the first request.
+    flavor_choice: FlavorChoice,
+    flavor: tokio::sync::OnceCell<Flavor>,
 }
 
 impl std::fmt::Debug for AdminClient {
@@ -113,7 +119,8 @@ impl std::fmt::Debug for AdminClient {
 
 impl AdminClient {
     /// A client with its own transport for the GoTrue root at `url` (e.g.
-    /// `https://site.example/.netlify/identity`).
+    /// `https://site.example/.netlify/identity`). It speaks netlify/gotrue until
+    /// [`AdminClient::with_flavor`] says otherwise.
     pub fn new(
         url: &str,
         credentials: AdminCredentials,
@@ -137,7 +144,8 @@ impl AdminClient {
         )
     }
 
-    /// A client over a shared transport.
+    /// A client over a shared transport, speaking netlify/gotrue until
+    /// [`AdminClient::with_flavor`] says otherwise.
     pub fn with_transport(
         transport: Arc<Transport>,
         credentials: AdminCredentials,
@@ -161,6 +169,71 @@ impl AdminClient {
             page_size,
             list_parallelism: list_parallelism.max(1),
             token: tokio::sync::Mutex::new(None),
+            flavor_choice: FlavorChoice::Netlify,
+            flavor: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The same client, speaking the flavour `choice` names. For `auto` the URL's shape
+    /// decides when it gives the flavour away, else `GET /settings`, asked by the first
+    /// request, so that a command that fails before talking to the server sends nothing.
+    /// Credentials that cannot work on the flavour are refused with a sentence that says why
+    /// (an admin password login on Supabase, a publishable key).
+    pub fn with_flavor(mut self, choice: FlavorChoice) -> Result<Self, GotrueError> {
+        self.flavor_choice = choice;
+        self.flavor = tokio::sync::OnceCell::new();
+        if let Some(flavor) = choice
+            .fixed()
+            .or_else(|| Flavor::from_url_shape(self.transport.base_url()))
+        {
+            self.accept_credentials(flavor)?;
+            self.flavor = tokio::sync::OnceCell::new_with(Some(flavor));
+        }
+        Ok(self)
+    }
+
+    /// The flavour the client speaks, asking the server the first time when it is `auto`.
+    pub async fn flavor(&self) -> Result<Flavor, GotrueError> {
+        self.flavor
+            .get_or_try_init(|| async {
+                let flavor = match self.flavor_choice.fixed() {
+                    Some(flavor) => flavor,
+                    None => self.detect_flavor().await?,
+                };
+                self.accept_credentials(flavor)?;
+                Ok(flavor)
+            })
+            .await
+            .copied()
+    }
+
+    fn accept_credentials(&self, flavor: Flavor) -> Result<(), GotrueError> {
+        let refusal = match &self.credentials {
+            AdminCredentials::Token(token) => flavor.refuse_admin_credential(token),
+            AdminCredentials::JwtSecret(_) => None,
+            AdminCredentials::Password { .. } => flavor.refuse_password_admin().map(str::to_owned),
+        };
+        refusal.map_or(Ok(()), |reason| Err(GotrueError::Config(reason)))
+    }
+
+    /// `GET /settings` (no credentials needed) read for its flavour.
+    async fn detect_flavor(&self) -> Result<Flavor, GotrueError> {
+        let label = RequestLabel::new("GET", "/settings", None);
+        let call = Call {
+            label: label.clone(),
+            method: Method::GET,
+            path: "/settings",
+            query: &[],
+            payload: Payload::None,
+            rule: Rule::Idempotent,
+        };
+        let settings: serde_json::Value = self
+            .transport
+            .send(&call, &Anonymous, decode, no_look_up)
+            .await?;
+        Flavor::detect(&settings).map_err(|e| GotrueError::Decode {
+            request: label,
+            detail: e.to_string(),
         })
     }
 
@@ -313,14 +386,15 @@ impl AdminClient {
             .await
     }
 
-    /// Finds a user by e-mail with the server's `filter`, keeping only an exact match of the
-    /// address as the servers compare it.
+    /// Finds a user by e-mail with the server's `filter` (lower-cased where the filter is
+    /// case-sensitive, on supabase/auth), keeping only an exact match of the address as the
+    /// servers compare it.
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<RemoteUser>, GotrueError> {
         let label = RequestLabel::new("GET", "/admin/users", Some(email));
         let key = lookup_key(email);
         let query = [
             ("per_page", self.page_size.to_string()),
-            ("filter", email.trim().to_owned()),
+            ("filter", self.flavor().await?.lookup_filter(email)),
         ];
         let call = Call {
             label,
@@ -336,14 +410,21 @@ impl AdminClient {
 
     /// `POST /admin/users`. After an ambiguous failure (timeout, 502–504, a broken or
     /// unreadable answer) the user is looked up by e-mail before trying again, so a create
-    /// is never sent twice by accident.
+    /// is never sent twice by accident. `app_metadata` goes along only where the server
+    /// stores it on create (supabase/auth).
     pub async fn create_user(
         &self,
         request: &CreateUserRequest,
     ) -> Result<RemoteUser, GotrueError> {
         self.transport.redactor().add(&request.password);
         let label = RequestLabel::new("POST", "/admin/users", Some(&request.email));
-        self.create_like(label, &request.email, request).await
+        let mut body = self.write_body(&label, request).await?;
+        if !self.flavor().await?.create_sets_app_metadata() {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("app_metadata");
+            }
+        }
+        self.create_like(label, &request.email, &body).await
     }
 
     /// `POST /invite`, with the same care as [`AdminClient::create_user`].
@@ -368,9 +449,13 @@ impl AdminClient {
             payload,
             rule: Rule::OnlyIfNotReceived,
         };
-        self.transport
-            .send(&call, self, decode, || self.find_user_by_email(email))
-            .await
+        let look_up = || async {
+            Ok(match self.find_user_by_email(email).await? {
+                Some(user) => Found::Landed(user),
+                None => Found::Absent,
+            })
+        };
+        self.transport.send(&call, self, decode, look_up).await
     }
 
     /// `PUT /admin/users/{id}`; `email` names the user in errors.
@@ -382,7 +467,7 @@ impl AdminClient {
     ) -> Result<RemoteUser, GotrueError> {
         let path = format!("/admin/users/{id}");
         let label = RequestLabel::new("PUT", path.clone(), Some(email));
-        let payload = Payload::Json(encode(&label, request)?);
+        let payload = Payload::Json(encode(&label, &self.write_body(&label, request).await?)?);
         let call = Call {
             label,
             method: Method::PUT,
@@ -392,6 +477,42 @@ impl AdminClient {
             rule: Rule::Idempotent,
         };
         self.transport.send(&call, self, decode, no_look_up).await
+    }
+
+    /// `POST /admin/generate_link {type, email}` (supabase/auth): the mail's token without
+    /// the mail. An invite link creates the user when it does not exist, and a link cannot be
+    /// looked up, so it is never sent again after an ambiguous failure.
+    pub async fn generate_link(
+        &self,
+        kind: LinkKind,
+        email: &str,
+    ) -> Result<GeneratedLink, GotrueError> {
+        let label = RequestLabel::new("POST", "/admin/generate_link", Some(email));
+        let payload = Payload::Json(encode(&label, &GenerateLinkRequest { kind, email })?);
+        let call = Call {
+            label,
+            method: Method::POST,
+            path: "/admin/generate_link",
+            query: &[],
+            payload,
+            rule: Rule::OnlyIfNotReceived,
+        };
+        let link: GeneratedLink = self.transport.send(&call, self, decode, no_look_up).await?;
+        self.transport.redactor().add(&link.hashed_token);
+        Ok(link)
+    }
+
+    /// An admin write body in the words of the client's flavour.
+    async fn write_body<B: Serialize>(
+        &self,
+        label: &RequestLabel,
+        request: &B,
+    ) -> Result<serde_json::Value, GotrueError> {
+        let body = serde_json::to_value(request).map_err(|e| GotrueError::Decode {
+            request: label.clone(),
+            detail: format!("cannot encode the request body: {e}"),
+        })?;
+        Ok(self.flavor().await?.admin_write_body(body))
     }
 
     /// `DELETE /admin/users/{id}`. A 404 means the user is already gone: the goal is met.
@@ -448,35 +569,54 @@ impl AdminClient {
 }
 
 impl Authorize for AdminClient {
-    async fn bearer(&self) -> Result<Option<Secret>, GotrueError> {
+    /// The admin credential in the headers the flavour reads. A token this client obtained
+    /// itself (minted or logged in) is no gateway key, so it goes as the bearer only.
+    async fn headers(&self) -> Result<AuthHeaders, GotrueError> {
+        let flavor = self.flavor().await?;
+        let credential = self.credential(flavor).await?;
+        let obtained = !matches!(self.credentials, AdminCredentials::Token(_));
+        Ok(flavor.admin_auth_headers(&credential, obtained))
+    }
+
+    fn refusal_hint(&self, error: &ServerError, status: u16) -> Option<&'static str> {
+        let flavor = *self.flavor.get()?;
+        error.admin_credential_hint(Some(flavor), status)
+    }
+}
+
+impl AdminClient {
+    /// The admin credential: the token as given, a token minted with the flavour's claims,
+    /// or the password login's token.
+    async fn credential(&self, flavor: Flavor) -> Result<Secret, GotrueError> {
         let (email, password) = match &self.credentials {
-            AdminCredentials::Token(token) => return Ok(Some(token.clone())),
+            AdminCredentials::Token(token) => return Ok(token.clone()),
             AdminCredentials::JwtSecret(secret) => {
                 let now = unix_now();
                 let mut cached = self.token.lock().await;
                 if let Some(token) = cached.as_ref().filter(|t| t.fresh(now)) {
-                    return Ok(Some(token.token.clone()));
+                    return Ok(token.token.clone());
                 }
                 let aud = self.transport.aud().unwrap_or("");
-                let token = mint_admin_token(secret, aud, now, MINTED_TOKEN_LIFETIME);
+                let claims = flavor.admin_claims(aud, now, MINTED_TOKEN_LIFETIME);
+                let token = mint_admin_token(secret, &claims);
                 self.transport.redactor().add(&token);
                 *cached = Some(CachedToken {
                     token: token.clone(),
                     expires_at: Some(now + MINTED_TOKEN_LIFETIME.as_secs()),
                 });
-                return Ok(Some(token));
+                return Ok(token);
             }
             AdminCredentials::Password { email, password } => (email, password),
         };
         let mut cached = self.token.lock().await;
         let now = unix_now();
         if let Some(token) = cached.as_ref().filter(|t| t.fresh(now)) {
-            return Ok(Some(token.token.clone()));
+            return Ok(token.token.clone());
         }
         let token = self.password_login(email, password).await?;
         let result = token.token.clone();
         *cached = Some(token);
-        Ok(Some(result))
+        Ok(result)
     }
 }
 
@@ -521,9 +661,10 @@ fn summarize(problems: &[String]) -> String {
     text
 }
 
-/// Look-ups of a create take no look-up themselves.
-async fn no_look_up<T>() -> Result<Option<T>, GotrueError> {
-    Ok(None)
+/// For calls that are never looked up: the look-ups themselves, idempotent calls (which
+/// never ask), and generated links (which cannot be found again).
+async fn no_look_up<T>() -> Result<Found<T>, GotrueError> {
+    Ok(Found::Unknown)
 }
 
 /// The address as the servers compare it for a look-up: case-insensitive, trailing

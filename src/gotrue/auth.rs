@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use serde_json::json;
+use serde_json::Value;
 use sha2::Sha256;
 
 use crate::secret::Secret;
@@ -43,12 +43,11 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Mints an HS256 admin token: `{"sub":"0","aud":aud,"exp":now+lifetime}` signed with the raw
-/// bytes of the JWT secret (GoTrue does not base64-decode it). `aud` is a plain string, since
-/// the server rejects an array.
-pub fn mint_admin_token(secret: &Secret, aud: &str, now: u64, lifetime: Duration) -> Secret {
+/// Mints an HS256 admin token carrying `claims` (the flavour's, see
+/// [`super::Flavor::admin_claims`]), signed with the raw bytes of the JWT secret (GoTrue does
+/// not base64-decode it).
+pub fn mint_admin_token(secret: &Secret, claims: &Value) -> Secret {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let claims = json!({"sub": "0", "aud": aud, "exp": now + lifetime.as_secs()});
     let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
     let signing_input = format!("{header}.{payload}");
     // HMAC accepts keys of any length, so new_from_slice cannot fail here.
@@ -80,6 +79,7 @@ impl CachedToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn decode(part: &str) -> serde_json::Value {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("b64")).expect("json")
@@ -88,7 +88,8 @@ mod tests {
     #[test]
     fn minted_token_has_the_contract_claims_and_a_valid_signature() {
         let secret = Secret::new("super-secret");
-        let token = mint_admin_token(&secret, "aud-x", 1000, MINTED_TOKEN_LIFETIME);
+        let claims = json!({"sub":"0","aud":"aud-x","exp":1300});
+        let token = mint_admin_token(&secret, &claims);
         let parts: Vec<&str> = token.expose().split('.').collect();
         assert_eq!(parts.len(), 3);
         assert_eq!(decode(parts[0]), json!({"alg":"HS256","typ":"JWT"}));

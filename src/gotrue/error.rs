@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-
 /// Which request failed: method, path and, when the request concerns one user, their e-mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLabel {
@@ -113,64 +111,9 @@ impl GotrueError {
     }
 }
 
-/// Both error shapes GoTrue produces: `{code, msg}` and the OAuth `{error, error_description}`.
-#[derive(Deserialize)]
-struct ErrorBody {
-    msg: Option<String>,
-    message: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-}
-
-/// The human message of an error response body, whatever its shape.
-pub fn error_message(body: &[u8]) -> String {
-    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
-        if let Some(msg) = parsed.msg.or(parsed.message) {
-            return msg;
-        }
-        match (parsed.error, parsed.error_description) {
-            (Some(error), Some(description)) => return format!("{error}: {description}"),
-            (Some(error), None) => return error,
-            (None, Some(description)) => return description,
-            (None, None) => {}
-        }
-    }
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return "(empty body)".to_owned();
-    }
-    let mut short: String = text.chars().take(200).collect();
-    if short.len() < text.len() {
-        short.push('…');
-    }
-    short
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_both_error_shapes() {
-        assert_eq!(
-            error_message(
-                br#"{"code":422,"msg":"Email address already registered by another user"}"#
-            ),
-            "Email address already registered by another user"
-        );
-        assert_eq!(
-            error_message(
-                br#"{"error":"invalid_grant","error_description":"Email not confirmed"}"#
-            ),
-            "invalid_grant: Email not confirmed"
-        );
-        assert_eq!(
-            error_message(b"<html>bad gateway</html>"),
-            "<html>bad gateway</html>"
-        );
-        assert_eq!(error_message(b""), "(empty body)");
-    }
 
     #[test]
     fn labels_name_method_path_and_user() {

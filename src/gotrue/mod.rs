@@ -3,15 +3,23 @@
 mod admin;
 mod auth;
 mod error;
+mod flavor;
 mod limit;
+mod link;
 mod transport;
 mod user;
 mod user_client;
 
 pub use admin::{AdminClient, ClientOptions, UserListing};
 pub use auth::{mint_admin_token, unix_now, AdminCredentials, MINTED_TOKEN_LIFETIME};
-pub use error::{error_message, GotrueError, RequestLabel};
+pub use error::{GotrueError, RequestLabel};
+pub use flavor::{
+    is_supabase_secret_key, AuthHeaders, DetectError, Flavor, FlavorChoice, MetadataMap,
+    RotationCheck, ServerError, TokenEncoding, VerifyEncoding, NETLIFY_DEFAULT_ADMIN_GROUP,
+    POSTGRES_UNIQUE_VIOLATION, SUPABASE_ADMIN_ROLES, SUPABASE_DEFAULT_ROLE,
+};
 pub use limit::{Control, Signal};
+pub use link::{GenerateLinkRequest, GeneratedLink, LinkKind};
 pub use transport::{decide, Attempt, RetryPolicy, Rule, Step, Transport, TransportOptions, Wait};
 pub use user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
-pub use user_client::{External, FlowUser, Session, Settings, UserClient};
+pub use user_client::{External, FlowUser, Session, Settings, SignupAnswer, UserClient};

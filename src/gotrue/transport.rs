@@ -13,7 +13,8 @@ use rand::Rng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, Url};
 
-use super::error::{error_message, GotrueError, RequestLabel};
+use super::error::{GotrueError, RequestLabel};
+use super::flavor::{AuthHeaders, ServerError};
 use super::limit::AdaptiveLimit;
 use crate::secret::{Redactor, Secret};
 
@@ -207,23 +208,42 @@ pub(crate) struct Answer {
     pub body: bytes::Bytes,
 }
 
-/// Supplies the bearer token of each attempt (a minted token may be renewed between two).
-pub(crate) trait Authorize {
-    async fn bearer(&self) -> Result<Option<Secret>, GotrueError>;
+/// What a look-up after an ambiguous failure of a [`Rule::OnlyIfNotReceived`] call found.
+pub(crate) enum Found<T> {
+    /// The request landed after all: this is its result.
+    Landed(T),
+    /// It did not land: it may be sent again.
+    Absent,
+    /// Nothing can tell (a generated link cannot be looked up): give up with the error.
+    Unknown,
 }
 
-/// No `Authorization` header.
+/// Supplies the credential headers of each attempt (a minted token may be renewed between
+/// two), in the words of the server's flavour.
+pub(crate) trait Authorize {
+    async fn headers(&self) -> Result<AuthHeaders, GotrueError>;
+
+    /// A hint to add when the server refuses this credential, if the answer is such a refusal.
+    fn refusal_hint(&self, _error: &ServerError, _status: u16) -> Option<&'static str> {
+        None
+    }
+}
+
+/// No credential headers.
 pub(crate) struct Anonymous;
 
 impl Authorize for Anonymous {
-    async fn bearer(&self) -> Result<Option<Secret>, GotrueError> {
-        Ok(None)
+    async fn headers(&self) -> Result<AuthHeaders, GotrueError> {
+        Ok(AuthHeaders::default())
     }
 }
 
 impl Authorize for Secret {
-    async fn bearer(&self) -> Result<Option<Secret>, GotrueError> {
-        Ok(Some(self.clone()))
+    async fn headers(&self) -> Result<AuthHeaders, GotrueError> {
+        Ok(AuthHeaders {
+            bearer: Some(self.clone()),
+            apikey: None,
+        })
     }
 }
 
@@ -326,7 +346,7 @@ impl Transport {
 
     /// Sends `call` until [`decide`] accepts the answer or gives up; `parse` reads a 2xx
     /// answer. After an ambiguous failure of a [`Rule::OnlyIfNotReceived`] call, `look_up`
-    /// says whether it landed after all (`Some` ends the call with that value).
+    /// says whether it landed after all ([`Found`]).
     pub(crate) async fn send<T, L>(
         &self,
         call: &Call<'_>,
@@ -335,17 +355,17 @@ impl Transport {
         look_up: impl Fn() -> L,
     ) -> Result<T, GotrueError>
     where
-        L: std::future::Future<Output = Result<Option<T>, GotrueError>>,
+        L: std::future::Future<Output = Result<Found<T>, GotrueError>>,
     {
         let url = self.url(call.path)?;
         let mut number = 0;
         loop {
             number += 1;
-            let bearer = auth.bearer().await?;
+            let headers = auth.headers().await?;
             let (attempt, result) = {
                 let _permit = self.limit.acquire().await;
                 let started = std::time::Instant::now();
-                let (attempt, result) = self.attempt(call, &url, bearer.as_ref(), &parse).await;
+                let (attempt, result) = self.attempt(call, &url, &headers, auth, &parse).await;
                 self.limit.record(attempt, started.elapsed());
                 (attempt, result)
             };
@@ -364,11 +384,11 @@ impl Transport {
                 }
                 (Step::LookUp, Err(error)) => {
                     tracing::warn!(request = %call.label, %error, "outcome unknown; looking the user up before sending again");
-                    if let Some(found) = look_up().await? {
-                        return Ok(found);
-                    }
-                    if number > self.retry.max_retries {
-                        return Err(error);
+                    match look_up().await? {
+                        Found::Landed(value) => return Ok(value),
+                        Found::Unknown => return Err(error),
+                        Found::Absent if number > self.retry.max_retries => return Err(error),
+                        Found::Absent => {}
                     }
                     tokio::time::sleep(self.backoff(number)).await;
                 }
@@ -384,15 +404,19 @@ impl Transport {
         &self,
         call: &Call<'_>,
         url: &Url,
-        bearer: Option<&Secret>,
+        headers: &AuthHeaders,
+        auth: &impl Authorize,
         parse: &impl Fn(&Answer) -> Result<T, String>,
     ) -> (Attempt, Result<T, GotrueError>) {
         let mut request = self.http.request(call.method.clone(), url.clone());
         if !call.query.is_empty() {
             request = request.query(call.query);
         }
-        if let Some(token) = bearer {
+        if let Some(token) = &headers.bearer {
             request = request.bearer_auth(token.expose());
+        }
+        if let Some(key) = &headers.apikey {
+            request = request.header("apikey", key.expose());
         }
         if let Some(aud) = &self.aud {
             request = request.header("X-JWT-AUD", aud);
@@ -454,18 +478,23 @@ impl Transport {
                 ),
             };
         }
-        let message = self.redactor.redact(&error_message(&body));
+        let header_code = headers.get("x-sb-error-code").and_then(|v| v.to_str().ok());
+        let server = ServerError::parse(header_code, &body);
         let mail_limit = status == 429 && names_mail_limit(&headers, &body);
         let error = if mail_limit {
             GotrueError::MailRateLimited {
                 request: call.label.clone(),
-                message,
+                message: self.redactor.redact(&server.describe()),
             }
         } else {
+            let mut message = server.describe();
+            if let Some(hint) = auth.refusal_hint(&server, status) {
+                message = format!("{message}. {hint}");
+            }
             GotrueError::Api {
                 request: call.label.clone(),
                 status,
-                message,
+                message: self.redactor.redact(&message),
             }
         };
         let attempt = Attempt::Answered {

@@ -8,6 +8,7 @@ use crate::secret::Secret;
 /// A user as returned by `GET /admin/users`: only the fields gotrue-sync reads, since a
 /// listing of 100,000 users keeps every one of them in memory at once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "WireUser")]
 pub struct RemoteUser {
     /// UUID.
     pub id: String,
@@ -16,18 +17,51 @@ pub struct RemoteUser {
     pub role: String,
     /// E-mail as stored (verbatim).
     pub email: String,
-    /// Set once the address is confirmed; omitted by the server otherwise.
+    /// Set once the address is confirmed; omitted by the server otherwise. Read from
+    /// `confirmed_at`, or from supabase/auth's `email_confirmed_at`, which is all its answer
+    /// to a confirming `PUT` carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmed_at: Option<String>,
     /// Set for invited users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invited_at: Option<String>,
     /// Server- and admin-owned metadata (`provider`, `roles`, …). `null` reads as empty.
-    #[serde(default, deserialize_with = "null_as_empty")]
     pub app_metadata: Map<String, Value>,
     /// User-owned metadata. `null` reads as empty.
-    #[serde(default, deserialize_with = "null_as_empty")]
     pub user_metadata: Map<String, Value>,
+}
+
+/// [`RemoteUser`] as either server sends it.
+#[derive(Deserialize)]
+struct WireUser {
+    id: String,
+    #[serde(default)]
+    role: String,
+    email: String,
+    #[serde(default)]
+    confirmed_at: Option<String>,
+    #[serde(default)]
+    email_confirmed_at: Option<String>,
+    #[serde(default)]
+    invited_at: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    app_metadata: Map<String, Value>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    user_metadata: Map<String, Value>,
+}
+
+impl From<WireUser> for RemoteUser {
+    fn from(wire: WireUser) -> Self {
+        RemoteUser {
+            id: wire.id,
+            role: wire.role,
+            email: wire.email,
+            confirmed_at: wire.confirmed_at.or(wire.email_confirmed_at),
+            invited_at: wire.invited_at,
+            app_metadata: wire.app_metadata,
+            user_metadata: wire.user_metadata,
+        }
+    }
 }
 
 impl RemoteUser {
@@ -57,8 +91,8 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, 
         .unwrap_or_default())
 }
 
-/// Body of `POST /admin/users`. The server ignores `app_metadata` here, so it is not sent;
-/// it is written by a follow-up `PUT`.
+/// Body of `POST /admin/users`. netlify/gotrue ignores `app_metadata` here, so the client
+/// leaves it out there and it is written by a follow-up `PUT`; supabase/auth stores it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CreateUserRequest {
     /// E-mail as it should be stored.
@@ -73,6 +107,9 @@ pub struct CreateUserRequest {
     /// Initial user metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_metadata: Option<Map<String, Value>>,
+    /// Initial app metadata, where the server stores it on create.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_metadata: Option<Map<String, Value>>,
 }
 
 /// Body of `POST /invite`.
@@ -126,6 +163,23 @@ mod tests {
         assert!(user.user_metadata.is_empty());
         assert_eq!(user.confirmed_at, None);
         assert_eq!(user.roles(), Some(vec!["x".to_string()]));
+    }
+
+    #[test]
+    fn supabase_confirmation_timestamps_read_as_confirmed() {
+        let put_answer: RemoteUser = serde_json::from_str(
+            r#"{"id":"1","email":"a@example.com","email_confirmed_at":"2026-11-29T10:00:00Z","app_metadata":{"provider":"email","providers":["email"]}}"#,
+        )
+        .expect("parse");
+        assert_eq!(
+            put_answer.confirmed_at.as_deref(),
+            Some("2026-11-29T10:00:00Z")
+        );
+        let read: RemoteUser = serde_json::from_str(
+            r#"{"id":"1","email":"a@example.com","confirmed_at":"2026-11-29T10:00:01Z","email_confirmed_at":"2026-11-29T10:00:00Z"}"#,
+        )
+        .expect("both fields");
+        assert_eq!(read.confirmed_at.as_deref(), Some("2026-11-29T10:00:01Z"));
     }
 
     #[test]

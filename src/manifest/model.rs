@@ -14,6 +14,12 @@ pub const SUPPORTED_VERSION: u32 = 1;
 /// (`GOTRUE_JWT_ADMIN_GROUP_NAME`, default `admin`).
 pub const ADMIN_GROUP: &str = "admin";
 
+/// Every `role` that lets the user's own token administer the instance on either server:
+/// netlify/gotrue's default admin group and supabase/auth's default `GOTRUE_JWT_ADMIN_ROLES`
+/// (there the role is the user's JWT `role` claim). A manifest is validated without knowing
+/// which server it goes to, so each of them needs `policy.allow_admin_role`.
+pub const ADMIN_ROLES: [&str; 3] = [ADMIN_GROUP, "service_role", "supabase_admin"];
+
 /// A gotrue-sync manifest: the users one team wants on one GoTrue instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -12,7 +12,7 @@ use super::diagnostic::{
 };
 use super::model::{
     email_key_ref, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
-    ADMIN_GROUP, SUPPORTED_VERSION,
+    ADMIN_ROLES, SUPPORTED_VERSION,
 };
 use super::schema::{field_names, Section};
 use super::yaml::{self, Key, Mark, Node, NodeValue};
@@ -174,7 +174,7 @@ impl Checker<'_> {
         {
             return Err(vec![not_a_manifest(self.path)]);
         }
-        self.numbers(&root);
+        self.numbers(&root, &mut Vec::new());
         let checked = self.root(entries);
         if !self.diagnostics.is_empty() {
             return Err(std::mem::take(&mut self.diagnostics));
@@ -188,27 +188,32 @@ impl Checker<'_> {
 
     /// Reports every plain number that would not be stored as written, except under
     /// secret-like keys (a plaintext password is reported as such, and never quoted).
-    fn numbers(&mut self, node: &Node) {
+    /// `keys` are the keys above `node`; they are looked at only when there is a number to
+    /// report, since telling a secret-like key costs more than the rest of the walk.
+    fn numbers<'n>(&mut self, node: &'n Node, keys: &mut Vec<&'n str>) {
         match &node.value {
-            NodeValue::InexactNumber => self.report(
-                node.referenced,
-                "this number would not be stored as written (leading zeros, a `+`, a trailing `.0`, an exponent or more than 2^53 change it)",
-                Some("quote it to keep it as text, e.g. `zip: \"012345\"`"),
-            ),
+            NodeValue::InexactNumber => {
+                if !keys.iter().any(|key| is_secret_like_key(key)) {
+                    self.report(
+                        node.referenced,
+                        "this number would not be stored as written (leading zeros, a `+`, a trailing `.0`, an exponent or more than 2^53 change it)",
+                        Some("quote it to keep it as text, e.g. `zip: \"012345\"`"),
+                    );
+                }
+            }
             NodeValue::Seq(items) => {
                 for item in items {
-                    self.numbers(item);
+                    self.numbers(item, keys);
                 }
             }
             NodeValue::Map(entries) => {
                 for (key, value) in entries {
-                    if !is_secret_like_key(&key.value) {
-                        self.numbers(value);
-                    }
+                    keys.push(&key.value);
+                    self.numbers(value, keys);
+                    keys.pop();
                 }
             }
-            NodeValue::Null | NodeValue::Bool(_) | NodeValue::Number(_) | NodeValue::String(_) => {
-            }
+            NodeValue::Null | NodeValue::Bool(_) | NodeValue::Number(_) | NodeValue::String(_) => {}
         }
     }
 
@@ -715,10 +720,10 @@ impl Checker<'_> {
                     format!("empty `role` in {context}"),
                     Some("the server cannot clear a role; remove `role` to leave it alone"),
                 );
-            } else if role.trim() == ADMIN_GROUP {
+            } else if let Some(admin) = ADMIN_ROLES.iter().find(|r| **r == role.trim()) {
                 let diagnostic = Diagnostic::at(
                     self.location(value.referenced),
-                    format!("{context} would get the admin role `{ADMIN_GROUP}`, which controls every user of the instance"),
+                    format!("{context} would get the admin role `{admin}`, which controls every user of the instance"),
                     &self.lines,
                 )
                 .with_hint("if this is intended, set `policy.allow_admin_role: true`");
@@ -820,8 +825,9 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// A deliberately plain check: GoTrue only validates addresses when SMTP is configured, so
-/// we catch the typos it would store verbatim.
-fn check_email(email: &str) -> Result<(), &'static str> {
+/// we catch the typos it would store verbatim. Export uses it too, to leave out the stored
+/// addresses a manifest could not hold.
+pub fn check_email(email: &str) -> Result<(), &'static str> {
     let trimmed = email.trim();
     if trimmed.is_empty() {
         return Err("it is empty");

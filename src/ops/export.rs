@@ -21,7 +21,8 @@ pub async fn export(
     observer: &dyn Observer,
 ) -> Result<Export, OpsError> {
     let users = list(client, observer).await?;
-    let exported = build_export(&request.name, &users, request.managed_only);
+    let flavor = client.flavor().await?;
+    let exported = build_export(&request.name, &users, request.managed_only, flavor);
     for warning in &exported.warnings {
         observer
             .event(Event::Warning(warning))

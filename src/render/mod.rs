@@ -1,5 +1,6 @@
 //! Every user-facing format of plans and reports. Nothing else prints.
 
+mod escape;
 mod export_yaml;
 mod plan_human;
 mod plan_markdown;
@@ -9,6 +10,7 @@ mod smoke;
 mod smoke_junit;
 mod style;
 
+pub use escape::{escape_controls, escape_lines};
 pub use export_yaml::export_yaml;
 pub use plan_human::{
     change_block, plan_human, plan_human_with, summary_line, PendingList, PENDING_NAMED,
@@ -17,7 +19,7 @@ pub use plan_markdown::{
     plan_markdown, server_host, MarkdownOptions, DEFAULT_MARKDOWN_BUDGET, MIN_MARKDOWN_BUDGET,
 };
 pub use printer::{Printer, PrinterSettings, Sink};
-pub use report::{apply_summary, change_line, progress_bar};
+pub use report::{apply_summary, change_line};
 pub use smoke::{smoke_json, smoke_latency_table, smoke_table, SMOKE_FORMAT_VERSION};
 pub use smoke_junit::smoke_junit;
 pub use style::Style;
@@ -31,5 +33,7 @@ pub fn plan_json(plan: &Plan) -> String {
     text
 }
 
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod tests;

@@ -3,9 +3,12 @@
 //! closed pipe from a full disk: every write returns its `io::Result`.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+
+use super::escape::escape_lines;
 use super::style::Style;
 
 /// A writer the printer owns.
@@ -28,10 +31,11 @@ pub struct PrinterSettings {
 /// Writes output: the requested document on `out`; progress, warnings and prompts on `err`.
 pub struct Printer {
     out: Mutex<Sink>,
-    err: Mutex<Sink>,
+    /// Shared with the progress bar, which draws on it.
+    err: Arc<Mutex<Sink>>,
     settings: PrinterSettings,
-    /// Whether a progress line is on screen and must be cleared before the next line.
-    progress_shown: AtomicBool,
+    /// The progress bar on screen, if any; lines are printed above it.
+    progress: Mutex<Option<ProgressBar>>,
 }
 
 impl std::fmt::Debug for Printer {
@@ -45,6 +49,10 @@ impl std::fmt::Debug for Printer {
 /// Moves to the start of the line and erases it (ANSI).
 const CLEAR_LINE: &str = "\r\x1b[2K";
 
+/// The progress line: bar, count, rate, elapsed time and estimated time left.
+const PROGRESS_TEMPLATE: &str =
+    "[{bar:30}] {pos}/{len} changes  {per_sec}  elapsed {elapsed}  left ~{eta}";
+
 /// Locks a writer; a writer poisoned by a panic elsewhere is still usable for output.
 fn lock(sink: &Mutex<Sink>) -> std::sync::MutexGuard<'_, Sink> {
     sink.lock()
@@ -56,9 +64,9 @@ impl Printer {
     pub fn new(out: Sink, err: Sink, settings: PrinterSettings) -> Self {
         Printer {
             out: Mutex::new(out),
-            err: Mutex::new(err),
+            err: Arc::new(Mutex::new(err)),
             settings,
-            progress_shown: AtomicBool::new(false),
+            progress: Mutex::new(None),
         }
     }
 
@@ -96,26 +104,59 @@ impl Printer {
         self.line(text)
     }
 
-    /// A progress line kept on the last line of a terminal and redrawn in place; lines
-    /// printed meanwhile appear above it. Not shown when the error stream is not a terminal
-    /// (CI logs get the status lines only) or with `--quiet`.
-    pub fn progress(&self, bar: &str) -> io::Result<()> {
+    /// Starts a progress bar of `total` steps on the last line of a terminal (indicatif:
+    /// rate, elapsed time, time left), redrawn in place; lines printed meanwhile appear above
+    /// it. Nothing is drawn when the error stream is not a terminal (CI logs get the status
+    /// lines only) or with `--quiet`.
+    pub fn start_progress(&self, total: usize) {
         if self.settings.quiet || !self.settings.err_terminal {
-            return Ok(());
+            return;
         }
-        let mut err = lock(&self.err);
-        write!(err, "{CLEAR_LINE}{bar}")?;
-        err.flush()?;
-        self.progress_shown.store(true, Ordering::Relaxed);
-        Ok(())
+        let style = ProgressStyle::with_template(PROGRESS_TEMPLATE)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("#>-");
+        let target = ProgressDrawTarget::term_like(Box::new(SharedTerm(Arc::clone(&self.err))));
+        let bar = ProgressBar::with_draw_target(Some(total as u64), target).with_style(style);
+        // Ticks keep the elapsed time and the estimate moving while requests are slow.
+        bar.enable_steady_tick(Duration::from_millis(250));
+        if let Some(previous) = self.progress_lock().replace(bar) {
+            previous.finish_and_clear();
+        }
     }
 
-    /// A report the user must see (apply summary), never silenced; written as given.
+    /// Moves the progress bar to `position` finished steps.
+    pub fn advance(&self, position: usize) {
+        if let Some(bar) = self.progress_lock().as_ref() {
+            bar.set_position(position as u64);
+        }
+    }
+
+    /// Removes the progress bar from the screen.
+    pub fn finish_progress(&self) {
+        if let Some(bar) = self.progress_lock().take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn progress_lock(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        self.progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A report the user must see (apply summary), never silenced; written as given. It
+    /// ends the progress bar: a report closes a phase.
     pub fn report(&self, text: &str) -> io::Result<()> {
+        self.finish_progress();
         let mut err = lock(&self.err);
-        self.clear_progress(&mut err)?;
         err.write_all(text.as_bytes())?;
         err.flush()
+    }
+
+    /// Manifest diagnostics (with their own `error:` headings and source snippets), never
+    /// silenced. The snippets quote the manifest: its control characters are escaped.
+    pub fn diagnostics(&self, text: &str) -> io::Result<()> {
+        self.report(&escape_lines(text))
     }
 
     /// A question on the error stream, without a line end (the answer follows it).
@@ -123,31 +164,98 @@ impl Printer {
         self.report(text)
     }
 
-    /// A warning (never silenced).
+    /// A warning (never silenced). It may quote a server: control characters are escaped.
     pub fn warn(&self, text: &str) -> io::Result<()> {
         let style = self.settings.err_style;
-        self.line(&format!("{} {text}", style.yellow("warning:")))
+        self.line(&format!(
+            "{} {}",
+            style.yellow("warning:"),
+            escape_lines(text)
+        ))
     }
 
-    /// An error report.
+    /// An error report; it ends the progress bar. It may quote a server or a manifest:
+    /// control characters are escaped.
     pub fn error(&self, text: &str) -> io::Result<()> {
+        self.finish_progress();
         let style = self.settings.err_style;
-        self.line(&format!("{} {text}", style.red(&style.bold("error:"))))
+        self.line(&format!(
+            "{} {}",
+            style.red(&style.bold("error:")),
+            escape_lines(text)
+        ))
     }
 
     fn line(&self, text: &str) -> io::Result<()> {
-        let mut err = lock(&self.err);
-        self.clear_progress(&mut err)?;
-        err.write_all(text.as_bytes())?;
-        err.write_all(b"\n")?;
-        err.flush()
-    }
-
-    fn clear_progress(&self, err: &mut Sink) -> io::Result<()> {
-        if self.progress_shown.swap(false, Ordering::Relaxed) {
-            err.write_all(CLEAR_LINE.as_bytes())?;
+        let write = || {
+            let mut err = lock(&self.err);
+            err.write_all(text.as_bytes())?;
+            err.write_all(b"\n")?;
+            err.flush()
+        };
+        match self.progress_lock().as_ref() {
+            // The bar is cleared, the line written, and the bar drawn again below it.
+            Some(bar) => bar.suspend(write),
+            None => write(),
         }
-        Ok(())
+    }
+}
+
+/// The error stream as indicatif's terminal: the bar draws through the same writer as every
+/// other line, so nothing reaches the terminal around the printer.
+struct SharedTerm(Arc<Mutex<Sink>>);
+
+impl std::fmt::Debug for SharedTerm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedTerm")
+    }
+}
+
+impl SharedTerm {
+    fn write(&self, text: &str) -> io::Result<()> {
+        lock(&self.0).write_all(text.as_bytes())
+    }
+}
+
+impl TermLike for SharedTerm {
+    fn width(&self) -> u16 {
+        100
+    }
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.write(&format!("\x1b[{n}A"))
+    }
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.write(&format!("\x1b[{n}B"))
+    }
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.write(&format!("\x1b[{n}C"))
+    }
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.write(&format!("\x1b[{n}D"))
+    }
+    fn write_line(&self, line: &str) -> io::Result<()> {
+        self.write(&format!("{line}\n"))
+    }
+    fn write_str(&self, text: &str) -> io::Result<()> {
+        self.write(text)
+    }
+    fn clear_line(&self) -> io::Result<()> {
+        self.write(CLEAR_LINE)
+    }
+    fn flush(&self) -> io::Result<()> {
+        lock(&self.0).flush()
     }
 }
 
@@ -228,10 +336,27 @@ mod tests {
     }
 
     #[test]
+    fn warnings_errors_and_diagnostics_show_control_characters_escaped() {
+        let (printer, _, err) = captured(false, false);
+        printer
+            .warn("server said \x1b[31mhi\nsecond line")
+            .expect("write");
+        printer.error("bad \u{202e}value").expect("write");
+        printer
+            .diagnostics("error: invalid `\x1b[2J`\n4 |\temail: x\r\n")
+            .expect("write");
+        assert_eq!(
+            err.text(),
+            "warning: server said \\u{1b}[31mhi\nsecond line\nerror: bad \\u{202e}value\nerror: invalid `\\u{1b}[2J`\n4 |\temail: x\r\n"
+        );
+    }
+
+    #[test]
     fn quiet_silences_status_only() {
         let (printer, out, err) = captured(true, true);
         printer.status("Listing users").expect("write");
-        printer.progress("[#--] 1/3").expect("write");
+        printer.start_progress(3);
+        printer.advance(1);
         printer.warn("careful").expect("write");
         printer.document("plan").expect("write");
         assert_eq!(err.text(), "warning: careful\n");
@@ -239,17 +364,32 @@ mod tests {
     }
 
     #[test]
-    fn progress_is_drawn_only_on_a_terminal_and_cleared_before_the_next_line() {
+    fn progress_is_drawn_only_on_a_terminal_and_lines_go_above_it() {
         let (printer, _, err) = captured(false, false);
-        printer.progress("[#--] 1/3").expect("write");
-        assert_eq!(err.text(), "");
+        printer.start_progress(3);
+        printer.advance(1);
+        printer.status("line").expect("write");
+        printer.finish_progress();
+        assert_eq!(err.text(), "line\n", "no bar off a terminal");
 
         let (printer, _, err) = captured(false, true);
-        printer.progress("[#--] 1/3").expect("write");
+        printer.start_progress(3);
+        printer.advance(1);
         printer.status("line").expect("write");
-        assert_eq!(
-            err.text(),
-            format!("{CLEAR_LINE}[#--] 1/3{CLEAR_LINE}line\n")
+        printer.advance(2);
+        printer.finish_progress();
+        let text = err.text();
+        assert!(text.contains("line\n"), "{text:?}");
+        assert!(text.contains("/3 changes"), "the bar was drawn: {text:?}");
+        assert!(
+            text.contains("elapsed") && text.contains("left ~"),
+            "{text:?}"
+        );
+        let bar = text.find("/3 changes").unwrap_or(usize::MAX);
+        let line = text.find("line\n").unwrap_or(0);
+        assert!(
+            text[..line].rfind(CLEAR_LINE).is_some() || bar > line,
+            "the bar is cleared before the line is written: {text:?}"
         );
     }
 

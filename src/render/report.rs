@@ -2,20 +2,9 @@
 
 use std::fmt::Write;
 
+use super::escape::escape_controls as escaped;
 use super::style::Style;
 use crate::apply::{ApplyReport, ChangeReport, Outcome};
-
-/// The progress bar shown under the change lines on a terminal: `[#####-----] 12/40`.
-pub fn progress_bar(finished: usize, total: usize, width: usize) -> String {
-    let filled = (finished.min(total) * width)
-        .checked_div(total)
-        .unwrap_or(width);
-    format!(
-        "[{}{}] {finished}/{total}",
-        "#".repeat(filled),
-        "-".repeat(width - filled)
-    )
-}
 
 /// One line per finished change, e.g. `[3/10] ok      invite alice@example.com`.
 pub fn change_line(report: &ChangeReport, position: usize, total: usize, style: Style) -> String {
@@ -25,32 +14,35 @@ pub fn change_line(report: &ChangeReport, position: usize, total: usize, style: 
             "{counter} {} {} {}",
             style.green("ok     "),
             report.action,
-            report.email
+            escaped(&report.email)
         ),
         Outcome::Failed { error, done } => {
             let mut text = format!(
-                "{counter} {} {} {}: {error}",
+                "{counter} {} {} {}: {}",
                 style.red("FAILED "),
                 report.action,
-                report.email
+                escaped(&report.email),
+                escaped(error)
             );
             if let Some(done) = done {
-                let _ = write!(text, " ({done})");
+                let _ = write!(text, " ({})", escaped(done));
             }
             text
         }
         Outcome::Skipped { reason } => format!(
-            "{counter} {} {} {}: {reason}",
+            "{counter} {} {} {}: {}",
             style.dim("skipped"),
             report.action,
-            report.email
+            escaped(&report.email),
+            escaped(reason)
         ),
     };
     for drift in &report.drift {
         let _ = write!(
             line,
-            "\n        {} {drift}",
-            style.yellow("server differs:")
+            "\n        {} {}",
+            style.yellow("server differs:"),
+            escaped(drift)
         );
     }
     line
@@ -87,9 +79,15 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
         let _ = writeln!(out, "Failed:");
         for report in failed {
             if let Outcome::Failed { error, done } = &report.outcome {
-                let _ = writeln!(out, "  - {} {}: {error}", report.action, report.email);
+                let _ = writeln!(
+                    out,
+                    "  - {} {}: {}",
+                    report.action,
+                    escaped(&report.email),
+                    escaped(error)
+                );
                 if let Some(done) = done {
-                    let _ = writeln!(out, "    already done: {done}");
+                    let _ = writeln!(out, "    already done: {}", escaped(done));
                 }
             }
         }

@@ -167,24 +167,17 @@ fn exported_yaml_is_a_valid_manifest_with_pending_invites_marked() {
          "app_metadata": {"provider": "email", "team": {"b": 1, "a": [1, 2]}}, "user_metadata": {"full_name": "C"}}
     ]))
     .expect("users");
-    let text = export_yaml(&crate::export::export("site", &users, false)).expect("yaml");
+    let text = export_yaml(&crate::export::export(
+        "site",
+        &users,
+        false,
+        crate::gotrue::Flavor::Netlify,
+    ))
+    .expect("yaml");
     insta::assert_snapshot!(text);
     let validated = validate(&text, std::path::Path::new("export.yaml")).expect("export is valid");
     assert_eq!(validated.manifest.users.len(), 2);
     assert!(text.contains("email: p@example.com # invited (pending since 2026-01-01T00:00:00Z)"));
-}
-
-#[test]
-fn progress_bar_fills_in_proportion() {
-    assert_eq!(progress_bar(0, 4, 8), "[--------] 0/4");
-    assert_eq!(progress_bar(1, 4, 8), "[##------] 1/4");
-    assert_eq!(progress_bar(4, 4, 8), "[########] 4/4");
-    assert_eq!(progress_bar(0, 0, 4), "[####] 0/0");
-    assert_eq!(
-        progress_bar(9, 4, 4),
-        "[####] 9/4",
-        "never overflows the width"
-    );
 }
 
 fn smoke_report(signup_fails: bool) -> crate::smoke::SmokeReport {

@@ -14,9 +14,12 @@ pub enum ConfirmVia {
     /// A shell command given the address; it prints the token or the whole link. Works with
     /// any mail catcher (Mailpit, MailHog, a provider's API).
     Command(String),
-    /// `PUT /admin/users/{id} {"confirm": true}` with admin credentials: a weaker check, since
-    /// neither the mail nor `/verify` is exercised.
+    /// `PUT /admin/users/{id}` confirming the address with admin credentials: a weaker check,
+    /// since neither the mail nor `/verify` is exercised.
     Admin,
+    /// `POST /admin/generate_link` (supabase/auth): the server hands the mail's token to an
+    /// admin without sending the mail, and `/verify` is exercised with it.
+    GenerateLink,
 }
 
 impl std::str::FromStr for ConfirmVia {
@@ -26,11 +29,12 @@ impl std::str::FromStr for ConfirmVia {
         match text {
             "inbox" => Ok(ConfirmVia::Inbox),
             "admin" => Ok(ConfirmVia::Admin),
+            "generate-link" => Ok(ConfirmVia::GenerateLink),
             _ => match text.strip_prefix("command:") {
                 Some(command) if !command.trim().is_empty() => {
                     Ok(ConfirmVia::Command(command.to_owned()))
                 }
-                _ => Err("expected inbox, admin or command:CMD".to_owned()),
+                _ => Err("expected inbox, admin, generate-link or command:CMD".to_owned()),
             },
         }
     }
@@ -325,6 +329,7 @@ mod tests {
     fn confirm_sources_parse() {
         assert_eq!("inbox".parse(), Ok(ConfirmVia::Inbox));
         assert_eq!("admin".parse(), Ok(ConfirmVia::Admin));
+        assert_eq!("generate-link".parse(), Ok(ConfirmVia::GenerateLink));
         assert_eq!(
             "command:mailpit-token \"$1\"".parse(),
             Ok(ConfirmVia::Command("mailpit-token \"$1\"".into()))

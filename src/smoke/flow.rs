@@ -11,7 +11,8 @@ use super::confirm::{from_command, from_inbox, ConfirmVia, MailKind};
 use super::jwt;
 use super::report::{SmokeReport, StepFailure, StepResult, StepStatus};
 use crate::gotrue::{
-    unix_now, AdminClient, GotrueError, InviteRequest, Session, UpdateUserRequest, UserClient,
+    unix_now, AdminClient, Flavor, GotrueError, InviteRequest, LinkKind, RotationCheck, Session,
+    Settings, UpdateUserRequest, UserClient, VerifyEncoding,
 };
 use crate::secret::Secret;
 
@@ -37,8 +38,9 @@ pub struct SmokeOptions {
     pub keep_user: bool,
 }
 
-/// Walks the flows once against `user` (and `admin` for invitations, admin confirmation and
-/// clean-up) and reports every step. Never fails as a whole: a failure is a failed step, and
+/// Walks the flows once against `user` (and `admin` for invitations, admin confirmation,
+/// generated links and clean-up) and reports every step. Requests are shaped for the
+/// flavour `user` speaks; the admin client must speak the same one. Never fails as a whole: a failure is a failed step, and
 /// the steps that depend on it are reported as skipped.
 pub async fn run(
     user: &UserClient,
@@ -206,15 +208,27 @@ impl Walk<'_> {
             Ok(((), format!("{name} {version}")))
         })
         .await;
+        let flavor = user.flavor();
         self.step("settings", async {
-            let settings = user.settings().await.map_err(|e| StepFailure::request(&e))?;
+            let answer = user
+                .settings_json()
+                .await
+                .map_err(|e| StepFailure::request(&e))?;
+            if let Some(seen) = Flavor::detect(&answer).ok().filter(|seen| *seen != flavor) {
+                return Err(StepFailure::check(format!(
+                    "GET /settings reads like {seen}, but this run speaks {flavor}"
+                ))
+                .with_hint(format!("pass --flavor {seen} (or --flavor auto)")));
+            }
+            let settings = Settings::from_json(flavor, &answer);
             if !settings.external.email {
                 return Err(StepFailure::check("the e-mail provider is disabled").with_hint(
                     "signup, login and invitations all need the e-mail provider (GOTRUE_EXTERNAL_EMAIL_ENABLED)",
                 ));
             }
             let detail = format!(
-                "autoconfirm {}, signup {}, e-mail provider enabled",
+                "{flavor}: {} {}, signup {}, e-mail provider enabled",
+                flavor.autoconfirm_field(),
                 if settings.autoconfirm { "on" } else { "off" },
                 if settings.disable_signup { "disabled" } else { "allowed" },
             );
@@ -236,12 +250,15 @@ impl Walk<'_> {
         self.may_create(email);
         let signed_up = self
             .step("signup", async {
-                let created = user
+                let answer = user
                     .signup(email, &password, &data)
                     .await
                     .map_err(|e| StepFailure::request(&e))?;
-                let detail = format!("user {} created", created.id);
-                Ok((created, detail))
+                let detail = match answer.session {
+                    Some(_) => format!("user {} created and signed in at once", answer.user.id),
+                    None => format!("user {} created", answer.user.id),
+                };
+                Ok((answer.user, detail))
             })
             .await;
         let id = self.created_as(signed_up.as_ref().map(|u| u.id.as_str()));
@@ -313,27 +330,43 @@ impl Walk<'_> {
         // already dead.
         let first_refresh = session.refresh_token.clone();
         let mut renewed: Option<Session> = None;
+        let rotation = user.flavor().rotation_check();
         self.blocked_by = None;
         self.step("refresh", async {
             let fresh = user
                 .refresh(email, &first_refresh)
                 .await
                 .map_err(|e| StepFailure::request(&e))?;
-            let rotated = fresh.refresh_token.expose() != first_refresh.expose();
+            let active = fresh.refresh_token.clone();
+            let rotated = active.expose() != first_refresh.expose();
             renewed = Some(fresh);
             if !rotated {
                 return Err(StepFailure::check(
                     "the refresh grant returned the same refresh token (no rotation)",
                 ));
             }
-            expect_rejected(
-                user.refresh(email, &first_refresh).await,
-                "the old refresh token still works after rotation",
-            )?;
-            Ok((
-                (),
-                "a new pair was issued and the old refresh token is rejected".to_owned(),
-            ))
+            let replay = user.refresh(email, &first_refresh).await;
+            let detail = match rotation {
+                RotationCheck::ParentRefused => {
+                    expect_rejected(replay, "the old refresh token still works after rotation")?;
+                    "a new pair was issued and the old refresh token is rejected"
+                }
+                RotationCheck::ParentReturnsActive => match replay {
+                    Ok(again) if again.refresh_token.expose() == active.expose() => {
+                        "a new pair was issued; the replaced token answers with the active one, as designed (revocation is checked at logout)"
+                    }
+                    Ok(_) => {
+                        return Err(StepFailure::check(
+                            "the replaced refresh token was exchanged for yet another new token, not for the active one",
+                        ))
+                    }
+                    Err(GotrueError::Api { status: 400, .. }) => {
+                        "a new pair was issued and the old refresh token is rejected"
+                    }
+                    Err(other) => return Err(StepFailure::request(&other)),
+                },
+            };
+            Ok(((), detail.to_owned()))
         })
         .await;
 
@@ -365,7 +398,7 @@ impl Walk<'_> {
         self.step("confirm", async {
             match via {
                 None => Err(StepFailure::check("the instance requires e-mail confirmation").with_hint(
-                    "pass --confirm-via inbox (the emulator), command:CMD (a mail catcher) or admin",
+                    "pass --confirm-via inbox (the emulator), command:CMD (a mail catcher), generate-link (Supabase) or admin",
                 )),
                 Some(ConfirmVia::Admin) => {
                     let admin = admin.ok_or_else(needs_admin)?;
@@ -373,15 +406,23 @@ impl Walk<'_> {
                         confirm: Some(true),
                         ..UpdateUserRequest::default()
                     };
-                    admin
+                    let answer = admin
                         .update_user(id, email, &request)
                         .await
                         .map_err(|e| StepFailure::request(&e))?;
-                    Ok(((), "confirmed through the admin API (weaker check: the mail and /verify were not exercised)".to_owned()))
+                    let field = user.flavor().confirm_field();
+                    // A server that ignores the field answers 200 all the same.
+                    if answer.confirmed_at.is_none() {
+                        return Err(StepFailure::check(format!(
+                            "the server accepted the confirming PUT (`{field}: true`) but the user is still unconfirmed"
+                        ))
+                        .with_hint("the two servers confirm with different fields; check --flavor"));
+                    }
+                    Ok(((), format!("confirmed through the admin API with `{field}` (weaker check: the mail and /verify were not exercised)")))
                 }
                 Some(via) => {
-                    let token = mail_token(user, &via, email, MailKind::Confirmation).await?;
-                    user.verify_signup(email, &token, None)
+                    let token = mail_token(user, admin, &via, email, MailKind::Confirmation).await?;
+                    user.verify_signup(email, &token)
                         .await
                         .map_err(|e| StepFailure::request(&e))?;
                     Ok(((), format!("mail token accepted by /verify ({})", via_name(&via))))
@@ -447,25 +488,26 @@ impl Walk<'_> {
         let aud = self.user.aud().map(str::to_owned);
         let password = random_password();
         self.step("accept invite", async {
-            let token =
-                match &via {
-                    Some(via @ (ConfirmVia::Inbox | ConfirmVia::Command(_))) => {
-                        mail_token(user, via, email, MailKind::Invite).await?
-                    }
-                    _ => return Err(StepFailure::check(
-                        "accepting an invitation needs the token from its mail",
-                    )
-                    .with_hint(
-                        "pass --confirm-via inbox (the emulator) or command:CMD (a mail catcher)",
-                    )),
-                };
-            user.verify_signup(email, &token, Some(&password))
+            let via = match via {
+                Some(via) if via != ConfirmVia::Admin => via,
+                _ => return Err(StepFailure::check(
+                    "accepting an invitation needs the token from its mail",
+                )
+                .with_hint(
+                    "pass --confirm-via inbox (the emulator), command:CMD (a mail catcher) or generate-link (Supabase)",
+                )),
+            };
+            let token = mail_token(user, admin, &via, email, MailKind::Invite).await?;
+            user.accept_invite(email, &token, &password)
                 .await
                 .map_err(|e| StepFailure::request(&e))?;
-            Ok((
-                (),
-                "invitation accepted with a password through /verify".to_owned(),
-            ))
+            let how = match user.flavor().verify_encoding() {
+                VerifyEncoding::TokenAndPassword => "invitation accepted with a password through /verify",
+                VerifyEncoding::TokenHashThenPassword => {
+                    "invitation verified through /verify, password set with PUT /user"
+                }
+            };
+            Ok(((), format!("{how} ({})", via_name(&via))))
         })
         .await;
         self.login("invite login", email, &password, &id, aud.as_deref())
@@ -560,12 +602,16 @@ fn via_name(via: &ConfirmVia) -> &'static str {
     match via {
         ConfirmVia::Inbox => "from the emulator inbox",
         ConfirmVia::Command(_) => "from the confirm command",
+        ConfirmVia::GenerateLink => "from /admin/generate_link",
         ConfirmVia::Admin => "admin",
     }
 }
 
+/// The token a mail of `kind` to `email` carries (on supabase/auth its token hash), from
+/// where `via` says.
 async fn mail_token(
     user: &UserClient,
+    admin: Option<&AdminClient>,
     via: &ConfirmVia,
     email: &str,
     kind: MailKind,
@@ -573,9 +619,37 @@ async fn mail_token(
     let found = match via {
         ConfirmVia::Inbox => from_inbox(user.http(), user.base_url(), email, kind).await,
         ConfirmVia::Command(command) => from_command(command, email, kind).await,
+        ConfirmVia::GenerateLink => {
+            return generated_token(user.flavor(), admin, email, kind).await
+        }
         ConfirmVia::Admin => Err("the admin API cannot read mail".to_owned()),
     };
     found.map_err(StepFailure::check)
+}
+
+/// The token hash `POST /admin/generate_link` hands out for `email`, without a mail.
+async fn generated_token(
+    flavor: Flavor,
+    admin: Option<&AdminClient>,
+    email: &str,
+    kind: MailKind,
+) -> Result<Secret, StepFailure> {
+    if !flavor.has_generate_link() {
+        return Err(
+            StepFailure::check(format!("{flavor} has no /admin/generate_link"))
+                .with_hint("use --confirm-via inbox, command:CMD or admin there"),
+        );
+    }
+    let admin = admin.ok_or_else(needs_admin)?;
+    let link_kind = match kind {
+        MailKind::Confirmation => LinkKind::Signup,
+        MailKind::Invite => LinkKind::Invite,
+    };
+    admin
+        .generate_link(link_kind, email)
+        .await
+        .map(|link| link.hashed_token)
+        .map_err(|e| StepFailure::request(&e))
 }
 
 /// A refresh grant that must be refused because its token was revoked. GoTrue answers that

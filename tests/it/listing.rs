@@ -238,6 +238,7 @@ async fn plan_stops_with_exit_1_and_says_what_disagreed() {
         .arg(&manifest)
         .args(["--url", &server.uri()])
         .env("GOTRUE_ADMIN_TOKEN", TOKEN)
+        .env("GOTRUE_FLAVOR", "netlify")
         .output()
         .expect("run");
     let stderr = String::from_utf8_lossy(&output.stderr);

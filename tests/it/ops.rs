@@ -6,28 +6,26 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gotrue_sync::emulator::{Emulator, EmulatorConfig};
-use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions};
+use gotrue_sync::gotrue::{AdminClient, ClientOptions};
 use gotrue_sync::ops::apply::{apply, ApplyOutcome, ApplyRequest, NoPrompt, PlanSource, Prompter};
 use gotrue_sync::ops::demo::{demo, DemoManifest};
 use gotrue_sync::ops::plan::{plan, PlanRequest};
 use gotrue_sync::ops::{Event, InterruptHandle, Interrupts, Observer, OpsError, Silent};
 use gotrue_sync::plan::PlanOptions;
-use gotrue_sync::secret::Secret;
+
+use crate::support::emulator::{admin, start};
+use crate::support::write;
 
 async fn emulator(latency: Duration) -> Emulator {
-    Emulator::start(EmulatorConfig {
-        port: 0,
+    start(EmulatorConfig {
         latency,
         ..EmulatorConfig::default()
     })
     .await
-    .expect("emulator starts")
 }
 
 fn client(emulator: &Emulator) -> AdminClient {
-    let credentials =
-        AdminCredentials::Token(Secret::new(emulator.config().operator_token.clone()));
-    AdminClient::new(&emulator.url(), credentials, ClientOptions::default()).expect("client")
+    admin(emulator, ClientOptions::default())
 }
 
 /// A manifest inviting `count` users.
@@ -36,9 +34,7 @@ fn manifest(dir: &tempfile::TempDir, count: usize) -> PathBuf {
     for i in 0..count {
         yaml.push_str(&format!("  - email: user{i:02}@example.com\n"));
     }
-    let path = dir.path().join("users.yaml");
-    std::fs::write(&path, yaml).expect("manifest");
-    path
+    write(dir, "users.yaml", &yaml)
 }
 
 fn request(source: PlanSource, auto_approve: bool, parallelism: usize) -> ApplyRequest {

@@ -99,6 +99,7 @@ async fn a_mail_limit_stops_invitations_and_the_rest_is_done() {
             .arg(&dir_path)
             .args(["--url", &uri])
             .env("GOTRUE_ADMIN_TOKEN", TOKEN)
+            .env("GOTRUE_FLAVOR", "netlify")
             .output()
             .expect("run")
     })

@@ -70,6 +70,7 @@ async fn an_echoed_create_password_and_admin_token_stay_out_of_apply_output() {
         .arg(manifest(&dir))
         .args(["--url", &server.uri()])
         .env("GOTRUE_JWT_SECRET", JWT_SECRET)
+        .env("GOTRUE_FLAVOR", "netlify")
         .env("NEW_USER_PASSWORD", CREATE_PASSWORD)
         .output()
         .expect("run");
@@ -100,6 +101,7 @@ async fn an_echoed_token_form_keeps_the_admin_password_out_of_errors() {
         .args(["--url", &server.uri()])
         .env("GOTRUE_ADMIN_EMAIL", "ops@example.com")
         .env("GOTRUE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("GOTRUE_FLAVOR", "netlify")
         .env("NEW_USER_PASSWORD", CREATE_PASSWORD)
         .output()
         .expect("run");

@@ -165,7 +165,7 @@ async fn confirming_through_the_admin_api_passes_and_says_it_is_weaker() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.contains("confirmed through the admin API (weaker check"),
+        stdout.contains("confirmed through the admin API with `confirm` (weaker check"),
         "{stdout}"
     );
     assert!(

@@ -143,7 +143,8 @@ async fn plan_trusts_ca_cert_and_ssl_cert_file() {
             .arg(&manifest)
             .args(["--url", &url])
             .args(extra)
-            .env("GOTRUE_ADMIN_TOKEN", "tls-test-token");
+            .env("GOTRUE_ADMIN_TOKEN", "tls-test-token")
+            .env("GOTRUE_FLAVOR", "netlify");
         if let Some(file) = ssl_cert_file {
             command.env("SSL_CERT_FILE", file);
         }

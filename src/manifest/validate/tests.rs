@@ -124,6 +124,26 @@ fn plaintext_password_is_not_echoed_in_the_rendered_snippet() {
 }
 
 #[test]
+fn supabase_admin_roles_need_allow_admin_role() {
+    for role in ["service_role", "supabase_admin"] {
+        let found = messages(&format!(
+            "version: 1\nname: s\nusers:\n  - email: a@example.com\n    role: {role}\n"
+        ));
+        assert_eq!(
+            found,
+            [format!("user `a@example.com` would get the admin role `{role}`, which controls every user of the instance")]
+        );
+        let allowed = format!(
+            "version: 1\nname: s\npolicy: {{ allow_admin_role: true }}\nusers:\n  - email: a@example.com\n    role: {role}\n"
+        );
+        assert!(validate(&allowed, Path::new("users.yaml")).is_ok());
+    }
+    let ordinary =
+        "version: 1\nname: s\nusers:\n  - email: a@example.com\n    role: authenticated\n";
+    assert!(validate(ordinary, Path::new("users.yaml")).is_ok());
+}
+
+#[test]
 fn reserved_keys_admin_role_and_version() {
     let found = messages(
         "version: 2\nname: s\nusers:\n  - email: a@example.com\n    app_metadata: { roles: [x], provider: email, managed_by: me, team: t }\n    role: admin\n",

@@ -13,11 +13,13 @@ pub fn gotrue_sync() -> assert_cmd::Command {
     assert_cmd::Command::from_std(process())
 }
 
-/// The binary pointed at the server at `url` with an operator token.
+/// The binary pointed at the netlify/gotrue server at `url` with an operator token. The
+/// flavour is given, since these wiremock servers answer no `GET /settings`.
 pub fn against(url: &str, token: &str) -> assert_cmd::Command {
     let mut command = gotrue_sync();
     command
         .env("GOTRUE_URL", url)
-        .env("GOTRUE_ADMIN_TOKEN", token);
+        .env("GOTRUE_ADMIN_TOKEN", token)
+        .env("GOTRUE_FLAVOR", "netlify");
     command
 }
