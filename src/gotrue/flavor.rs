@@ -14,11 +14,15 @@ use serde_json::{json, Map, Value};
 
 use crate::secret::Secret;
 
-/// Which server a URL points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+/// Which server a URL points at. The default is netlify/gotrue, which gotrue-sync spoke
+/// before it knew of flavours.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Flavor {
     /// netlify/gotrue, the server behind Netlify Identity.
+    #[default]
     Netlify,
     /// supabase/auth, self-hosted or hosted at `https://<ref>.supabase.co/auth/v1`.
     Supabase,
