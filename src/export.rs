@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
-use crate::manifest::{email_key, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
+use crate::manifest::{
+    check_email, email_key, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
+};
 use crate::plan::{marker_for, MARKER_KEY};
 
 /// App metadata keys that are not exported besides the server-owned ones: `roles` and
@@ -20,7 +22,7 @@ pub struct Export {
     pub manifest: Manifest,
     /// `invited_at` of users whose invitation is pending, by e-mail.
     pub pending: BTreeMap<String, String>,
-    /// Things the user should know (values that could not be exported).
+    /// Things the user should know (users and values that could not be exported).
     pub warnings: Vec<String>,
     /// Users without an e-mail address (phone-only, on Supabase): listed and counted, never
     /// exported, since a manifest keys users by address.
@@ -29,7 +31,10 @@ pub struct Export {
 
 /// Builds a manifest named `name` from the users of a `flavor` server. With `managed_only`,
 /// only users carrying this name's ownership marker. Passwords are never exported, nor are
-/// the metadata keys and the default role the server writes itself.
+/// the metadata keys and the default role the server writes itself. Users the manifest
+/// validator would refuse (an address it cannot hold, a second user with the same address)
+/// are left out with a warning, so that the export always validates; users with no address
+/// at all (phone-only, on Supabase) are counted.
 pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flavor) -> Export {
     let marker = marker_for(name);
     let (with_email, without_email): (Vec<&RemoteUser>, Vec<&RemoteUser>) =
@@ -53,7 +58,23 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
     }
     let mut allow_admin_role = false;
     let mut specs = Vec::with_capacity(selected.len());
+    let mut previous: Option<&RemoteUser> = None;
     for user in selected {
+        if let Err(problem) = check_email(&user.email) {
+            warnings.push(format!(
+                "user {:?} (id {:?}) not exported: its address is not one a manifest can hold ({problem}); correct it on the server or manage this user by hand",
+                user.email, user.id
+            ));
+            continue;
+        }
+        if let Some(kept) = previous.filter(|p| email_key(&p.email) == email_key(&user.email)) {
+            warnings.push(format!(
+                "user {:?} (id {:?}) not exported: a manifest holds one entry per address and {:?} (id {:?}) is exported",
+                user.email, user.id, kept.email, kept.id
+            ));
+            continue;
+        }
+        previous = Some(user);
         let mut spec = UserSpec::new(user.email.clone());
         match (user.app_metadata.get("roles"), user.roles()) {
             (None | Some(Value::Null), _) => {}
@@ -87,7 +108,8 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
         } else if user.confirmed_at.is_some() {
             spec.confirmed = Some(true);
         }
-        if !user.role.is_empty() && user.role != flavor.default_role() {
+        // The validator refuses an empty role: the server cannot clear one.
+        if !user.role.trim().is_empty() && user.role != flavor.default_role() {
             allow_admin_role |= flavor.role_opens_admin_api(&user.role, ADMIN_GROUP, &[]);
             spec.role = Some(user.role.clone());
         }
@@ -225,5 +247,44 @@ mod tests {
         let export = export("site", &users, true, Flavor::Netlify);
         assert_eq!(export.manifest.users.len(), 1);
         assert_eq!(export.manifest.users[0].email, "a@example.com");
+    }
+
+    #[test]
+    fn users_a_manifest_cannot_hold_are_left_out_with_a_warning() {
+        let plain = |id: &str, email: &str| {
+            user(json!({"id": id, "email": email, "confirmed_at": "t", "app_metadata": {}}))
+        };
+        let users = vec![
+            plain("1", "with space@example.com"),
+            plain("2", "quo\"te@example.com"),
+            plain("3", "new\nline@example.com"),
+            plain("4", "\u{1b}[31mred\t@example.com"),
+            plain("5", "kept@example.com"),
+            plain("6", "Kept@example.com"),
+            user(json!({"id": "7", "email": "blank-role@example.com", "role": " "})),
+        ];
+        let exported = export("site", &users, false, Flavor::Netlify);
+        let emails: Vec<&str> = exported
+            .manifest
+            .users
+            .iter()
+            .map(|u| u.email.as_str())
+            .collect();
+        assert_eq!(emails, ["blank-role@example.com", "Kept@example.com"]);
+        assert_eq!(exported.manifest.users[0].role, None);
+        let warnings = exported.warnings.join("\n");
+        for named in [
+            r#""with space@example.com" (id "1")"#,
+            r#""quo\"te@example.com" (id "2")"#,
+            r#""new\nline@example.com" (id "3")"#,
+            r#""\u{1b}[31mred\t@example.com" (id "4")"#,
+            r#""kept@example.com" (id "5")"#,
+        ] {
+            assert!(warnings.contains(named), "{named} in {warnings}");
+        }
+        assert!(!warnings.contains('\u{1b}'), "named escaped: {warnings}");
+        let yaml = crate::render::export_yaml(&exported).expect("yaml");
+        crate::manifest::validate(&yaml, std::path::Path::new("export.yaml"))
+            .unwrap_or_else(|d| panic!("the export validates: {d:?}\n{yaml}"));
     }
 }

@@ -5,9 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::binary::against;
+use crate::support::mock::requests;
 
 const SECRET: &str = "Sup3rS3cret!";
 
@@ -24,12 +26,7 @@ async fn server() -> MockServer {
 /// few seconds, having sent nothing. Returns stdout and stderr together.
 async fn refused(server: &MockServer, args: &[&std::ffi::OsStr]) -> String {
     let started = Instant::now();
-    let output = Command::cargo_bin("gotrue-sync")
-        .expect("binary")
-        .env_clear()
-        .env("GOTRUE_URL", server.uri())
-        .env("GOTRUE_ADMIN_TOKEN", "operator-token")
-        .env("NO_COLOR", "1")
+    let output = against(&server.uri(), "operator-token")
         .args(args)
         .timeout(Duration::from_secs(20))
         .output()
@@ -45,8 +42,8 @@ async fn refused(server: &MockServer, args: &[&std::ffi::OsStr]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(output.status.code(), Some(1), "{text}");
-    let requests = server.received_requests().await.unwrap_or_default();
-    assert!(requests.is_empty(), "{} requests sent", requests.len());
+    let sent = requests(server).await;
+    assert!(sent.is_empty(), "{} requests sent", sent.len());
     text
 }
 
