@@ -110,7 +110,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
         }
         // The validator refuses an empty role: the server cannot clear one.
         if !user.role.trim().is_empty() && user.role != flavor.default_role() {
-            allow_admin_role |= flavor.role_opens_admin_api(&user.role, ADMIN_GROUP, &[]);
+            allow_admin_role |= flavor.role_opens_admin_api(&user.role, ADMIN_GROUP);
             spec.role = Some(user.role.clone());
         }
         specs.push(spec);

@@ -338,22 +338,13 @@ impl Flavor {
 
     /// Whether giving a user `role` lets that user's own token administer the instance.
     /// netlify/gotrue: the role equals the admin group (`GOTRUE_JWT_ADMIN_GROUP_NAME`,
-    /// `admin_group`). supabase/auth: the role is put into the user's JWT, and
-    /// `service_role`, `supabase_admin` and any of `extra_admin_roles`
-    /// (`policy.admin_roles`, mirroring `GOTRUE_JWT_ADMIN_ROLES`) open the admin API.
-    pub fn role_opens_admin_api(
-        self,
-        role: &str,
-        admin_group: &str,
-        extra_admin_roles: &[String],
-    ) -> bool {
+    /// `admin_group`). supabase/auth: the role is put into the user's JWT, and the default
+    /// `GOTRUE_JWT_ADMIN_ROLES`, `service_role` and `supabase_admin`, open the admin API.
+    pub fn role_opens_admin_api(self, role: &str, admin_group: &str) -> bool {
         let role = role.trim();
         match self {
             Flavor::Netlify => role == admin_group,
-            Flavor::Supabase => {
-                SUPABASE_ADMIN_ROLES.contains(&role)
-                    || extra_admin_roles.iter().any(|r| r.trim() == role)
-            }
+            Flavor::Supabase => SUPABASE_ADMIN_ROLES.contains(&role),
         }
     }
 

@@ -216,30 +216,26 @@ fn the_manifest_knows_every_built_in_admin_role() {
         assert!(ADMIN_ROLES.contains(role), "{role}");
     }
     for role in ADMIN_ROLES {
-        assert!(Flavor::ALL.iter().any(|f| f.role_opens_admin_api(
-            role,
-            NETLIFY_DEFAULT_ADMIN_GROUP,
-            &[]
-        )));
+        assert!(Flavor::ALL
+            .iter()
+            .any(|f| f.role_opens_admin_api(role, NETLIFY_DEFAULT_ADMIN_GROUP)));
     }
 }
 
 #[test]
 fn admin_roles_per_flavour() {
-    let extra = vec!["ops_admin".to_owned()];
-    assert!(Flavor::Supabase.role_opens_admin_api("service_role", "admin", &[]));
-    assert!(Flavor::Supabase.role_opens_admin_api(" supabase_admin ", "admin", &[]));
-    assert!(Flavor::Supabase.role_opens_admin_api("ops_admin", "admin", &extra));
-    assert!(!Flavor::Supabase.role_opens_admin_api("ops_admin", "admin", &[]));
-    assert!(!Flavor::Supabase.role_opens_admin_api("authenticated", "admin", &extra));
+    assert!(Flavor::Supabase.role_opens_admin_api("service_role", "admin"));
+    assert!(Flavor::Supabase.role_opens_admin_api(" supabase_admin ", "admin"));
+    assert!(!Flavor::Supabase.role_opens_admin_api("ops_admin", "admin"));
+    assert!(!Flavor::Supabase.role_opens_admin_api("authenticated", "admin"));
     assert!(
-        !Flavor::Supabase.role_opens_admin_api("admin", "admin", &[]),
+        !Flavor::Supabase.role_opens_admin_api("admin", "admin"),
         "`admin` is an ordinary role on Supabase"
     );
-    assert!(Flavor::Netlify.role_opens_admin_api("admin", "admin", &[]));
-    assert!(Flavor::Netlify.role_opens_admin_api("superusers", "superusers", &[]));
-    assert!(!Flavor::Netlify.role_opens_admin_api("admin", "superusers", &[]));
-    assert!(!Flavor::Netlify.role_opens_admin_api("service_role", "admin", &[]));
+    assert!(Flavor::Netlify.role_opens_admin_api("admin", "admin"));
+    assert!(Flavor::Netlify.role_opens_admin_api("superusers", "superusers"));
+    assert!(!Flavor::Netlify.role_opens_admin_api("admin", "superusers"));
+    assert!(!Flavor::Netlify.role_opens_admin_api("service_role", "admin"));
 }
 
 #[test]
