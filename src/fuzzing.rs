@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::export::export;
-use crate::gotrue::RemoteUser;
+use crate::gotrue::{Flavor, RemoteUser};
 use crate::manifest::{validate, Manifest};
 use crate::plan::{plan_with, record_server_fingerprint, PlanOptions};
 use crate::render::{
@@ -84,22 +84,20 @@ pub fn run_pipeline(bytes: &[u8]) -> Reached {
         panic!("the JSON plan does not parse back: {error}\n{document}");
     }
 
-    let exported = export(
-        &manifest.name,
-        &listing,
-        false,
-        crate::gotrue::Flavor::Netlify,
-    );
-    let yaml = match export_yaml(&exported) {
-        Ok(yaml) => yaml,
-        Err(error) => panic!("the export cannot be written: {error}"),
-    };
-    if let Err(diagnostics) = validate(&yaml, Path::new("export.yaml")) {
-        let shown: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-        panic!(
-            "the export does not validate:\n{}\n{yaml}",
-            shown.join("\n")
-        );
+    // Both flavours: each leaves out different server-owned keys and default roles.
+    for flavor in [Flavor::Netlify, Flavor::Supabase] {
+        let exported = export(&manifest.name, &listing, false, flavor);
+        let yaml = match export_yaml(&exported) {
+            Ok(yaml) => yaml,
+            Err(error) => panic!("the export cannot be written: {error}"),
+        };
+        if let Err(diagnostics) = validate(&yaml, Path::new("export.yaml")) {
+            let shown: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+            panic!(
+                "the {flavor:?} export does not validate:\n{}\n{yaml}",
+                shown.join("\n")
+            );
+        }
     }
     Reached::Planned(plan.changes.len())
 }

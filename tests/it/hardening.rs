@@ -140,7 +140,14 @@ async fn a_smoke_report_with_a_hostile_server_message_is_escaped_and_private() {
     let dir = tempfile::tempdir().expect("dir");
     let junit = dir.path().join("smoke.xml");
     let output = gotrue_sync()
-        .args(["smoke", "--url", &server.uri(), "--junit"])
+        .args([
+            "smoke",
+            "--flavor",
+            "netlify",
+            "--url",
+            &server.uri(),
+            "--junit",
+        ])
         .arg(&junit)
         .output()
         .expect("smoke");
