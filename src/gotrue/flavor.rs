@@ -10,7 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::secret::Secret;
 
@@ -127,9 +127,6 @@ pub enum MetadataMap {
 /// Roles that open the admin API to a user's own token on supabase/auth
 /// (`GOTRUE_JWT_ADMIN_ROLES` default).
 pub const SUPABASE_ADMIN_ROLES: [&str; 2] = ["service_role", "supabase_admin"];
-
-/// The admin group netlify/gotrue uses unless `GOTRUE_JWT_ADMIN_GROUP_NAME` says otherwise.
-pub const NETLIFY_DEFAULT_ADMIN_GROUP: &str = "admin";
 
 /// The role supabase/auth gives every user it creates (`GOTRUE_JWT_DEFAULT_GROUP_NAME`
 /// there): not something a manifest needs to say.
@@ -294,15 +291,6 @@ impl Flavor {
         }
     }
 
-    /// The user field that says an address is confirmed. supabase/auth answers a `PUT` with
-    /// `email_confirmed_at` and shows `confirmed_at` only from the next read.
-    pub fn confirmed_at_field(self) -> &'static str {
-        match self {
-            Flavor::Netlify => "confirmed_at",
-            Flavor::Supabase => "email_confirmed_at",
-        }
-    }
-
     /// Metadata keys the server writes itself: never compared, removed or exported. Login
     /// does not restore `provider`/`providers` once removed, and confirming writes
     /// `email_verified`; self-signups on supabase/auth carry `email`, `sub` and
@@ -321,19 +309,6 @@ impl Flavor {
     /// Whether `key` of `map` is server-owned on this flavour.
     pub fn is_server_owned(self, map: MetadataMap, key: &str) -> bool {
         self.server_owned_keys(map).contains(&key)
-    }
-
-    /// `metadata` without its server-owned keys (for comparison and export).
-    pub fn without_server_owned(
-        self,
-        map: MetadataMap,
-        metadata: &Map<String, Value>,
-    ) -> Map<String, Value> {
-        metadata
-            .iter()
-            .filter(|(key, _)| !self.is_server_owned(map, key))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect()
     }
 
     /// Whether giving a user `role` lets that user's own token administer the instance.
