@@ -15,6 +15,7 @@ mod hardening;
 mod interrupt;
 mod manifest_files;
 mod manifest_hardening;
+mod migration;
 mod msrv;
 mod ops;
 mod output_errors;
