@@ -33,7 +33,8 @@ pub struct Export {
 /// only users carrying this name's ownership marker. Passwords are never exported, nor are
 /// the metadata keys and the default role the server writes itself. Users the manifest
 /// validator would refuse (an address it cannot hold, a second user with the same address)
-/// are left out with a warning, so that the export always validates.
+/// are left out with a warning, so that the export always validates; users with no address
+/// at all (phone-only, on Supabase) are counted.
 pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flavor) -> Export {
     let marker = marker_for(name);
     let (with_email, without_email): (Vec<&RemoteUser>, Vec<&RemoteUser>) =
@@ -109,7 +110,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
         }
         // The validator refuses an empty role: the server cannot clear one.
         if !user.role.trim().is_empty() && user.role != flavor.default_role() {
-            allow_admin_role |= flavor.role_opens_admin_api(&user.role, ADMIN_GROUP, &[]);
+            allow_admin_role |= flavor.role_opens_admin_api(&user.role, ADMIN_GROUP);
             spec.role = Some(user.role.clone());
         }
         specs.push(spec);

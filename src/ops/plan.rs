@@ -79,7 +79,11 @@ pub(crate) async fn load_and_plan(
         .filter_map(|u| u.password.as_ref().map(|p| (u.email.as_str(), p)));
     check_secrets(secrets, &loaded.base_dir())?;
     let users = list(client, observer).await?;
-    let mut plan = plan_with(&loaded.manifest, &users, options);
+    let options = PlanOptions {
+        flavor: client.flavor().await?,
+        ..options.clone()
+    };
+    let mut plan = plan_with(&loaded.manifest, &users, &options);
     if fingerprint {
         record_server_fingerprint(&mut plan, &users);
     }

@@ -12,7 +12,7 @@ use super::change::{
     Rename, RoleChange, RolesChange, ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
 };
 use super::fingerprint::user_fingerprint;
-use crate::gotrue::RemoteUser;
+use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
 use crate::manifest::{
     email_key, email_key_ref, CreateMode, Manifest, MetadataMode, Policy, PruneMode, UserSpec,
 };
@@ -40,6 +40,9 @@ pub struct PlanOptions {
     /// How many threads large manifests are matched on; `None`: one per core, up to four.
     /// The plan is the same for any count.
     pub threads: Option<std::num::NonZeroUsize>,
+    /// The server's flavour: which metadata keys it writes itself, and so never compares or
+    /// removes.
+    pub flavor: Flavor,
 }
 
 /// Computes the changes that make the server's users match the manifest.
@@ -289,7 +292,14 @@ fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
                 since: since.clone(),
             });
         }
-        match update_for(spec, user, direct.is_empty(), desired, marker) {
+        match update_for(
+            spec,
+            user,
+            direct.is_empty(),
+            desired,
+            marker,
+            options.flavor,
+        ) {
             Some(update) => found.changes.push(Change::Update(update)),
             None => found.unchanged += 1,
         }
@@ -412,6 +422,7 @@ fn update_for(
     renamed: bool,
     desired: &Manifest,
     marker: &str,
+    flavor: Flavor,
 ) -> Option<UserUpdate> {
     let owner = field(&user.app_metadata, MARKER_KEY);
     let adopt = (owner.and_then(Value::as_str) != Some(marker)).then(|| Adoption {
@@ -423,7 +434,7 @@ fn update_for(
         &user.app_metadata,
         policy.app_metadata,
         &PROTECTED_APP_KEYS,
-        |key| policy.ignores("app_metadata", key),
+        |key| policy.ignores("app_metadata", key) || flavor.is_server_owned(MetadataMap::App, key),
     );
     if adopt.is_some() {
         app_metadata.push(KeyChange {
@@ -459,7 +470,10 @@ fn update_for(
             &user.user_metadata,
             policy.user_metadata,
             &[],
-            |key| policy.ignores("user_metadata", key),
+            |key| {
+                policy.ignores("user_metadata", key)
+                    || flavor.is_server_owned(MetadataMap::User, key)
+            },
         ),
         // Confirming a pending invitation would void its link: an invited user confirms by
         // accepting.

@@ -16,6 +16,7 @@ mod interrupt;
 mod manifest_files;
 mod manifest_hardening;
 mod messages;
+mod migration;
 mod msrv;
 mod ops;
 mod output_errors;

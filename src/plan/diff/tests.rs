@@ -498,6 +498,56 @@ fn a_manifest_matched_on_several_threads_plans_as_one_would() {
 }
 
 #[test]
+fn exact_mode_leaves_what_the_server_writes_alone_per_flavour() {
+    let stored = remote(
+        "1",
+        "a@example.com",
+        json!({"provider": "email", "providers": ["email"], "managed_by": "gotrue-sync:site", "team": "t"}),
+        json!({"email": "a@example.com", "email_verified": true, "phone_verified": false, "sub": "1", "full_name": "A"}),
+    );
+    let mut spec = UserSpec::new("a@example.com");
+    spec.app_metadata = Some(obj(json!({"team": "t"})));
+    spec.user_metadata = Some(obj(json!({"full_name": "A", "email_verified": false})));
+    let policy = Policy {
+        app_metadata: MetadataMode::Exact,
+        user_metadata: MetadataMode::Exact,
+        ..Policy::default()
+    };
+    let desired = manifest(policy, vec![spec]);
+    let supabase = PlanOptions {
+        flavor: Flavor::Supabase,
+        ..PlanOptions::default()
+    };
+    let on_supabase = plan_with(&desired, std::slice::from_ref(&stored), &supabase);
+    assert!(
+        on_supabase.changes.is_empty(),
+        "server-owned keys are neither compared nor removed: {:?}",
+        on_supabase.changes
+    );
+
+    let on_netlify = plan_with(&desired, &[stored], &PlanOptions::default());
+    let Some(Change::Update(update)) = on_netlify.changes.first() else {
+        panic!("netlify owns fewer keys: {:?}", on_netlify.changes)
+    };
+    let removed: Vec<&str> = update
+        .app_metadata
+        .iter()
+        .chain(&update.user_metadata)
+        .map(|c| c.key.as_str())
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            "providers",
+            "email",
+            "email_verified",
+            "phone_verified",
+            "sub"
+        ]
+    );
+}
+
+#[test]
 fn a_reinvite_keeps_the_pending_users_metadata_as_an_update_would() {
     let mut stored = remote(
         "7",
