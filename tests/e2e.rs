@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 use gotrue_sync::apply::{execute, ApplyOptions, Outcome};
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
+use gotrue_sync::emulator_seed::seeds_from_manifest;
 use gotrue_sync::gotrue::{
     AdminClient, AdminCredentials, ClientOptions, RemoteUser, UpdateUserRequest,
 };
@@ -428,11 +429,12 @@ async fn an_emulator_seeded_from_a_manifest_plans_empty_against_it() {
     );
     let emulator = Emulator::start(EmulatorConfig {
         port: 0,
-        seed: Some(file.clone()),
+        seed_users: seeds_from_manifest(&file)
+            .expect("the manifest's users, needing none of its secrets"),
         ..EmulatorConfig::default()
     })
     .await
-    .expect("starts with the manifest's users, needing none of its secrets");
+    .expect("starts with the manifest's users");
     assert_eq!(emulator.user_count(), 3);
     let admin = client(&emulator, 1000);
     let users = admin.list_users().await.expect("list").users;
@@ -459,14 +461,7 @@ async fn an_emulator_seeded_from_a_manifest_plans_empty_against_it() {
         &dir,
         "version: 1\nname: x\nusers:\n  - email: not-an-address\n",
     );
-    let refused = Emulator::start(EmulatorConfig {
-        port: 0,
-        seed: Some(broken),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .map(|_| ())
-    .expect_err("an invalid manifest is refused");
+    let refused = seeds_from_manifest(&broken).expect_err("an invalid manifest is refused");
     assert!(refused.to_string().contains("users.yaml"), "{refused}");
     emulator.shutdown().await;
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, RemoteUser};
 use gotrue_sync::secret::Secret;
 use serde_json::{json, Map, Value};

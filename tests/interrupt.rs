@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use gotrue_sync::emulator::{Emulator, EmulatorConfig};
+use gotrue_emulator::{Emulator, EmulatorConfig};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_finishes_in_flight_work_reports_it_exits_130_and_a_re_run_converges() {

@@ -8,12 +8,12 @@ use serde_json::{json, Map, Value};
 
 use super::error::{CliError, EXIT_OK};
 use crate::apply::{check_deletes, execute, ApplyOptions};
-use crate::emulator::{Emulator, EmulatorConfig, SeedUser};
 use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions};
 use crate::manifest::{self, SecretRef};
 use crate::plan::plan;
 use crate::render::{apply_summary, change_line, plan_human, Printer};
 use crate::secret::Secret;
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 
 /// Arguments of `demo`.
 #[derive(Debug, Args)]

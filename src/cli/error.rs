@@ -37,7 +37,7 @@ pub enum CliError {
     },
     /// The emulator failed.
     #[error(transparent)]
-    Emulator(#[from] crate::emulator::EmulatorError),
+    Emulator(#[from] gotrue_emulator::EmulatorError),
     /// Bad combination of arguments or settings.
     #[error("{0}")]
     Usage(String),

@@ -4,6 +4,7 @@
 mod apply;
 mod connect;
 mod demo;
+mod emulator;
 mod error;
 mod export;
 mod plan;
@@ -48,7 +49,7 @@ enum Command {
     /// Print the manifest's JSON Schema.
     Schema,
     /// Run a local GoTrue-compatible server (in memory; mail kept in an inbox).
-    Emulator(crate::emulator::cli::EmulatorArgs),
+    Emulator(emulator::EmulatorArgs),
     /// Plan, apply and plan again against a seeded in-process emulator.
     Demo(demo::DemoArgs),
     /// Walk signup, confirm, login, refresh and logout against an instance; report each step.
@@ -64,7 +65,7 @@ pub fn main() -> u8 {
         // Before the runtime starts any thread: setting the environment is only sound while
         // the process has one thread.
         for variable in demo::missing_secret_variables(args) {
-            std::env::set_var(&variable, crate::emulator::random_secret());
+            std::env::set_var(&variable, gotrue_emulator::random_secret());
             printer.status(&format!(
                 "demo: {variable} is not set; using a throwaway value for the emulator"
             ));
@@ -102,10 +103,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, CliError> {
         Command::Apply(args) => apply::run(args, printer).await,
         Command::Export(args) => export::run(args, printer).await,
         Command::Schema => schema::run(printer),
-        Command::Emulator(args) => {
-            crate::emulator::cli::run_foreground(args.clone().into()).await?;
-            Ok(EXIT_OK)
-        }
+        Command::Emulator(args) => emulator::run(args, printer).await,
         Command::Demo(args) => demo::run(args, printer).await,
         Command::Smoke(args) => smoke::run(args, printer).await,
     }

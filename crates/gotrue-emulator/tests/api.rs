@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 use hmac::{Hmac, Mac};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};

@@ -2,19 +2,20 @@
 //!
 //! It emulates the netlify/gotrue HTTP API (admin, signup/verify/token/user flows) in memory,
 //! captures outgoing mail in an inbox served under `/_emulator/messages`, and can persist its
-//! state to a file. Deliberate differences from the real server are listed in `DIFFERENCES.md`.
+//! state to a file. It is its own reading of the contract: it shares no code with the client
+//! that talks to it, so a misunderstanding on one side is not silently mirrored on the other.
+//! Deliberate differences from the real server are listed in the crate's `README.md`.
 
 mod admin;
 mod auth;
-pub mod cli;
 mod config;
 mod error;
 mod mail;
-mod manifest_seed;
 mod state;
 mod user_flow;
 mod wire;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -28,14 +29,14 @@ use serde_json::{Map, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
 pub use config::{random_secret, EmulatorConfig};
 pub use error::EmulatorError;
 
 use error::ApiError;
 use mail::{MailKind, Mailbox};
-use manifest_seed::{is_manifest, seeds_from_manifest};
-use state::{hash_password, now, random_token, RefreshToken, Store, User};
+use state::{email_key, hash_password, now, random_token, RefreshToken, Store, User};
 use wire::{RefreshRecord, SeedFile, StateFile};
 
 /// A user to insert directly into the store, bypassing HTTP (tests, benchmarks, manifests).
@@ -154,7 +155,7 @@ pub struct Emulator {
 impl Emulator {
     /// Loads state (or the seed), binds, spawns the server task and returns at once.
     pub async fn start(mut config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
-        let store = load_store(&config)?;
+        let (store, seeded) = load_store(&config)?;
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -180,12 +181,14 @@ impl Emulator {
                 })
                 .await
         });
-        Ok(Emulator {
+        let emulator = Emulator {
             shared,
             url: format!("http://{bound}"),
             stop,
             task,
-        })
+        };
+        emulator.deliver_invites(&seeded);
+        Ok(emulator)
     }
 
     /// Base URL, e.g. `http://127.0.0.1:40123`.
@@ -198,38 +201,38 @@ impl Emulator {
         &self.shared.config
     }
 
-    /// Inserts a user directly into the configured audience and returns its id. Fails on an
-    /// empty or duplicate e-mail. With a `state` file configured, every call rewrites it.
+    /// Inserts one user directly into the configured audience and returns its id; see
+    /// [`Emulator::seed`].
     pub fn seed_user(&self, seed: SeedUser) -> Result<String, EmulatorError> {
+        let mut ids = self.seed(vec![seed])?;
+        ids.pop()
+            .ok_or_else(|| EmulatorError::Server("seeding returned no id".to_owned()))
+    }
+
+    /// Inserts users directly into the configured audience, bypassing HTTP, and returns their
+    /// ids in order. All or nothing: an empty e-mail, or one already taken (in the store or
+    /// earlier in `seeds`), fails the whole call. Invited users get their invite mail in the
+    /// inbox. With a `state` file configured, the file is rewritten once per call.
+    pub fn seed(&self, seeds: Vec<SeedUser>) -> Result<Vec<String>, EmulatorError> {
         let config = &self.shared.config;
-        let seed_err = |reason: &str| EmulatorError::Seed {
-            email: seed.email.clone(),
-            aud: config.aud.clone(),
-            reason: reason.to_owned(),
-        };
-        if seed.email.is_empty() {
-            return Err(seed_err("an email address is required"));
-        }
-        let user = seed.to_user(&config.aud);
-        let id = user.id;
-        let invite_token = user.confirmation_token.clone();
-        {
+        let invites = {
             let mut store = self.shared.write_store();
-            if store.find_by_email(&config.aud, &seed.email).is_some() {
-                return Err(seed_err("Email address already registered by another user"));
-            }
-            store.insert(user).map_err(|e| seed_err(&e.to_string()))?;
-        }
-        if seed.invited {
+            insert_seeds(&mut store, &config.aud, &seeds)?
+        };
+        self.deliver_invites(&invites);
+        self.shared.persist()?;
+        Ok(seeds_ids(&invites))
+    }
+
+    fn deliver_invites(&self, seeded: &[Seeded]) {
+        for s in seeded.iter().filter(|s| !s.invite_token.is_empty()) {
             self.shared.mailbox.deliver(
-                &config.site_url,
+                &self.shared.config.site_url,
                 MailKind::Invite,
-                &seed.email,
-                &invite_token,
+                &s.email,
+                &s.invite_token,
             );
         }
-        self.shared.persist()?;
-        Ok(id.to_string())
     }
 
     /// Number of stored users (all audiences).
@@ -243,6 +246,13 @@ impl Emulator {
         if let Err(e) = self.task.await {
             tracing::error!(error = %e, "emulator: server task failed during shutdown");
         }
+    }
+
+    /// Serves until Ctrl-C (SIGINT), then shuts down gracefully.
+    pub async fn run_until_ctrl_c(self) -> Result<(), EmulatorError> {
+        let signal = tokio::signal::ctrl_c().await;
+        self.shutdown().await;
+        signal.map_err(EmulatorError::Signal)
     }
 
     /// Runs until the server ends on its own (it only does so on an I/O failure).
@@ -259,8 +269,9 @@ impl Emulator {
     }
 }
 
-/// The state file if it exists, else the seed file, else empty.
-fn load_store(config: &EmulatorConfig) -> Result<Store, EmulatorError> {
+/// The state file if it exists, else the seed file and then the seed users, else empty.
+/// Also returns the seeded users, whose invite mails are still to be delivered.
+fn load_store(config: &EmulatorConfig) -> Result<(Store, Vec<Seeded>), EmulatorError> {
     let mut store = Store::default();
     if let Some(path) = config.state.as_ref().filter(|p| p.exists()) {
         let file: StateFile = read_json(path)?;
@@ -274,20 +285,65 @@ fn load_store(config: &EmulatorConfig) -> Result<Store, EmulatorError> {
                 },
             );
         }
-    } else if let Some(path) = config.seed.as_ref().filter(|p| is_manifest(p)) {
-        for seed in seeds_from_manifest(path)? {
-            store
-                .insert(seed.to_user(&config.aud))
-                .map_err(|e| EmulatorError::FileContent {
-                    path: path.to_owned(),
-                    reason: format!("{}: {e}", seed.email),
-                })?;
-        }
-    } else if let Some(path) = &config.seed {
+        return Ok((store, Vec::new()));
+    }
+    if let Some(path) = &config.seed {
         let file: SeedFile = read_json(path)?;
         insert_records(&mut store, path, file.into_users(), &config.aud)?;
     }
-    Ok(store)
+    let seeded = insert_seeds(&mut store, &config.aud, &config.seed_users)?;
+    Ok((store, seeded))
+}
+
+/// A user inserted by [`insert_seeds`]: its id, and its invite token if it was invited.
+struct Seeded {
+    id: Uuid,
+    email: String,
+    invite_token: String,
+}
+
+fn seeds_ids(seeded: &[Seeded]) -> Vec<String> {
+    seeded.iter().map(|s| s.id.to_string()).collect()
+}
+
+/// Inserts `seeds` into audience `aud`, or none of them if any e-mail is empty or taken.
+fn insert_seeds(
+    store: &mut Store,
+    aud: &str,
+    seeds: &[SeedUser],
+) -> Result<Vec<Seeded>, EmulatorError> {
+    let seed_err = |seed: &SeedUser, reason: &str| EmulatorError::Seed {
+        email: seed.email.clone(),
+        aud: aud.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let mut batch = HashSet::with_capacity(seeds.len());
+    for seed in seeds {
+        if seed.email.is_empty() {
+            return Err(seed_err(seed, "an email address is required"));
+        }
+        if store.find_by_email(aud, &seed.email).is_some() || !batch.insert(email_key(&seed.email))
+        {
+            return Err(seed_err(
+                seed,
+                "Email address already registered by another user",
+            ));
+        }
+    }
+    let mut seeded = Vec::with_capacity(seeds.len());
+    for seed in seeds {
+        let user = seed.to_user(aud);
+        let entry = Seeded {
+            id: user.id,
+            email: seed.email.clone(),
+            invite_token: user.confirmation_token.clone(),
+        };
+        store
+            .insert(user)
+            .map_err(|e| seed_err(seed, &e.to_string()))?;
+        seeded.push(entry);
+    }
+    Ok(seeded)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, EmulatorError> {

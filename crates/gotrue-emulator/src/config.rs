@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 
+use crate::SeedUser;
+
 /// How the emulated GoTrue server behaves. `Default` gives loopback, any free port, and fresh
 /// random secrets.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,10 +34,12 @@ pub struct EmulatorConfig {
     pub disable_signup: bool,
     /// Delay added before every response, to model a remote server.
     pub latency: Duration,
-    /// Users to load at start: `{"users":[...]}` or a bare array of User objects, or a
-    /// manifest (`.yaml`/`.yml`) whose users are created as `apply` would leave them. Ignored
-    /// when the `state` file already exists (it already holds the seeded users).
+    /// Users to load at start: `{"users":[...]}` or a bare array of User objects (JSON).
+    /// Ignored when the `state` file already exists (it already holds the seeded users).
     pub seed: Option<PathBuf>,
+    /// Users to insert at start, after those of `seed` (see [`crate::Emulator::seed`]).
+    /// Ignored, like `seed`, when the `state` file already exists.
+    pub seed_users: Vec<SeedUser>,
     /// File to persist to after every write and to reload at start if present.
     pub state: Option<PathBuf>,
 }
@@ -61,6 +65,7 @@ impl Default for EmulatorConfig {
             disable_signup: false,
             latency: Duration::ZERO,
             seed: None,
+            seed_users: Vec::new(),
             state: None,
         }
     }

@@ -1,0 +1,153 @@
+//! `gotrue-sync emulator`: maps the command line onto the emulator crate's plain
+//! configuration, starts it, prints how to reach it, and serves until Ctrl-C.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gotrue_emulator::{random_secret, Emulator, EmulatorConfig};
+
+use super::error::{CliError, EXIT_OK};
+use crate::emulator_seed::{is_manifest, seeds_from_manifest};
+use crate::render::Printer;
+
+/// Arguments of `gotrue-sync emulator`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EmulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, default_value_t = 9999)]
+    pub port: u16,
+    /// Operator token accepted as admin bearer (random if not given).
+    #[arg(long, env = "GOTRUE_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+    /// HS256 secret for access tokens and admin JWTs (random if not given).
+    #[arg(long, env = "GOTRUE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Default audience (GOTRUE_JWT_AUD).
+    #[arg(long, default_value = "")]
+    pub aud: String,
+    /// Confirm signups immediately instead of mailing a confirmation link.
+    #[arg(long)]
+    pub autoconfirm: bool,
+    /// Reject /signup with 403.
+    #[arg(long)]
+    pub disable_signup: bool,
+    /// Users to load at start: `{"users":[...]}` or a bare array of User objects (JSON), or a
+    /// manifest (`.yaml`/`.yml`), whose users are created as `apply` would leave them.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Persist state to FILE after every change and reload it at start.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Delay added to every response, e.g. `20ms`.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    pub latency: Duration,
+    /// Base URL for links in captured mails.
+    #[arg(long, default_value = "http://localhost:8888")]
+    pub site_url: String,
+}
+
+impl EmulatorArgs {
+    /// The emulator's configuration; a manifest given as `--seed` is read here, on this
+    /// crate's side, and handed over as plain seed users.
+    pub fn into_config(self) -> Result<EmulatorConfig, CliError> {
+        let (seed, seed_users) = match self.seed {
+            Some(path) if is_manifest(&path) => (None, seeds_from_manifest(&path)?),
+            other => (other, Vec::new()),
+        };
+        Ok(EmulatorConfig {
+            host: self.host,
+            port: self.port,
+            operator_token: self.operator_token.unwrap_or_else(random_secret),
+            jwt_secret: self.jwt_secret.unwrap_or_else(random_secret),
+            aud: self.aud,
+            site_url: self.site_url,
+            autoconfirm: self.autoconfirm,
+            disable_signup: self.disable_signup,
+            latency: self.latency,
+            seed,
+            seed_users,
+            state: self.state,
+            ..EmulatorConfig::default()
+        })
+    }
+}
+
+/// Starts the emulator, prints how to reach it, and serves until Ctrl-C.
+pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<u8, CliError> {
+    let emulator = Emulator::start(args.clone().into_config()?).await?;
+    // Printing the secrets is intended: they are the emulator's own throwaway credentials,
+    // and a user needs them to talk to it.
+    printer.report(&format!(
+        "GoTrue emulator listening on {url}\n  operator token: {token}\n  jwt secret:     {secret}\n  captured mail:  {url}/_emulator/messages\nPress Ctrl-C to stop.\n",
+        url = emulator.url(),
+        token = emulator.config().operator_token,
+        secret = emulator.config().jwt_secret,
+    ));
+    emulator.run_until_ctrl_c().await?;
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: EmulatorArgs,
+    }
+
+    #[test]
+    fn parses_flags_into_config() {
+        let cli = Cli::try_parse_from([
+            "emulator",
+            "--port",
+            "0",
+            "--operator-token",
+            "op",
+            "--latency",
+            "20ms",
+            "--autoconfirm",
+            "--aud",
+            "site",
+            "--seed",
+            "users.json",
+        ])
+        .expect("parses");
+        let config = cli
+            .args
+            .into_config()
+            .expect("a JSON seed is read by the emulator");
+        assert_eq!(config.port, 0);
+        assert_eq!(config.operator_token, "op");
+        assert_eq!(config.latency, Duration::from_millis(20));
+        assert!(config.autoconfirm && !config.disable_signup);
+        assert_eq!(config.aud, "site");
+        assert!(!config.jwt_secret.is_empty());
+        assert_eq!(config.seed, Some(PathBuf::from("users.json")));
+        assert!(config.seed_users.is_empty());
+    }
+
+    #[test]
+    fn a_manifest_seed_becomes_seed_users() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("users.yaml");
+        std::fs::write(
+            &path,
+            "version: 1\nname: t\nusers:\n  - email: a@example.com\n    roles: [editor]\n",
+        )
+        .expect("write");
+        let cli = Cli::try_parse_from(["emulator", "--seed", path.to_str().expect("utf-8")])
+            .expect("parses");
+        let config = cli.args.into_config().expect("valid manifest");
+        assert_eq!(config.seed, None);
+        assert_eq!(config.seed_users.len(), 1);
+        assert_eq!(config.seed_users[0].email, "a@example.com");
+        assert!(config.seed_users[0].confirmed);
+    }
+}
