@@ -48,6 +48,20 @@ pub struct EmulatorArgs {
     /// Base URL for links in captured mails.
     #[arg(long, default_value = "http://localhost:8888")]
     pub site_url: String,
+    /// Accept any non-empty address, like a real server without SMTP. By default addresses
+    /// are checked as a production server checks them (Go's net/mail parser).
+    #[arg(long)]
+    pub no_email_validation: bool,
+    /// bcrypt cost of stored passwords (real servers use 10; 4 keeps trials fast).
+    #[arg(long, value_name = "COST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+    /// At most N password hashes at once (0 = no limit), to play a server with N cores.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_concurrent_hashes: usize,
+    /// Close connections that have not sent a complete request head within this time
+    /// (slow or idle clients), e.g. `30s`.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    pub header_read_timeout: Duration,
 }
 
 impl EmulatorArgs {
@@ -68,6 +82,10 @@ impl EmulatorArgs {
             autoconfirm: self.autoconfirm,
             disable_signup: self.disable_signup,
             latency: self.latency,
+            validate_emails: !self.no_email_validation,
+            bcrypt_cost: self.bcrypt_cost,
+            max_concurrent_hashes: self.max_concurrent_hashes,
+            header_read_timeout: self.header_read_timeout,
             seed,
             seed_users,
             state: self.state,
@@ -117,6 +135,13 @@ mod tests {
             "site",
             "--seed",
             "users.json",
+            "--bcrypt-cost",
+            "10",
+            "--max-concurrent-hashes",
+            "2",
+            "--no-email-validation",
+            "--header-read-timeout",
+            "5s",
         ])
         .expect("parses");
         let config = cli
@@ -131,6 +156,15 @@ mod tests {
         assert!(!config.jwt_secret.is_empty());
         assert_eq!(config.seed, Some(PathBuf::from("users.json")));
         assert!(config.seed_users.is_empty());
+        assert_eq!(config.bcrypt_cost, 10);
+        assert_eq!(config.max_concurrent_hashes, 2);
+        assert!(!config.validate_emails);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(5));
+        let defaults = Cli::try_parse_from(["emulator"]).expect("parses");
+        let defaults = defaults.args.into_config().expect("config");
+        assert_eq!(defaults.bcrypt_cost, 4);
+        assert!(defaults.validate_emails);
+        assert!(Cli::try_parse_from(["emulator", "--bcrypt-cost", "3"]).is_err());
     }
 
     #[test]

@@ -6,11 +6,14 @@
 //! that talks to it, so a misunderstanding on one side is not silently mirrored on the other.
 //! Deliberate differences from the real server are listed in the crate's `README.md`.
 
+mod address;
 mod admin;
 mod auth;
+mod collation;
 mod config;
 mod error;
 mod mail;
+mod password;
 mod state;
 mod user_flow;
 mod wire;
@@ -19,24 +22,30 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use serde_json::{Map, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub use config::{random_secret, EmulatorConfig};
+pub use config::{random_secret, EmulatorConfig, DEFAULT_HEADER_READ_TIMEOUT};
 pub use error::EmulatorError;
 
+use collation::Collation;
 use error::ApiError;
 use mail::{MailKind, Mailbox};
-use state::{email_key, hash_password, now, random_token, RefreshToken, Store, User};
+use password::Hasher;
+use state::{now, random_token, RefreshToken, Store, User};
 use wire::{RefreshRecord, SeedFile, StateFile};
 
 /// A user to insert directly into the store, bypassing HTTP (tests, benchmarks, manifests).
@@ -58,9 +67,13 @@ pub struct SeedUser {
 
 impl SeedUser {
     /// The stored user this seed describes, in audience `aud`.
-    fn to_user(&self, aud: &str) -> User {
+    fn to_user(&self, aud: &str, hasher: &Hasher) -> Result<User, bcrypt::BcryptError> {
         let mut user = User::new(aud, &self.email, &self.role);
-        user.password_hash = self.password.as_deref().map(hash_password);
+        user.password_hash = self
+            .password
+            .as_deref()
+            .map(|p| hasher.hash_now(p))
+            .transpose()?;
         if self.confirmed {
             user.confirmed_at = Some(user.created_at);
         }
@@ -74,7 +87,7 @@ impl SeedUser {
             .or_insert_with(|| Value::String("email".into()));
         user.app_metadata = app_metadata;
         user.user_metadata = self.user_metadata.clone();
-        user
+        Ok(user)
     }
 }
 
@@ -83,6 +96,7 @@ pub(crate) struct Shared {
     config: EmulatorConfig,
     store: RwLock<Store>,
     mailbox: Mailbox,
+    hasher: Hasher,
     /// Serializes snapshot+write so that files land in the order their snapshots were taken.
     persist_lock: Mutex<()>,
 }
@@ -123,15 +137,24 @@ impl Shared {
             };
             serde_json::to_vec(&snapshot)?
         };
-        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = path.with_file_name(tmp_name);
-        let file_err = |source| EmulatorError::File {
+        write_private_atomically(path, &bytes).map_err(|source| EmulatorError::File {
             path: path.clone(),
             source,
-        };
-        std::fs::write(&tmp, bytes).map_err(file_err)?;
-        std::fs::rename(&tmp, path).map_err(file_err)
+        })
+    }
+
+    /// The real server's address check (`validateEmail`): empty is refused; with a mailer
+    /// configured, so is anything Go's `net/mail` cannot parse.
+    fn validate_email(&self, email: &str) -> Result<(), ApiError> {
+        if email.is_empty() {
+            return Err(ApiError::unprocessable("An email address is required"));
+        }
+        if self.config.validate_emails {
+            address::parse_address(email).map_err(|e| {
+                ApiError::unprocessable(format!("Unable to validate email address: {e}"))
+            })?;
+        }
+        Ok(())
     }
 
     /// [`Shared::persist`] for handlers: a failure becomes a 500.
@@ -141,6 +164,33 @@ impl Shared {
             ApiError::internal("Database error saving state")
         })
     }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part,
+/// and nobody else can read it: the state holds password hashes and refresh tokens. The
+/// temporary file is created afresh with mode 0600 (a stale one from a crash is replaced),
+/// flushed to disk, then renamed over `path`.
+fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)
 }
 
 /// A running emulator. Dropping it also stops the server (gracefully, in the background);
@@ -155,7 +205,16 @@ pub struct Emulator {
 impl Emulator {
     /// Loads state (or the seed), binds, spawns the server task and returns at once.
     pub async fn start(mut config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
-        let (store, seeded) = load_store(&config)?;
+        if !(password::MIN_COST..=password::MAX_COST).contains(&config.bcrypt_cost) {
+            return Err(EmulatorError::Config(format!(
+                "bcrypt cost {} is outside {}..={}",
+                config.bcrypt_cost,
+                password::MIN_COST,
+                password::MAX_COST
+            )));
+        }
+        let hasher = Hasher::new(config.bcrypt_cost, config.max_concurrent_hashes);
+        let (store, seeded) = load_store(&config, &hasher)?;
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -168,19 +227,14 @@ impl Emulator {
             config,
             store: RwLock::new(store),
             mailbox: Mailbox::default(),
+            hasher,
             persist_lock: Mutex::new(()),
         });
         shared.persist()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(shared.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    // A dropped sender also means "stop".
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let header_read_timeout = shared.config.header_read_timeout;
+        let task = tokio::spawn(serve(listener, app, header_read_timeout, stopped));
         let emulator = Emulator {
             shared,
             url: format!("http://{bound}"),
@@ -217,7 +271,7 @@ impl Emulator {
         let config = &self.shared.config;
         let invites = {
             let mut store = self.shared.write_store();
-            insert_seeds(&mut store, &config.aud, &seeds)?
+            insert_seeds(&mut store, &config.aud, &seeds, &self.shared.hasher)?
         };
         self.deliver_invites(&invites);
         self.shared.persist()?;
@@ -271,8 +325,11 @@ impl Emulator {
 
 /// The state file if it exists, else the seed file and then the seed users, else empty.
 /// Also returns the seeded users, whose invite mails are still to be delivered.
-fn load_store(config: &EmulatorConfig) -> Result<(Store, Vec<Seeded>), EmulatorError> {
-    let mut store = Store::default();
+fn load_store(
+    config: &EmulatorConfig,
+    hasher: &Hasher,
+) -> Result<(Store, Vec<Seeded>), EmulatorError> {
+    let mut store = Store::new(Collation::Utf8mb4UnicodeCi);
     if let Some(path) = config.state.as_ref().filter(|p| p.exists()) {
         let file: StateFile = read_json(path)?;
         insert_records(&mut store, path, file.users, &config.aud)?;
@@ -291,7 +348,7 @@ fn load_store(config: &EmulatorConfig) -> Result<(Store, Vec<Seeded>), EmulatorE
         let file: SeedFile = read_json(path)?;
         insert_records(&mut store, path, file.into_users(), &config.aud)?;
     }
-    let seeded = insert_seeds(&mut store, &config.aud, &config.seed_users)?;
+    let seeded = insert_seeds(&mut store, &config.aud, &config.seed_users, hasher)?;
     Ok((store, seeded))
 }
 
@@ -311,6 +368,7 @@ fn insert_seeds(
     store: &mut Store,
     aud: &str,
     seeds: &[SeedUser],
+    hasher: &Hasher,
 ) -> Result<Vec<Seeded>, EmulatorError> {
     let seed_err = |seed: &SeedUser, reason: &str| EmulatorError::Seed {
         email: seed.email.clone(),
@@ -322,7 +380,8 @@ fn insert_seeds(
         if seed.email.is_empty() {
             return Err(seed_err(seed, "an email address is required"));
         }
-        if store.find_by_email(aud, &seed.email).is_some() || !batch.insert(email_key(&seed.email))
+        if store.find_by_email(aud, &seed.email).is_some()
+            || !batch.insert(store.email_key(&seed.email))
         {
             return Err(seed_err(
                 seed,
@@ -332,7 +391,9 @@ fn insert_seeds(
     }
     let mut seeded = Vec::with_capacity(seeds.len());
     for seed in seeds {
-        let user = seed.to_user(aud);
+        let user = seed
+            .to_user(aud, hasher)
+            .map_err(|e| seed_err(seed, &e.to_string()))?;
         let entry = Seeded {
             id: user.id,
             email: seed.email.clone(),
@@ -371,6 +432,51 @@ fn insert_records(
         let user = record.into_user(default_aud).map_err(content_err)?;
         store.insert(user).map_err(|e| content_err(e.to_string()))?;
     }
+    Ok(())
+}
+
+/// Accepts connections until `stopped` fires (or its sender is dropped), then lets the open
+/// connections finish their requests. Each connection is HTTP/1.1 with keep-alive, closed when
+/// it has not sent a complete request head within `header_read_timeout` (a slow or idle
+/// client cannot hold a connection open forever).
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    stopped: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let mut stopped = std::pin::pin!(stopped);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut stopped => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: wait for connections to close.
+                tracing::warn!(error = %e, "emulator: accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .keep_alive(true);
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "emulator: connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     Ok(())
 }
 

@@ -7,11 +7,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::collation::Collation;
 use super::wire::UserRecord;
 
 /// Unix seconds; the real server stores whole-second MySQL timestamps.
@@ -49,49 +49,9 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Salted SHA-256; the plaintext is never stored. Format: `sha256$<salt>$<digest>`.
-pub fn hash_password(password: &str) -> String {
-    let mut salt = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut salt);
-    let digest = salted_digest(&salt, password);
-    format!(
-        "sha256${}${}",
-        URL_SAFE_NO_PAD.encode(salt),
-        URL_SAFE_NO_PAD.encode(digest)
-    )
-}
-
-/// Checks a password against a hash made by [`hash_password`]; any other format never matches.
-pub fn verify_password(hash: &str, password: &str) -> bool {
-    let mut parts = hash.split('$');
-    let (Some("sha256"), Some(salt), Some(digest), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let (Ok(salt), Ok(expected)) = (URL_SAFE_NO_PAD.decode(salt), URL_SAFE_NO_PAD.decode(digest))
-    else {
-        return false;
-    };
-    constant_time_eq(&salted_digest(&salt, password), &expected)
-}
-
-fn salted_digest(salt: &[u8], password: &str) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(salt);
-    h.update(password.as_bytes());
-    h.finalize().to_vec()
-}
-
 /// Comparison whose duration does not depend on where the inputs differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The MySQL `utf8mb4_unicode_ci` comparison the real server relies on, approximated as
-/// lower-casing plus ignoring trailing spaces (PAD SPACE).
-pub fn email_key(email: &str) -> String {
-    email.trim_end_matches(' ').to_lowercase()
 }
 
 /// A stored user, including the fields GoTrue never returns over the API.
@@ -143,13 +103,6 @@ impl User {
             created_at: ts,
             updated_at: ts,
         }
-    }
-
-    /// Whether `password` matches; users without a hash can never log in with a password.
-    pub fn authenticate(&self, password: &str) -> bool {
-        self.password_hash
-            .as_deref()
-            .is_some_and(|h| verify_password(h, password))
     }
 
     fn full_name_lower(&self) -> Option<String> {
@@ -204,6 +157,8 @@ pub enum InsertError {
 /// All users and tokens. Callers wrap it in a lock and keep each access synchronous.
 #[derive(Debug, Default)]
 pub struct Store {
+    /// When two addresses are the same account.
+    collation: Collation,
     users: HashMap<Uuid, Entry>,
     /// Per audience, because every listing is scoped to one audience.
     order: HashMap<String, BTreeMap<OrderKey, Uuid>>,
@@ -213,6 +168,18 @@ pub struct Store {
 }
 
 impl Store {
+    /// An empty store comparing addresses by `collation`.
+    pub fn new(collation: Collation) -> Self {
+        Store {
+            collation,
+            ..Store::default()
+        }
+    }
+
+    pub fn email_key(&self, email: &str) -> String {
+        self.collation.key(email)
+    }
+
     /// Number of users across all audiences.
     pub fn len(&self) -> usize {
         self.users.len()
@@ -230,7 +197,7 @@ impl Store {
             .or_default()
             .insert(key, user.id);
         self.by_email
-            .entry((user.aud.clone(), email_key(&user.email)))
+            .entry((user.aud.clone(), self.collation.key(&user.email)))
             .or_default()
             .push(user.id);
         self.users.insert(user.id, Entry { user, key });
@@ -245,7 +212,7 @@ impl Store {
     /// The first user (in insertion order) with this e-mail in this audience.
     pub fn find_by_email(&self, aud: &str, email: &str) -> Option<&User> {
         self.by_email
-            .get(&(aud.to_owned(), email_key(email)))
+            .get(&(aud.to_owned(), self.email_key(email)))
             .and_then(|ids| ids.first())
             .and_then(|id| self.get(id))
     }
@@ -261,8 +228,11 @@ impl Store {
     /// Replaces a stored user (same id and audience), keeping its position in the ordering.
     pub fn replace(&mut self, user: User) -> Option<()> {
         let entry = self.users.get_mut(&user.id)?;
-        let old_key = (entry.user.aud.clone(), email_key(&entry.user.email));
-        let new_key = (user.aud.clone(), email_key(&user.email));
+        let old_key = (
+            entry.user.aud.clone(),
+            self.collation.key(&entry.user.email),
+        );
+        let new_key = (user.aud.clone(), self.collation.key(&user.email));
         entry.user = user;
         if old_key != new_key {
             let id = entry.user.id;
@@ -280,7 +250,10 @@ impl Store {
         if let Some(order) = self.order.get_mut(&entry.user.aud) {
             order.remove(&entry.key);
         }
-        let key = (entry.user.aud.clone(), email_key(&entry.user.email));
+        let key = (
+            entry.user.aud.clone(),
+            self.collation.key(&entry.user.email),
+        );
         remove_id(&mut self.by_email, &key, *id);
         self.revoke_all(id);
         true
@@ -422,20 +395,13 @@ mod tests {
     }
 
     #[test]
-    fn passwords_are_salted_and_verified() {
-        let a = hash_password("secret");
-        let b = hash_password("secret");
-        assert_ne!(a, b);
-        assert!(!a.contains("secret"));
-        assert!(verify_password(&a, "secret"));
-        assert!(!verify_password(&a, "Secret"));
-        assert!(!verify_password("$2a$10$bcrypt", "secret"));
-    }
-
-    #[test]
-    fn email_key_ignores_case_and_trailing_spaces_only() {
-        assert_eq!(email_key("A@B.com  "), "a@b.com");
-        assert_eq!(email_key(" a@b.com"), " a@b.com");
+    fn the_store_looks_addresses_up_by_its_collation() {
+        let mut store = Store::default();
+        store
+            .insert(User::new("", "José@x.test", ""))
+            .expect("insert");
+        assert!(store.find_by_email("", "jose@X.test  ").is_some());
+        assert!(store.find_by_email("", " jose@x.test").is_none());
     }
 
     #[test]

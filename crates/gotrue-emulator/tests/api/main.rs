@@ -1,5 +1,7 @@
 //! Drives the GoTrue emulator over real HTTP on 127.0.0.1 (port 0).
 
+mod netlify_fidelity;
+
 use std::collections::HashSet;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
