@@ -66,6 +66,7 @@ impl ReinviteArgs {
         PlanOptions {
             reinvite_pending_older_than: self.reinvite_pending_older_than,
             now: crate::gotrue::unix_now(),
+            ..PlanOptions::default()
         }
     }
 }

@@ -24,7 +24,9 @@ fn config() -> EmulatorConfig {
 }
 
 async fn start(config: EmulatorConfig) -> (Emulator, Client, String) {
-    let emu = Emulator::start(config).await.expect("emulator starts");
+    let emu = Emulator::start(EmulatorConfig { port: 0, ..config })
+        .await
+        .expect("emulator starts");
     let url = emu.url();
     (emu, Client::new(), url)
 }
