@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::auth::require_admin;
 use super::error::ApiError;
 use super::mail::MailKind;
-use super::state::{merge_metadata, now, random_token, Direction, User};
+use super::state::{now, random_token, Direction, Metadata, User};
 use super::wire::{
     decode_json, encode_form, first, parse_form, AdminUserParams, InviteParams, UserList, UserOut,
 };
@@ -186,7 +186,7 @@ pub async fn create(
         user.confirmed_at = Some(user.created_at);
     }
     let metadata_given = params.user_metadata.is_some();
-    user.user_metadata = params.user_metadata.unwrap_or_default();
+    user.user_metadata = Metadata::from(params.user_metadata.unwrap_or_default());
     let response = {
         let mut store = shared.write_store();
         if store.find_by_email(&aud, &email).is_some() {
@@ -263,10 +263,10 @@ pub async fn update(
             user.email = email;
         }
         if let Some(app) = &params.app_metadata {
-            merge_metadata(&mut user.app_metadata, app);
+            user.app_metadata.merge(app);
         }
         if let Some(meta) = &params.user_metadata {
-            merge_metadata(&mut user.user_metadata, meta);
+            user.user_metadata.merge(meta);
         }
         user.updated_at = now();
         let response = json_ok(&UserOut::read(&user))?;
@@ -310,7 +310,7 @@ pub async fn invite(
     user.invited_at = Some(user.created_at);
     user.confirmation_token = random_token();
     let metadata_given = params.data.is_some();
-    user.user_metadata = params.data.unwrap_or_default();
+    user.user_metadata = Metadata::from(params.data.unwrap_or_default());
     let token = user.confirmation_token.clone();
     let response = {
         let mut store = shared.write_store();

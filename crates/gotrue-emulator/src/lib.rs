@@ -45,7 +45,7 @@ use collation::Collation;
 use error::ApiError;
 use mail::{MailKind, Mailbox};
 use password::Hasher;
-use state::{now, random_token, RefreshToken, Store, User};
+use state::{now, random_token, Metadata, RefreshToken, Store, User};
 use wire::{RefreshRecord, SeedFile, StateFile};
 
 /// A user to insert directly into the store, bypassing HTTP (tests, benchmarks, manifests).
@@ -85,8 +85,8 @@ impl SeedUser {
         app_metadata
             .entry("provider")
             .or_insert_with(|| Value::String("email".into()));
-        user.app_metadata = app_metadata;
-        user.user_metadata = self.user_metadata.clone();
+        user.app_metadata = Metadata::from(app_metadata);
+        user.user_metadata = Metadata::from(self.user_metadata.clone());
         Ok(user)
     }
 }

@@ -1,11 +1,13 @@
 //! The in-memory user store: users ordered by creation, hash indexes by id and e-mail, refresh
 //! tokens, and conversion to and from the state/seed file format.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -71,8 +73,8 @@ pub struct User {
     pub confirmation_token: String,
     pub recovery_token: String,
     pub email_change_token: String,
-    pub app_metadata: Map<String, Value>,
-    pub user_metadata: Map<String, Value>,
+    pub app_metadata: Metadata,
+    pub user_metadata: Metadata,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -98,8 +100,8 @@ impl User {
             confirmation_token: String::new(),
             recovery_token: String::new(),
             email_change_token: String::new(),
-            app_metadata,
-            user_metadata: Map::new(),
+            app_metadata: Metadata::from(app_metadata),
+            user_metadata: Metadata::default(),
             created_at: ts,
             updated_at: ts,
         }
@@ -110,6 +112,60 @@ impl User {
             Some(Value::String(s)) => Some(s.to_lowercase()),
             _ => None,
         }
+    }
+}
+
+/// A metadata object (`app_metadata`, `user_metadata`) kept as its compact JSON text: held
+/// as parsed maps, a million users' metadata costs several times the memory of the text. It
+/// is parsed only where it is changed or searched, and rendered as it is.
+#[derive(Debug, Clone)]
+pub struct Metadata(Box<RawValue>);
+
+impl Metadata {
+    /// The stored object as a map (an unparsable text, which cannot be stored, reads as `{}`).
+    pub fn to_map(&self) -> Map<String, Value> {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+
+    /// GoTrue's shallow merge of `patch` into this object (see [`merge_metadata`]).
+    pub fn merge(&mut self, patch: &Map<String, Value>) {
+        let mut map = self.to_map();
+        merge_metadata(&mut map, patch);
+        *self = Metadata::from(map);
+    }
+
+    /// The value of a top-level key.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.to_map().remove(key)
+    }
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata::from(Map::new())
+    }
+}
+
+impl From<Map<String, Value>> for Metadata {
+    fn from(map: Map<String, Value>) -> Self {
+        // A map of JSON values always serializes; the fallback is never taken.
+        let text = serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned());
+        match RawValue::from_string(text) {
+            Ok(raw) => Metadata(raw),
+            Err(_) => Metadata(RawValue::from_string("{}".to_owned()).unwrap_or_default()),
+        }
+    }
+}
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Serialize for Metadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 
@@ -154,14 +210,128 @@ pub enum InsertError {
     DuplicateId(Uuid),
 }
 
+/// Users of one audience in listing order, kept in blocks of bounded size: reaching any
+/// offset walks the block lengths (n / BLOCK of them) and then reads only the page, and an
+/// insert or delete moves at most one block's entries. Inserts in creation order (the usual
+/// case) append to the last block.
+#[derive(Debug, Default)]
+struct OrderIndex {
+    blocks: Vec<Vec<(OrderKey, Uuid)>>,
+    len: usize,
+}
+
+/// Target block size of [`OrderIndex`]; a block is split when it reaches twice this.
+const BLOCK: usize = 512;
+
+impl OrderIndex {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Index of the first block whose last key is not below `key`.
+    fn block_for(&self, key: OrderKey) -> usize {
+        self.blocks
+            .partition_point(|block| block.last().is_some_and(|(k, _)| *k < key))
+    }
+
+    fn insert(&mut self, key: OrderKey, id: Uuid) {
+        let b = self.block_for(key);
+        self.len += 1;
+        if b == self.blocks.len() {
+            match self.blocks.last_mut() {
+                Some(last) if last.len() < BLOCK => last.push((key, id)),
+                _ => {
+                    let mut block = Vec::with_capacity(BLOCK);
+                    block.push((key, id));
+                    self.blocks.push(block);
+                }
+            }
+            return;
+        }
+        let block = &mut self.blocks[b];
+        let at = block.partition_point(|(k, _)| *k < key);
+        block.insert(at, (key, id));
+        if block.len() >= 2 * BLOCK {
+            let tail = block.split_off(BLOCK);
+            self.blocks.insert(b + 1, tail);
+        }
+    }
+
+    fn remove(&mut self, key: OrderKey) {
+        let b = self.block_for(key);
+        let Some(block) = self.blocks.get_mut(b) else {
+            return;
+        };
+        if let Ok(at) = block.binary_search_by(|(k, _)| k.cmp(&key)) {
+            block.remove(at);
+            self.len -= 1;
+            if block.is_empty() {
+                self.blocks.remove(b);
+            }
+        }
+    }
+
+    /// The ids at ascending positions `start..end` (clamped to the length).
+    fn slice(&self, start: usize, end: usize) -> Vec<Uuid> {
+        let end = end.min(self.len);
+        let mut out = Vec::with_capacity(end.saturating_sub(start));
+        let mut position = 0;
+        for block in &self.blocks {
+            if out.len() == end.saturating_sub(start) {
+                break;
+            }
+            let next = position + block.len();
+            if next > start {
+                let from = start.saturating_sub(position);
+                let to = (end - position).min(block.len());
+                out.extend(block[from..to].iter().map(|(_, id)| *id));
+            }
+            position = next;
+        }
+        out
+    }
+
+    /// Ids in ascending or descending order, without positions (filtered listings).
+    fn iter(&self, dir: Direction) -> Box<dyn Iterator<Item = &Uuid> + '_> {
+        let all = self.blocks.iter().flatten().map(|(_, id)| id);
+        match dir {
+            Direction::Asc => Box::new(all),
+            Direction::Desc => Box::new(
+                self.blocks
+                    .iter()
+                    .rev()
+                    .flat_map(|b| b.iter().rev())
+                    .map(|(_, id)| id),
+            ),
+        }
+    }
+
+    /// One page in direction `dir`: `limit` ids from `offset`.
+    fn page(&self, dir: Direction, offset: usize, limit: usize) -> Vec<Uuid> {
+        if offset >= self.len {
+            return Vec::new();
+        }
+        match dir {
+            Direction::Asc => self.slice(offset, offset.saturating_add(limit)),
+            Direction::Desc => {
+                let end = self.len - offset;
+                let mut ids = self.slice(end.saturating_sub(limit), end);
+                ids.reverse();
+                ids
+            }
+        }
+    }
+}
+
 /// All users and tokens. Callers wrap it in a lock and keep each access synchronous.
 #[derive(Debug, Default)]
 pub struct Store {
     /// When two addresses are the same account.
     collation: Collation,
-    users: HashMap<Uuid, Entry>,
+    /// Boxed: the table keeps twice its length in slots, and a user is hundreds of bytes.
+    users: HashMap<Uuid, Box<Entry>>,
     /// Per audience, because every listing is scoped to one audience.
-    order: HashMap<String, BTreeMap<OrderKey, Uuid>>,
+    order: HashMap<String, OrderIndex>,
     by_email: HashMap<(String, String), Vec<Uuid>>,
     refresh: HashMap<String, RefreshToken>,
     next_seq: u64,
@@ -200,7 +370,7 @@ impl Store {
             .entry((user.aud.clone(), self.collation.key(&user.email)))
             .or_default()
             .push(user.id);
-        self.users.insert(user.id, Entry { user, key });
+        self.users.insert(user.id, Box::new(Entry { user, key }));
         Ok(())
     }
 
@@ -248,7 +418,7 @@ impl Store {
             return false;
         };
         if let Some(order) = self.order.get_mut(&entry.user.aud) {
-            order.remove(&entry.key);
+            order.remove(entry.key);
         }
         let key = (
             entry.user.aud.clone(),
@@ -272,23 +442,19 @@ impl Store {
         let Some(order) = self.order.get(aud) else {
             return (0, Vec::new());
         };
-        let ids: Box<dyn Iterator<Item = &Uuid>> = match dir {
-            Direction::Asc => Box::new(order.values()),
-            Direction::Desc => Box::new(order.values().rev()),
-        };
         let skip = usize::try_from(offset).unwrap_or(usize::MAX);
         let take = usize::try_from(limit).unwrap_or(usize::MAX);
         match filter.map(str::to_lowercase) {
-            // Skip over ids only; users are looked up just for the page itself.
             None => (
                 order.len() as u64,
-                ids.skip(skip)
-                    .take(take)
+                order
+                    .page(dir, skip, take)
+                    .iter()
                     .filter_map(|id| self.get(id))
                     .collect(),
             ),
             Some(needle) => {
-                let users = ids.filter_map(|id| self.get(id));
+                let users = order.iter(dir).filter_map(|id| self.get(id));
                 let mut total = 0u64;
                 let mut page = Vec::new();
                 for user in users {
@@ -331,7 +497,7 @@ impl Store {
 
     /// All users in ascending creation order, as persisted.
     pub fn records(&self) -> Vec<UserRecord> {
-        let mut entries: Vec<&Entry> = self.users.values().collect();
+        let mut entries: Vec<&Entry> = self.users.values().map(Box::as_ref).collect();
         entries.sort_unstable_by_key(|e| e.key);
         entries
             .into_iter()
@@ -402,6 +568,65 @@ mod tests {
             .expect("insert");
         assert!(store.find_by_email("", "jose@X.test  ").is_some());
         assert!(store.find_by_email("", " jose@x.test").is_none());
+    }
+
+    #[test]
+    fn the_order_index_pages_like_a_sorted_list_at_any_offset() {
+        let mut index = OrderIndex::default();
+        let mut naive: Vec<(OrderKey, Uuid)> = Vec::new();
+        // A small linear congruential generator: keys out of order, with ties in `created_at`.
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        for seq in 0..5_000u64 {
+            let key = (i64::try_from(next() % 300).expect("small"), seq);
+            let id = Uuid::new_v4();
+            index.insert(key, id);
+            naive.push((key, id));
+        }
+        naive.sort();
+        for _ in 0..1_500 {
+            let at = usize::try_from(next()).expect("fits") % naive.len();
+            let (key, _) = naive.remove(at);
+            index.remove(key);
+        }
+        index.remove((-1, 0));
+        assert_eq!(index.len(), naive.len());
+        assert!(index
+            .blocks
+            .iter()
+            .all(|b| !b.is_empty() && b.len() < 2 * BLOCK));
+        let ids: Vec<Uuid> = naive.iter().map(|(_, id)| *id).collect();
+        for (offset, limit) in [
+            (0, 1),
+            (0, 50),
+            (17, 1000),
+            (1000, 513),
+            (3400, 200),
+            (3499, 5),
+            (3500, 5),
+            (9999, 5),
+        ] {
+            let end = (offset + limit).min(ids.len());
+            let asc: Vec<Uuid> = ids.get(offset..end).unwrap_or_default().to_vec();
+            assert_eq!(
+                index.page(Direction::Asc, offset, limit),
+                asc,
+                "asc {offset} {limit}"
+            );
+            let reversed: Vec<Uuid> = ids.iter().rev().copied().collect();
+            let desc: Vec<Uuid> = reversed.get(offset..end).unwrap_or_default().to_vec();
+            assert_eq!(
+                index.page(Direction::Desc, offset, limit),
+                desc,
+                "desc {offset} {limit}"
+            );
+        }
+        assert_eq!(index.iter(Direction::Asc).copied().collect::<Vec<_>>(), ids);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::auth::{
 };
 use super::error::ApiError;
 use super::mail::MailKind;
-use super::state::{merge_metadata, now, random_token, Store, User};
+use super::state::{now, random_token, Metadata, Store, User};
 use super::wire::{
     decode_json, first, parse_form, RecoverParams, SignupParams, TokenResponse, UserOut,
     UserUpdateParams, VerifyParams,
@@ -99,14 +99,14 @@ pub async fn signup(
             // An unconfirmed user only gets its data merged; the password is kept.
             Some(mut u) => {
                 if let Some(data) = &params.data {
-                    merge_metadata(&mut u.user_metadata, data);
+                    u.user_metadata.merge(data);
                 }
                 (u, false)
             }
             None => {
                 let mut u = User::new(&aud, &email, "");
                 u.password_hash = Some(hash);
-                u.user_metadata = params.data.clone().unwrap_or_default();
+                u.user_metadata = Metadata::from(params.data.clone().unwrap_or_default());
                 (u, true)
             }
         };
@@ -333,7 +333,7 @@ pub async fn update_user(
             user.password_hash = new_hash;
         }
         if let Some(data) = &params.data {
-            merge_metadata(&mut user.user_metadata, data);
+            user.user_metadata.merge(data);
         }
         if let Some(app) = &params.app_metadata {
             if !is_admin_for(current, &config.aud, &config.admin_group) {
@@ -341,7 +341,7 @@ pub async fn update_user(
                     "Updating app_metadata requires admin privileges",
                 ));
             }
-            merge_metadata(&mut user.app_metadata, app);
+            user.app_metadata.merge(app);
         }
         let change_token = params.email_change_token.unwrap_or_default();
         let email = params.email.unwrap_or_default();
