@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use gotrue_emulator::{random_secret, Emulator, EmulatorConfig};
 
-use super::error::{CliError, EXIT_OK};
+use super::error::{CliError, ExitStatus};
 use crate::emulator_seed::{is_manifest, seeds_from_manifest};
+use crate::ops::OpsError;
 use crate::render::Printer;
 
 /// Arguments of `gotrue-sync emulator`.
@@ -95,8 +96,10 @@ impl EmulatorArgs {
 }
 
 /// Starts the emulator, prints how to reach it, and serves until Ctrl-C.
-pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<u8, CliError> {
-    let emulator = Emulator::start(args.clone().into_config()?).await?;
+pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
+    let emulator = Emulator::start(args.clone().into_config()?)
+        .await
+        .map_err(OpsError::from)?;
     // Printing the secrets is intended: they are the emulator's own throwaway credentials,
     // and a user needs them to talk to it.
     printer.report(&format!(
@@ -104,9 +107,9 @@ pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<u8, CliError>
         url = emulator.url(),
         token = emulator.config().operator_token,
         secret = emulator.config().jwt_secret,
-    ));
-    emulator.run_until_ctrl_c().await?;
-    Ok(EXIT_OK)
+    ))?;
+    emulator.run_until_ctrl_c().await.map_err(OpsError::from)?;
+    Ok(ExitStatus::Success)
 }
 
 #[cfg(test)]
