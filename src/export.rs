@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::gotrue::RemoteUser;
-use crate::manifest::{email_key, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
+use crate::manifest::{
+    check_email, email_key, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
+};
 use crate::plan::{marker_for, MARKER_KEY};
 
 /// App metadata keys that are not exported: the server owns `provider`, and `roles` and
@@ -20,12 +22,14 @@ pub struct Export {
     pub manifest: Manifest,
     /// `invited_at` of users whose invitation is pending, by e-mail.
     pub pending: BTreeMap<String, String>,
-    /// Things the user should know (values that could not be exported).
+    /// Things the user should know (users and values that could not be exported).
     pub warnings: Vec<String>,
 }
 
 /// Builds a manifest named `name` from `users`. With `managed_only`, only users carrying
-/// this name's ownership marker. Passwords are never exported.
+/// this name's ownership marker. Passwords are never exported. Users the manifest validator
+/// would refuse (an address it cannot hold, a second user with the same address) are left
+/// out with a warning, so that the export always validates.
 pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
     let marker = marker_for(name);
     let mut selected: Vec<&RemoteUser> = users
@@ -41,7 +45,23 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
     let mut warnings = Vec::new();
     let mut allow_admin_role = false;
     let mut specs = Vec::with_capacity(selected.len());
+    let mut previous: Option<&RemoteUser> = None;
     for user in selected {
+        if let Err(problem) = check_email(&user.email) {
+            warnings.push(format!(
+                "user {:?} (id {:?}) not exported: its address is not one a manifest can hold ({problem}); correct it on the server or manage this user by hand",
+                user.email, user.id
+            ));
+            continue;
+        }
+        if let Some(kept) = previous.filter(|p| email_key(&p.email) == email_key(&user.email)) {
+            warnings.push(format!(
+                "user {:?} (id {:?}) not exported: a manifest holds one entry per address and {:?} (id {:?}) is exported",
+                user.email, user.id, kept.email, kept.id
+            ));
+            continue;
+        }
+        previous = Some(user);
         let mut spec = UserSpec::new(user.email.clone());
         match (user.app_metadata.get("roles"), user.roles()) {
             (None | Some(Value::Null), _) => {}
@@ -74,7 +94,8 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
         } else if user.confirmed_at.is_some() {
             spec.confirmed = Some(true);
         }
-        if !user.role.is_empty() {
+        // The validator refuses an empty role: the server cannot clear one.
+        if !user.role.trim().is_empty() {
             allow_admin_role |= user.role == ADMIN_GROUP;
             spec.role = Some(user.role.clone());
         }
@@ -172,5 +193,44 @@ mod tests {
         let export = export("site", &users, true);
         assert_eq!(export.manifest.users.len(), 1);
         assert_eq!(export.manifest.users[0].email, "a@example.com");
+    }
+
+    #[test]
+    fn users_a_manifest_cannot_hold_are_left_out_with_a_warning() {
+        let plain = |id: &str, email: &str| {
+            user(json!({"id": id, "email": email, "confirmed_at": "t", "app_metadata": {}}))
+        };
+        let users = vec![
+            plain("1", "with space@example.com"),
+            plain("2", "quo\"te@example.com"),
+            plain("3", "new\nline@example.com"),
+            plain("4", "\u{1b}[31mred\t@example.com"),
+            plain("5", "kept@example.com"),
+            plain("6", "Kept@example.com"),
+            user(json!({"id": "7", "email": "blank-role@example.com", "role": " "})),
+        ];
+        let exported = export("site", &users, false);
+        let emails: Vec<&str> = exported
+            .manifest
+            .users
+            .iter()
+            .map(|u| u.email.as_str())
+            .collect();
+        assert_eq!(emails, ["blank-role@example.com", "Kept@example.com"]);
+        assert_eq!(exported.manifest.users[0].role, None);
+        let warnings = exported.warnings.join("\n");
+        for named in [
+            r#""with space@example.com" (id "1")"#,
+            r#""quo\"te@example.com" (id "2")"#,
+            r#""new\nline@example.com" (id "3")"#,
+            r#""\u{1b}[31mred\t@example.com" (id "4")"#,
+            r#""kept@example.com" (id "5")"#,
+        ] {
+            assert!(warnings.contains(named), "{named} in {warnings}");
+        }
+        assert!(!warnings.contains('\u{1b}'), "named escaped: {warnings}");
+        let yaml = crate::render::export_yaml(&exported).expect("yaml");
+        crate::manifest::validate(&yaml, std::path::Path::new("export.yaml"))
+            .unwrap_or_else(|d| panic!("the export validates: {d:?}\n{yaml}"));
     }
 }

@@ -10,10 +10,13 @@ pub mod apply;
 pub mod cli;
 pub mod emulator_seed;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gotrue;
 pub mod manifest;
 pub mod ops;
 pub mod plan;
+pub mod private_file;
 pub mod render;
 pub mod secret;
 pub mod smoke;

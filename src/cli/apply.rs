@@ -105,7 +105,11 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, CliE
                 unknown.len()
             );
             for change in &unknown {
-                text.push_str(&format!("  - {} {}\n", change.action, change.email));
+                text.push_str(&format!(
+                    "  - {} {}\n",
+                    change.action,
+                    crate::render::escape_controls(&change.email)
+                ));
             }
             text.push_str("Run `gotrue-sync plan` to see what is still to do.\n");
             printer.report(&style.red(&text))?;

@@ -38,10 +38,12 @@ pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<ExitStatus, Cli
     let text = export_yaml(&exported).map_err(CliError::ExportYaml)?;
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &text).map_err(|source| CliError::WriteFile {
-                what: "the manifest",
-                path: path.clone(),
-                source,
+            crate::private_file::write_private(path, text.as_bytes()).map_err(|source| {
+                CliError::WriteFile {
+                    what: "the manifest",
+                    path: path.clone(),
+                    source,
+                }
             })?;
             printer.status(&format!(
                 "Exported {} users to {} ({} pending invitations).",

@@ -136,7 +136,7 @@ fn finish(result: Result<ExitStatus, CliError>, printer: &Printer) -> ExitStatus
     }
     // If even the error cannot be written, the exit status is all that is left.
     let _ = match error.diagnostics() {
-        Some(diagnostics) => printer.report(&format!("{diagnostics}\n")),
+        Some(diagnostics) => printer.diagnostics(&format!("{diagnostics}\n")),
         None => printer.error(&render_chain(&error)),
     };
     ExitStatus::Error

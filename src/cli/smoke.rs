@@ -104,11 +104,13 @@ pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<ExitStatus, CliE
         printer.document(&smoke_json(&reports))?;
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, smoke_junit(&reports)).map_err(|source| CliError::WriteFile {
-            what: "the JUnit report",
-            path: path.clone(),
-            source,
-        })?;
+        crate::private_file::write_private(path, smoke_junit(&reports).as_bytes()).map_err(
+            |source| CliError::WriteFile {
+                what: "the JUnit report",
+                path: path.clone(),
+                source,
+            },
+        )?;
     }
     Ok(if reports.iter().all(|r| r.passed()) {
         ExitStatus::Success

@@ -17,7 +17,7 @@ pub use model::{
     UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
 };
 pub use schema::{manifest_schema, manifest_schema_text};
-pub use validate::{validate, validate_file, FileValidation, Validated};
+pub use validate::{check_email, validate, validate_file, FileValidation, Validated};
 
 /// A manifest read from a file and validated.
 #[derive(Debug, Clone)]

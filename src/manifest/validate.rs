@@ -820,8 +820,9 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// A deliberately plain check: GoTrue only validates addresses when SMTP is configured, so
-/// we catch the typos it would store verbatim.
-fn check_email(email: &str) -> Result<(), &'static str> {
+/// we catch the typos it would store verbatim. Export uses it too, to leave out the stored
+/// addresses a manifest could not hold.
+pub fn check_email(email: &str) -> Result<(), &'static str> {
     let trimmed = email.trim();
     if trimmed.is_empty() {
         return Err("it is empty");

@@ -107,9 +107,11 @@ pub(crate) async fn list(
 
 /// Writes `plan` as the JSON document `apply PLAN` reads.
 pub fn save_plan(plan: &Plan, path: &Path) -> Result<(), OpsError> {
-    std::fs::write(path, plan_json(plan)).map_err(|source| OpsError::WritePlan {
-        path: path.to_path_buf(),
-        source,
+    crate::private_file::write_private(path, plan_json(plan).as_bytes()).map_err(|source| {
+        OpsError::WritePlan {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 

@@ -272,7 +272,8 @@ fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
             .filter(|_| user.is_pending_invite())
         {
             if spec.create == CreateMode::Invite && pending_too_long(since, options) {
-                if let Change::Invite(invite) = new_user(spec, policy, marker) {
+                if let Change::Invite(mut invite) = new_user(spec, policy, marker) {
+                    invite.user_metadata = reinvited_user_metadata(spec, user, policy);
                     found.changes.push(Change::Reinvite(Reinvite {
                         id: user.id.clone(),
                         email: user.email.clone(),
@@ -362,6 +363,31 @@ fn new_user(spec: &UserSpec, policy: &Policy, marker: &str) -> Change {
         CreateMode::Invite => Change::Invite(user),
         CreateMode::Password => Change::Create(user),
     }
+}
+
+/// The user metadata a re-invited user starts with: the pending account's, changed as an
+/// in-place update would change it. Deleting the account must not lose what other systems
+/// (or the user) stored in it.
+fn reinvited_user_metadata(
+    spec: &UserSpec,
+    pending: &RemoteUser,
+    policy: &Policy,
+) -> Map<String, Value> {
+    let mut metadata = pending.user_metadata.clone();
+    let changes = diff_map(
+        spec.user_metadata.as_ref(),
+        &pending.user_metadata,
+        policy.user_metadata,
+        &[],
+        |key| policy.ignores("user_metadata", key),
+    );
+    for change in changes {
+        match change.after {
+            Some(value) => metadata.insert(change.key, value),
+            None => metadata.remove(&change.key),
+        };
+    }
+    metadata
 }
 
 /// The keys a new user starts with: declared, not `null` ("must not exist"), not ignored.

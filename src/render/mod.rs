@@ -1,5 +1,6 @@
 //! Every user-facing format of plans and reports. Nothing else prints.
 
+mod escape;
 mod export_yaml;
 mod plan_human;
 mod plan_markdown;
@@ -9,6 +10,7 @@ mod smoke;
 mod smoke_junit;
 mod style;
 
+pub use escape::{escape_controls, escape_lines};
 pub use export_yaml::export_yaml;
 pub use plan_human::{
     change_block, plan_human, plan_human_with, summary_line, PendingList, PENDING_NAMED,
@@ -31,5 +33,7 @@ pub fn plan_json(plan: &Plan) -> String {
     text
 }
 
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde_json::{Map, Value};
 use similar::{ChangeTag, TextDiff};
 
+use super::escape::escape_controls as escaped;
 use super::style::Style;
 use crate::plan::{Change, KeyChange, NewUser, PendingInvite, Plan, Reinvite, Removal, UserUpdate};
 
@@ -153,7 +154,7 @@ fn new_user(out: &mut String, user: &NewUser, verb: &str, described: &str, style
     let _ = writeln!(
         out,
         "  {}",
-        style.bold(&format!("# {} will be {described}", user.email))
+        style.bold(&format!("# {} will be {described}", escaped(&user.email)))
     );
     let _ = writeln!(out, "  {} {verb} {:?} {{", style.green("+"), user.email);
     let add = |out: &mut String, field: &str, value: &str| {
@@ -172,10 +173,14 @@ fn new_user(out: &mut String, user: &NewUser, verb: &str, described: &str, style
         add(out, "roles", &json(roles));
     }
     for (key, value) in sorted(&user.app_metadata).filter(|(k, _)| *k != "roles") {
-        add(out, &format!("app_metadata.{key}"), &json(value));
+        add(out, &format!("app_metadata.{}", escaped(key)), &json(value));
     }
     for (key, value) in sorted(&user.user_metadata) {
-        add(out, &format!("user_metadata.{key}"), &json(value));
+        add(
+            out,
+            &format!("user_metadata.{}", escaped(key)),
+            &json(value),
+        );
     }
     let _ = writeln!(out, "    }}");
 }
@@ -184,14 +189,17 @@ fn update_block(out: &mut String, update: &UserUpdate, style: Style) {
     let _ = writeln!(
         out,
         "  {}",
-        style.bold(&format!("# {} will be updated in place", update.email))
+        style.bold(&format!(
+            "# {} will be updated in place",
+            escaped(&update.email)
+        ))
     );
     let _ = writeln!(
         out,
         "  {} update {:?} (id {}) {{",
         style.yellow("~"),
         update.email,
-        update.id
+        escaped(&update.id)
     );
     if let Some(adoption) = &update.adopt {
         let note = match &adoption.previous_owner {
@@ -201,8 +209,12 @@ fn update_block(out: &mut String, update: &UserUpdate, style: Style) {
         let _ = writeln!(out, "      {}", style.dim(&format!("# {note}")));
     }
     if let Some(roles) = &update.roles {
-        let mut delta: Vec<String> = roles.added.iter().map(|r| format!("+{r}")).collect();
-        delta.extend(roles.removed.iter().map(|r| format!("-{r}")));
+        let mut delta: Vec<String> = roles
+            .added
+            .iter()
+            .map(|r| format!("+{}", escaped(r)))
+            .collect();
+        delta.extend(roles.removed.iter().map(|r| format!("-{}", escaped(r))));
         let after = Value::Array(roles.after.iter().cloned().map(Value::String).collect());
         let _ = writeln!(
             out,
@@ -245,7 +257,7 @@ fn update_block(out: &mut String, update: &UserUpdate, style: Style) {
 }
 
 fn key_change(out: &mut String, section: &str, change: &KeyChange, style: Style) {
-    let field = format!("{section}.{}", change.key);
+    let field = format!("{section}.{}", escaped(&change.key));
     match (&change.before, &change.after) {
         (None, Some(after)) => {
             let _ = writeln!(out, "      {} {field} = {}", style.green("+"), json(after));
@@ -288,14 +300,17 @@ fn delete_block(out: &mut String, removal: &Removal, style: Style) {
     let _ = writeln!(
         out,
         "  {}",
-        style.bold(&format!("# {} will be DELETED: {why}", removal.email))
+        style.bold(&format!(
+            "# {} will be DELETED: {why}",
+            escaped(&removal.email)
+        ))
     );
     let _ = writeln!(
         out,
         "  {} delete {:?} (id {})",
         style.red("-"),
         removal.email,
-        removal.id
+        escaped(&removal.id)
     );
 }
 
@@ -305,7 +320,8 @@ fn reinvite_block(out: &mut String, reinvite: &Reinvite, style: Style) {
         "  {}",
         style.bold(&format!(
             "# {} will be re-invited: invited (pending since {}); the server cannot re-send, so the pending account is deleted and invited again",
-            reinvite.email, reinvite.pending_since
+            escaped(&reinvite.email),
+            escaped(&reinvite.pending_since)
         ))
     );
     let _ = writeln!(
@@ -313,7 +329,7 @@ fn reinvite_block(out: &mut String, reinvite: &Reinvite, style: Style) {
         "  {} delete {:?} (id {})",
         style.red("-"),
         reinvite.email,
-        reinvite.id
+        escaped(&reinvite.id)
     );
     new_user(out, &reinvite.invite, "invite", "invited again", style);
 }
@@ -337,7 +353,8 @@ fn pending(out: &mut String, plan: &Plan, list: PendingList, style: Style) {
         let _ = writeln!(
             out,
             "  {} invited (pending since {})",
-            invite.email, invite.since
+            escaped(&invite.email),
+            escaped(&invite.since)
         );
     }
     out.push('\n');
@@ -373,14 +390,14 @@ fn delete_warning(out: &mut String, plan: &Plan, style: Style) {
         style.red("│")
     );
     for email in deleted {
-        let _ = writeln!(out, "{}   - {email}", style.red("│"));
+        let _ = writeln!(out, "{}   - {}", style.red("│"), escaped(email));
     }
     let _ = writeln!(out, "{}\n", style.red("╵"));
 }
 
 fn warnings(out: &mut String, plan: &Plan, style: Style) {
     for warning in &plan.warnings {
-        let _ = writeln!(out, "{} {warning}\n", style.yellow("Warning:"));
+        let _ = writeln!(out, "{} {}\n", style.yellow("Warning:"), escaped(warning));
     }
 }
 
@@ -390,15 +407,18 @@ fn sorted(map: &Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
     entries.into_iter()
 }
 
+/// A value as JSON; JSON escapes C0 controls itself, `escaped` the C1 and bidi ones it keeps.
 fn json(value: &Value) -> String {
-    value.to_string()
+    escaped(&value.to_string()).into_owned()
 }
 
 fn pretty(value: &Value) -> String {
     match value {
         Value::Object(_) | Value::Array(_) if value.to_string().len() > 60 => {
-            serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+            let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
+            // Escaped line by line: the diff compares lines.
+            super::escape::escape_lines(&text).into_owned()
         }
-        _ => value.to_string(),
+        _ => json(value),
     }
 }

@@ -9,6 +9,7 @@
 
 use std::fmt::Write;
 
+use super::escape::escape_controls as escaped;
 use super::plan_human::{change_block, left_alone, oldest_pending, summary_line, PendingList};
 use super::style::Style;
 use crate::manifest::ADMIN_GROUP;
@@ -191,7 +192,11 @@ fn render(
     layout: &Layout,
 ) -> String {
     let mut out = String::new();
-    let _ = write!(out, "### gotrue-sync plan for `{}`", plan.manifest);
+    let _ = write!(
+        out,
+        "### gotrue-sync plan for `{}`",
+        escaped(&plan.manifest)
+    );
     if let Some(host) = &options.server_host {
         let _ = write!(out, " on `{host}`");
     }
@@ -227,7 +232,7 @@ fn warning_block(out: &mut String, plan: &Plan) {
         .changes
         .iter()
         .filter(|c| matches!(c, Change::Delete(_) | Change::Reinvite(_)))
-        .map(|c| c.email().to_owned())
+        .map(|c| escaped(c.email()).into_owned())
         .collect();
     let admins = admin_grants(plan);
     if removed.is_empty() && admins.is_empty() {
@@ -337,25 +342,29 @@ fn collapsed_line(change: &Change) -> String {
                 update
                     .app_metadata
                     .iter()
-                    .map(|c| format!("app_metadata.{}", c.key)),
+                    .map(|c| format!("app_metadata.{}", escaped(&c.key))),
             );
             fields.extend(
                 update
                     .user_metadata
                     .iter()
-                    .map(|c| format!("user_metadata.{}", c.key)),
+                    .map(|c| format!("user_metadata.{}", escaped(&c.key))),
             );
             format!(
                 "~ update {:?} (id {}): {}",
                 update.email,
-                update.id,
+                escaped(&update.id),
                 fields.join(", ")
             )
         }
-        Change::Delete(removal) => format!("- delete {:?} (id {})", removal.email, removal.id),
+        Change::Delete(removal) => {
+            format!("- delete {:?} (id {})", removal.email, escaped(&removal.id))
+        }
         Change::Reinvite(reinvite) => format!(
             "- re-invite {:?} (id {}, pending since {})",
-            reinvite.email, reinvite.id, reinvite.pending_since
+            reinvite.email,
+            escaped(&reinvite.id),
+            escaped(&reinvite.pending_since)
         ),
     }
 }
@@ -382,9 +391,15 @@ fn admin_grants(plan: &Plan) -> Vec<String> {
             _ => (None, false),
         };
         if role == Some(ADMIN_GROUP) {
-            found.push(format!("{} (role `{ADMIN_GROUP}`)", change.email()));
+            found.push(format!(
+                "{} (role `{ADMIN_GROUP}`)",
+                escaped(change.email())
+            ));
         } else if roles {
-            found.push(format!("{} (roles + `{ADMIN_GROUP}`)", change.email()));
+            found.push(format!(
+                "{} (roles + `{ADMIN_GROUP}`)",
+                escaped(change.email())
+            ));
         }
     }
     found
@@ -393,7 +408,8 @@ fn admin_grants(plan: &Plan) -> Vec<String> {
 fn pending_line(invite: &PendingInvite) -> String {
     format!(
         "- {}: invited (pending since {})",
-        invite.email, invite.since
+        escaped(&invite.email),
+        escaped(&invite.since)
     )
 }
 
@@ -423,7 +439,7 @@ fn pending_section(out: &mut String, plan: &Plan, shown: &[&PendingInvite]) {
 
 fn notes(out: &mut String, plan: &Plan) {
     for warning in plan.warnings.iter().take(NOTES_SHOWN) {
-        let _ = writeln!(out, "> [!NOTE]\n> {warning}\n");
+        let _ = writeln!(out, "> [!NOTE]\n> {}\n", escaped(warning));
     }
     if plan.warnings.len() > NOTES_SHOWN {
         let _ = writeln!(

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use super::escape::escape_lines;
 use super::style::Style;
 
 /// A writer the printer owns.
@@ -118,21 +119,36 @@ impl Printer {
         err.flush()
     }
 
+    /// Manifest diagnostics (with their own `error:` headings and source snippets), never
+    /// silenced. The snippets quote the manifest: its control characters are escaped.
+    pub fn diagnostics(&self, text: &str) -> io::Result<()> {
+        self.report(&escape_lines(text))
+    }
+
     /// A question on the error stream, without a line end (the answer follows it).
     pub fn prompt(&self, text: &str) -> io::Result<()> {
         self.report(text)
     }
 
-    /// A warning (never silenced).
+    /// A warning (never silenced). It may quote a server: control characters are escaped.
     pub fn warn(&self, text: &str) -> io::Result<()> {
         let style = self.settings.err_style;
-        self.line(&format!("{} {text}", style.yellow("warning:")))
+        self.line(&format!(
+            "{} {}",
+            style.yellow("warning:"),
+            escape_lines(text)
+        ))
     }
 
-    /// An error report.
+    /// An error report. It may quote a server or a manifest: control characters are
+    /// escaped.
     pub fn error(&self, text: &str) -> io::Result<()> {
         let style = self.settings.err_style;
-        self.line(&format!("{} {text}", style.red(&style.bold("error:"))))
+        self.line(&format!(
+            "{} {}",
+            style.red(&style.bold("error:")),
+            escape_lines(text)
+        ))
     }
 
     fn line(&self, text: &str) -> io::Result<()> {
@@ -224,6 +240,22 @@ mod tests {
         assert_eq!(
             err.text(),
             "Listing users\nwarning: careful\nerror: broken\n"
+        );
+    }
+
+    #[test]
+    fn warnings_errors_and_diagnostics_show_control_characters_escaped() {
+        let (printer, _, err) = captured(false, false);
+        printer
+            .warn("server said \x1b[31mhi\nsecond line")
+            .expect("write");
+        printer.error("bad \u{202e}value").expect("write");
+        printer
+            .diagnostics("error: invalid `\x1b[2J`\n4 |\temail: x\r\n")
+            .expect("write");
+        assert_eq!(
+            err.text(),
+            "warning: server said \\u{1b}[31mhi\nsecond line\nerror: bad \\u{202e}value\nerror: invalid `\\u{1b}[2J`\n4 |\temail: x\r\n"
         );
     }
 

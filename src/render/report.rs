@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::escape::escape_controls as escaped;
 use super::style::Style;
 use crate::apply::{ApplyReport, ChangeReport, Outcome};
 
@@ -25,32 +26,35 @@ pub fn change_line(report: &ChangeReport, position: usize, total: usize, style: 
             "{counter} {} {} {}",
             style.green("ok     "),
             report.action,
-            report.email
+            escaped(&report.email)
         ),
         Outcome::Failed { error, done } => {
             let mut text = format!(
-                "{counter} {} {} {}: {error}",
+                "{counter} {} {} {}: {}",
                 style.red("FAILED "),
                 report.action,
-                report.email
+                escaped(&report.email),
+                escaped(error)
             );
             if let Some(done) = done {
-                let _ = write!(text, " ({done})");
+                let _ = write!(text, " ({})", escaped(done));
             }
             text
         }
         Outcome::Skipped { reason } => format!(
-            "{counter} {} {} {}: {reason}",
+            "{counter} {} {} {}: {}",
             style.dim("skipped"),
             report.action,
-            report.email
+            escaped(&report.email),
+            escaped(reason)
         ),
     };
     for drift in &report.drift {
         let _ = write!(
             line,
-            "\n        {} {drift}",
-            style.yellow("server differs:")
+            "\n        {} {}",
+            style.yellow("server differs:"),
+            escaped(drift)
         );
     }
     line
@@ -87,9 +91,15 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
         let _ = writeln!(out, "Failed:");
         for report in failed {
             if let Outcome::Failed { error, done } = &report.outcome {
-                let _ = writeln!(out, "  - {} {}: {error}", report.action, report.email);
+                let _ = writeln!(
+                    out,
+                    "  - {} {}: {}",
+                    report.action,
+                    escaped(&report.email),
+                    escaped(error)
+                );
                 if let Some(done) = done {
-                    let _ = writeln!(out, "    already done: {done}");
+                    let _ = writeln!(out, "    already done: {}", escaped(done));
                 }
             }
         }

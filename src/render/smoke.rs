@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::escape::escape_controls as escaped;
 use super::style::Style;
 use crate::smoke::{latencies, SmokeReport, StepLatency, StepResult, StepStatus};
 
@@ -21,8 +22,8 @@ pub fn smoke_table(report: &SmokeReport, style: Style) -> String {
     let _ = writeln!(
         out,
         "Smoke test of {} as {}\n",
-        report.url,
-        style.bold(&report.email)
+        escaped(&report.url),
+        style.bold(&escaped(&report.email))
     );
     let _ = writeln!(
         out,
@@ -49,8 +50,9 @@ pub fn smoke_table(report: &SmokeReport, style: Style) -> String {
     if let Some(left) = &report.left_behind {
         let _ = writeln!(
             out,
-            "{} test user(s) left on the server: {left}",
-            style.yellow("Note:")
+            "{} test user(s) left on the server: {}",
+            style.yellow("Note:"),
+            escaped(left)
         );
     }
     out
@@ -67,15 +69,15 @@ fn write_step(out: &mut String, step: &StepResult, style: Style) {
         Some(failure) => {
             let mut text = String::new();
             if let Some(request) = &failure.request {
-                let _ = write!(text, "{request}: ");
+                let _ = write!(text, "{}: ", escaped(request));
             }
             if let Some(status) = failure.status {
                 let _ = write!(text, "{status} ");
             }
-            text.push_str(&failure.message);
+            text.push_str(&escaped(&failure.message));
             text
         }
-        None => step.detail.clone().unwrap_or_default(),
+        None => escaped(step.detail.as_deref().unwrap_or_default()).into_owned(),
     };
     let _ = writeln!(
         out,
@@ -84,7 +86,13 @@ fn write_step(out: &mut String, step: &StepResult, style: Style) {
     );
     if let Some(hint) = step.failure.as_ref().and_then(|f| f.hint.as_ref()) {
         let indent = NAME_WIDTH + 2 + 1 + 7 + 1 + 9 + 2;
-        let _ = writeln!(out, "{:indent$}{} {hint}", "", style.yellow("hint:"));
+        let _ = writeln!(
+            out,
+            "{:indent$}{} {}",
+            "",
+            style.yellow("hint:"),
+            escaped(hint)
+        );
     }
 }
 

@@ -496,3 +496,48 @@ fn a_manifest_matched_on_several_threads_plans_as_one_would() {
         "duplicates are matched, not pruned"
     );
 }
+
+#[test]
+fn a_reinvite_keeps_the_pending_users_metadata_as_an_update_would() {
+    let mut stored = remote(
+        "7",
+        "p@example.com",
+        json!({"managed_by": "gotrue-sync:site"}),
+        json!({"a": 1, "b": [2], "c": {"d": 3}, "gone": true, "old": "x", "site_fn": "kept"}),
+    );
+    stored.confirmed_at = None;
+    stored.invited_at = Some("2026-01-01T00:00:00Z".into());
+    let mut spec = UserSpec::new("p@example.com");
+    spec.user_metadata = Some(obj(json!({"a": 10, "gone": null, "new": "n"})));
+    let options = PlanOptions {
+        reinvite_pending_older_than: Some(std::time::Duration::from_secs(86_400)),
+        now: 1_767_225_600 + 2 * 86_400,
+        ..PlanOptions::default()
+    };
+    let carried = |policy: Policy| {
+        let planned = plan_with(
+            &manifest(policy, vec![spec.clone()]),
+            std::slice::from_ref(&stored),
+            &options,
+        );
+        match &planned.changes[..] {
+            [Change::Reinvite(reinvite)] => Value::Object(reinvite.invite.user_metadata.clone()),
+            other => panic!("one reinvite: {other:?}"),
+        }
+    };
+    assert_eq!(
+        carried(Policy::default()),
+        json!({"a": 10, "b": [2], "c": {"d": 3}, "old": "x", "site_fn": "kept", "new": "n"}),
+        "merge: undeclared keys kept, declared ones set, `null` ones removed"
+    );
+    let exact = Policy {
+        user_metadata: MetadataMode::Exact,
+        ignore: vec!["user_metadata.site_fn".into()],
+        ..Policy::default()
+    };
+    assert_eq!(
+        carried(exact),
+        json!({"a": 10, "site_fn": "kept", "new": "n"}),
+        "exact: only declared and ignored keys"
+    );
+}
