@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 use gotrue_sync::apply::{execute, ApplyOptions, Outcome};
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
+use gotrue_sync::emulator_seed::seeds_from_manifest;
 use gotrue_sync::gotrue::{AdminClient, ClientOptions, RemoteUser, UpdateUserRequest};
 use gotrue_sync::manifest::load;
 use gotrue_sync::ops::apply::{apply, ApplyOutcome, ApplyRequest, NoPrompt, PlanSource};
@@ -429,7 +430,8 @@ async fn an_emulator_seeded_from_a_manifest_plans_empty_against_it() {
         "version: 1\nname: seeded\npolicy: { user_metadata: exact }\nusers:\n  - email: Alice@Example.com\n    roles: [admin, editor]\n    user_metadata: { full_name: Alice, gone: null }\n    app_metadata: { team: growth }\n  - email: bot@example.com\n    create: password\n    password: { env: SEEDED_BOT_PASSWORD_NEVER_SET }\n    role: deployer\n  - email: pending@example.com\n    confirmed: false\n",
     );
     let emulator = start(EmulatorConfig {
-        seed: Some(file.clone()),
+        seed_users: seeds_from_manifest(&file)
+            .expect("the manifest's users, needing none of its secrets"),
         ..EmulatorConfig::default()
     })
     .await;
@@ -459,14 +461,7 @@ async fn an_emulator_seeded_from_a_manifest_plans_empty_against_it() {
         &dir,
         "version: 1\nname: x\nusers:\n  - email: not-an-address\n",
     );
-    let refused = Emulator::start(EmulatorConfig {
-        port: 0,
-        seed: Some(broken),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .map(|_| ())
-    .expect_err("an invalid manifest is refused");
+    let refused = seeds_from_manifest(&broken).expect_err("an invalid manifest is refused");
     assert!(refused.to_string().contains("users.yaml"), "{refused}");
     emulator.shutdown().await;
 }

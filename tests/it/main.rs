@@ -8,7 +8,6 @@ mod client_contract;
 mod client_supabase;
 mod distribution;
 mod e2e;
-mod emulator_api;
 mod fuzz_pipeline;
 mod gitops;
 mod hardening;

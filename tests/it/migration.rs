@@ -12,7 +12,7 @@ use crate::support::binary::gotrue_sync;
 use crate::support::emulator::{binary, seeded};
 use crate::support::mock::requests;
 use crate::support::users::seed;
-use gotrue_sync::emulator::SeedUser;
+use gotrue_emulator::SeedUser;
 
 const SECRET_KEY: &str = "sb_secret_NEVER-PRINTED-migration";
 

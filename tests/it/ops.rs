@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gotrue_sync::emulator::{Emulator, EmulatorConfig};
+use gotrue_emulator::{Emulator, EmulatorConfig};
 use gotrue_sync::gotrue::{AdminClient, ClientOptions};
 use gotrue_sync::ops::apply::{apply, ApplyOutcome, ApplyRequest, NoPrompt, PlanSource, Prompter};
 use gotrue_sync::ops::demo::{demo, DemoManifest};
