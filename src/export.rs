@@ -6,12 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::gotrue::RemoteUser;
-use crate::manifest::{email_key, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
-use crate::plan::{marker_for, MARKER_KEY};
-
-/// App metadata keys that are not exported: the server owns `provider`, and `roles` and
-/// `managed_by` have their own meaning in a manifest.
-const NOT_EXPORTED: [&str; 3] = ["provider", "roles", MARKER_KEY];
+use crate::identity::email_key;
+use crate::manifest::{Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
+use crate::ownership::{is_managed, marker_for, RESERVED_APP_METADATA};
 
 /// A manifest built from server users, with what the YAML should say about them.
 #[derive(Debug, Clone)]
@@ -30,10 +27,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
     let marker = marker_for(name);
     let mut selected: Vec<&RemoteUser> = users
         .iter()
-        .filter(|u| {
-            !managed_only
-                || u.app_metadata.get(MARKER_KEY).and_then(Value::as_str) == Some(marker.as_str())
-        })
+        .filter(|u| !managed_only || is_managed(&u.app_metadata, &marker))
         .collect();
     selected.sort_by(|a, b| (email_key(&a.email), &a.email).cmp(&(email_key(&b.email), &b.email)));
 
@@ -43,6 +37,9 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
     let mut specs = Vec::with_capacity(selected.len());
     for user in selected {
         let mut spec = UserSpec::new(user.email.clone());
+        // Exporting is how an operator vouches for the accounts an instance already has:
+        // the exported entries may adopt them, whatever `policy.adopt` says.
+        spec.adopt = !is_managed(&user.app_metadata, &marker);
         match (user.app_metadata.get("roles"), user.roles()) {
             (None | Some(Value::Null), _) => {}
             (_, Some(roles)) => spec.roles = Some(roles),
@@ -54,7 +51,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool) -> Export {
         let app: Map<String, Value> = user
             .app_metadata
             .iter()
-            .filter(|(k, _)| !NOT_EXPORTED.contains(&k.as_str()))
+            .filter(|(k, _)| !RESERVED_APP_METADATA.iter().any(|r| r.key == k.as_str()))
             .map(|(k, v)| (k.clone(), sorted(v)))
             .collect();
         spec.app_metadata = (!app.is_empty()).then(|| sort_map(app));

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::gotrue::RemoteUser;
-use crate::manifest::{email_key, SecretRef};
+use crate::identity::email_key;
+use crate::manifest::SecretRef;
 use crate::plan::{user_fingerprint, Change, Plan};
 use crate::secret::{resolve, SecretError};
 
@@ -83,7 +84,7 @@ pub fn plan_secrets(plan: &Plan) -> impl Iterator<Item = (&str, &SecretRef)> {
 /// create now exists, or a user it would update or delete is gone or different.
 pub fn check_fresh(plan: &Plan, current: &[RemoteUser]) -> Result<(), ApplyRefusal> {
     let by_id: HashMap<&str, &RemoteUser> = current.iter().map(|u| (u.id.as_str(), u)).collect();
-    let by_email: HashMap<String, &RemoteUser> =
+    let by_email: HashMap<std::borrow::Cow<'_, str>, &RemoteUser> =
         current.iter().map(|u| (email_key(&u.email), u)).collect();
     let mut changed = Vec::new();
     for change in &plan.changes {

@@ -82,7 +82,7 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
             let (loaded, plan) = load_and_plan(
                 &args.files,
                 &client,
-                &args.reinvite.plan_options(),
+                &args.reinvite.plan_options(&args.server),
                 false,
                 printer,
             )

@@ -8,8 +8,9 @@ use super::connect::ServerArgs;
 use super::error::{CliError, EXIT_CHANGES, EXIT_OK};
 use crate::apply::check_secrets;
 use crate::gotrue::AdminClient;
+use crate::identity::Collation;
 use crate::manifest::{self, LoadedManifest};
-use crate::plan::{plan_with, record_server_fingerprint, Plan, PlanOptions};
+use crate::plan::{plan_with, record_server_fingerprint, Plan, PlanOptions, Target};
 use crate::render::{plan_human, plan_json, plan_markdown, Printer};
 
 /// Arguments of `plan`.
@@ -61,11 +62,14 @@ pub struct ReinviteArgs {
 }
 
 impl ReinviteArgs {
-    /// Plan options, with the current time read here so the plan itself stays pure.
-    pub fn plan_options(&self) -> PlanOptions {
+    /// Plan options for `server`, with the current time read here so the plan itself stays
+    /// pure. Every server is netlify/gotrue until the flavour can be chosen.
+    pub fn plan_options(&self, server: &ServerArgs) -> PlanOptions {
         PlanOptions {
             reinvite_pending_older_than: self.reinvite_pending_older_than,
             now: crate::gotrue::unix_now(),
+            collation: Collation::Utf8mb4UnicodeCi,
+            target: Target::new(&server.url, server.aud.as_deref(), "netlify"),
         }
     }
 }
@@ -111,7 +115,7 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, CliError> {
     let (loaded, mut plan) = load_and_plan(
         &args.files,
         &client,
-        &args.reinvite.plan_options(),
+        &args.reinvite.plan_options(&args.server),
         fingerprint,
         printer,
     )

@@ -17,7 +17,7 @@ use super::auth::{
 };
 use super::error::{error_message, GotrueError, RequestLabel};
 use super::user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
-use crate::manifest::email_key;
+use crate::identity::email_key;
 use crate::secret::Secret;
 
 /// Retry behaviour for transient failures (connection errors, 429, 502, 503, 504).

@@ -1,12 +1,11 @@
 //! Loading a manifest from one file, several files or a directory of them: users from all
 //! files form one desired state; `policy` may appear in at most one file.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, SourceLocation};
-use super::model::{email_key, Manifest, Policy, SecretRef};
-use super::validate::{validate_file, Validated};
+use super::model::{Manifest, Policy, SecretRef};
+use super::validate::{duplicate_users, validate_file, Validated};
 use super::{LoadedManifest, ManifestError};
 
 /// The files `paths` name: files as given, directories as their `*.yaml`/`*.yml` files,
@@ -106,28 +105,23 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
         }
     }
 
-    let mut seen: HashMap<String, SourceLocation> = HashMap::new();
-    for (_, part, source) in &parts {
-        for (user, location) in part.manifest.users.iter().zip(&part.user_locations) {
-            match seen.get(&email_key(&user.email)) {
-                Some(first) => diagnostics.push(
-                    Diagnostic::new(
-                        location.clone(),
-                        format!(
-                            "duplicate user `{}` (e-mails are compared case-insensitively)",
-                            user.email
-                        ),
-                        source,
-                    )
-                    .with_related("first declared at", first.clone())
-                    .with_hint("declare each user in one file only"),
-                ),
-                None => {
-                    seen.insert(email_key(&user.email), location.clone());
-                }
-            }
-        }
-    }
+    let users: Vec<(&str, SourceLocation, &str)> = parts
+        .iter()
+        .flat_map(|(_, part, source)| {
+            part.manifest
+                .users
+                .iter()
+                .zip(&part.user_locations)
+                .map(move |(user, location)| {
+                    (user.email.as_str(), location.clone(), source.as_str())
+                })
+        })
+        .collect();
+    diagnostics.extend(
+        duplicate_users(&users)
+            .into_iter()
+            .map(|d| d.with_hint("declare each user in one file only")),
+    );
 
     if !diagnostics.is_empty() {
         return Err(ManifestError::Invalid {

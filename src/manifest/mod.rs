@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{did_you_mean, Diagnostic, SourceLocation};
 pub use files::{expand, load_all};
 pub use model::{
-    email_key, email_key_ref, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef,
-    UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
+    AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
+    ADMIN_GROUP, SUPPORTED_VERSION,
 };
 pub use schema::{manifest_schema, manifest_schema_text};
 pub use validate::{validate, validate_file, FileValidation, Validated};

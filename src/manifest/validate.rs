@@ -8,11 +8,11 @@ use serde_json::{Map, Value};
 use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::{did_you_mean, Diagnostic, SourceLocation};
-use super::model::{
-    email_key, CreateMode, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
-};
+use super::model::{CreateMode, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
 use super::schema::{field_names, Section};
 use super::yaml::{Node, NodeValue};
+use crate::identity::{check_address, collation_fold, email_key, AddressError};
+use crate::ownership::{duplicates, reserved_app_key};
 
 /// A manifest that passed validation, with where each user was declared.
 #[derive(Debug, Clone)]
@@ -22,16 +22,6 @@ pub struct Validated {
     /// The location of each entry of `manifest.users`, by index.
     pub user_locations: Vec<SourceLocation>,
 }
-
-/// Keys of `app_metadata` a manifest may not set directly, with why and what to do instead.
-const RESERVED_APP_METADATA: [(&str, &str); 3] = [
-    ("roles", "set roles with the user's `roles` field"),
-    ("provider", "`provider` is owned by the server; remove it"),
-    (
-        "managed_by",
-        "`managed_by` is written by gotrue-sync itself; remove it",
-    ),
-];
 
 /// Parses and validates a single-file manifest `source` read from `path`.
 pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>> {
@@ -359,16 +349,26 @@ impl Checker<'_> {
                 return Vec::new();
             }
         };
-        let mut seen: HashMap<String, SourceLocation> = HashMap::new();
         let mut locations = Vec::with_capacity(items.len());
+        let mut emails = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             locations.push(self.location(&item.referenced));
-            self.user(index, item, &mut seen);
+            if let Some(email) = self.user(index, item) {
+                emails.push(email);
+            }
+        }
+        let emails: Vec<(&str, SourceLocation, &str)> = emails
+            .iter()
+            .map(|(email, at)| (email.as_str(), at.clone(), self.source))
+            .collect();
+        for diagnostic in duplicate_users(&emails) {
+            self.push(diagnostic, Some("keep one entry per e-mail address"));
         }
         locations
     }
 
-    fn user(&mut self, index: usize, item: &Node, seen: &mut HashMap<String, SourceLocation>) {
+    /// Checks one user entry; returns its address and where it is written.
+    fn user(&mut self, index: usize, item: &Node) -> Option<(String, SourceLocation)> {
         let context = format!("users[{index}]");
         let NodeValue::Map(entries) = &item.value else {
             self.report(
@@ -379,9 +379,10 @@ impl Checker<'_> {
                 ),
                 Some("write the user as `- email: alice@example.com`"),
             );
-            return;
+            return None;
         };
         let fields = self.fields(entries, Section::User, &context);
+        let found;
 
         let email = match fields.get("email") {
             None => {
@@ -390,28 +391,21 @@ impl Checker<'_> {
                     format!("{context} has no `email`"),
                     Some("add `email: <address>`; users are keyed by e-mail"),
                 );
-                return;
+                return None;
             }
             Some((_, value)) => match &value.value {
                 NodeValue::String(email) => {
-                    if let Err(problem) = check_email(email) {
+                    if let Err(problem) = check_address(email) {
                         self.report(
                             &value.referenced,
-                            format!("invalid e-mail address `{email}`: {problem}"),
-                            Some("write a plain address such as `alice@example.com`"),
+                            format!(
+                                "invalid e-mail address `{}`: {problem}",
+                                email.escape_debug()
+                            ),
+                            Some(address_hint(&problem)),
                         );
                     }
-                    let here = self.location(&value.referenced);
-                    match seen.get(&email_key(email)) {
-                        Some(first) => {
-                            let diagnostic = Diagnostic::new(here, format!("duplicate user `{email}` (e-mails are compared case-insensitively)"), self.source)
-                                .with_related("first declared at", first.clone());
-                            self.push(diagnostic, Some("keep one entry per e-mail address"));
-                        }
-                        None => {
-                            seen.insert(email_key(email), here);
-                        }
-                    }
+                    found = Some((email.clone(), self.location(&value.referenced)));
                     email.clone()
                 }
                 other => {
@@ -420,7 +414,7 @@ impl Checker<'_> {
                         format!("`email` must be a string, found {}", other.type_name()),
                         None,
                     );
-                    return;
+                    return None;
                 }
             },
         };
@@ -455,11 +449,14 @@ impl Checker<'_> {
         }
         if let Some((_, value)) = fields.get("renamed_from") {
             if let NodeValue::String(old) = &value.value {
-                if let Err(problem) = check_email(old) {
+                if let Err(problem) = check_address(old) {
                     self.report(
                         &value.referenced,
-                        format!("invalid `renamed_from` address `{old}`: {problem}"),
-                        None,
+                        format!(
+                            "invalid `renamed_from` address `{}`: {problem}",
+                            old.escape_debug()
+                        ),
+                        Some(address_hint(&problem)),
                     );
                 } else if email_key(old) == email_key(&email) {
                     self.report(
@@ -474,14 +471,11 @@ impl Checker<'_> {
         if let Some((_, value)) = fields.get("app_metadata") {
             if let NodeValue::Map(app) = &value.value {
                 for (key, _) in app {
-                    if let Some((_, why)) = RESERVED_APP_METADATA
-                        .iter()
-                        .find(|(name, _)| *name == key.value)
-                    {
+                    if let Some(reserved) = reserved_app_key(&key.value) {
                         self.report(
                             &key.referenced,
                             format!("`app_metadata.{}` is reserved in {context}", key.value),
-                            Some(why),
+                            Some(reserved.hint),
                         );
                     }
                 }
@@ -507,6 +501,7 @@ impl Checker<'_> {
                 }
             }
         }
+        found
     }
 
     fn secret_ref(&mut self, password: &Node, context: &str) {
@@ -560,31 +555,36 @@ fn valid_name(name: &str) -> bool {
 
 /// A deliberately plain check: GoTrue only validates addresses when SMTP is configured, so
 /// we catch the typos it would store verbatim.
-fn check_email(email: &str) -> Result<(), &'static str> {
-    let trimmed = email.trim();
-    if trimmed.is_empty() {
-        return Err("it is empty");
+/// What to do about an address the servers would not take as meant.
+fn address_hint(problem: &AddressError) -> &'static str {
+    match problem {
+        AddressError::SurroundingWhitespace | AddressError::ControlCharacter(_) => {
+            "remove the spaces or invisible characters; the server keeps them, making it another account"
+        }
+        AddressError::NotBare(_) => "write only the address, such as `alice@example.com`, without a name or comment",
+        _ => "write the address as the server accepts it, such as `alice@example.com`",
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
-    {
-        return Err("it contains spaces or punctuation that addresses cannot have");
-    }
-    let Some((local, domain)) = trimmed.rsplit_once('@') else {
-        return Err("it has no `@`");
-    };
-    if local.is_empty() || local.contains('@') {
-        return Err("the part before `@` is empty or has another `@`");
-    }
-    if !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.contains("..")
-    {
-        return Err("the domain after `@` is not a valid host name");
-    }
-    Ok(())
+}
+
+/// Entries that name one account twice: the same address up to letter case (one account on
+/// every server), or up to accents (one account on netlify/gotrue, whose database ignores
+/// them; two created at once would both exist, after that the server refuses the second).
+/// `users`: each address, where it is written and the text of that file.
+pub(crate) fn duplicate_users(users: &[(&str, SourceLocation, &str)]) -> Vec<Diagnostic> {
+    duplicates(users.iter().map(|(email, _, _)| collation_fold(email)))
+        .into_iter()
+        .map(|(later, first)| {
+            let (email, here, source) = &users[later];
+            let (first_email, there, _) = &users[first];
+            let message = if email_key(email) == email_key(first_email) {
+                format!("duplicate user `{email}` (e-mails are compared case-insensitively)")
+            } else {
+                format!("user `{email}` collides with `{first_email}`: netlify/gotrue compares addresses ignoring case and accents (`ß` = `ss`), so both name one account")
+            };
+            Diagnostic::new(here.clone(), message, source)
+                .with_related("first declared at", there.clone())
+        })
+        .collect()
 }
 
 #[cfg(test)]

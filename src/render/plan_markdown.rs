@@ -23,6 +23,7 @@ pub fn plan_markdown(plan: &Plan) -> String {
             super::plan_human::left_alone(plan.summary.unmanaged_left_alone)
         );
         pending(&mut out, plan);
+        notes(&mut out, plan);
         return out;
     }
     let _ = writeln!(out, "**{}**\n", summary_line(plan));
@@ -85,10 +86,22 @@ pub fn plan_markdown(plan: &Plan) -> String {
         let _ = writeln!(out, "```\n</details>\n");
     }
     pending(&mut out, plan);
+    notes(&mut out, plan);
+    out
+}
+
+/// Warnings and conflicts, as GitHub alerts.
+fn notes(out: &mut String, plan: &Plan) {
     for warning in &plan.warnings {
         let _ = writeln!(out, "> [!NOTE]\n> {warning}\n");
     }
-    out
+    for conflict in &plan.conflicts {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> **Conflict** for `{}`: {}\n> {}\n",
+            conflict.email, conflict.reason, conflict.hint
+        );
+    }
 }
 
 /// Users who gain the admin group as their `role`, or `admin` among their roles.

@@ -22,6 +22,7 @@ users:
     password: { env: GOTRUE_SYNC_RENDER_PW }
     role: deployer
   - email: bob@example.com
+    adopt: true
     roles: [admin]
     user_metadata:
       full_name: Robert
@@ -87,8 +88,17 @@ fn colour_only_when_enabled() {
 fn json_plan_is_versioned_and_has_no_secret_values() {
     let text = plan_json(&sample_plan());
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(value["format_version"], 2);
+    assert_eq!(value["format_version"], crate::plan::PLAN_FORMAT_VERSION);
     assert_eq!(value["summary"]["delete"], 1);
+    let bob = value["changes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["email"] == "Bob@example.com"))
+        .expect("bob's update");
+    assert_eq!(
+        bob["adopt"]["grants"],
+        json!(["roles: admin"]),
+        "an adoption that grants roles says so in JSON"
+    );
     assert_eq!(
         value["changes"][1]["password"],
         json!({"env": "GOTRUE_SYNC_RENDER_PW"})

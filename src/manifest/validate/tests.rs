@@ -197,26 +197,3 @@ fn ignore_paths_name_a_metadata_section_and_key() {
     assert!(found[0].contains("`avatar_url`"));
     assert!(found[1].contains("`user_metadata.a.b`"));
 }
-
-#[test]
-fn email_check_catches_common_typos() {
-    for bad in [
-        "",
-        "a",
-        "a@b",
-        "a b@example.com",
-        "@example.com",
-        "a@.com",
-        "a@example..com",
-        "Name <a@example.com>",
-    ] {
-        assert!(check_email(bad).is_err(), "{bad} accepted");
-    }
-    for good in [
-        "a@example.com",
-        "first.last+tag@sub.example.co.uk",
-        " A@Example.com ",
-    ] {
-        assert!(check_email(good).is_ok(), "{good} rejected");
-    }
-}

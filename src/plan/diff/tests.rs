@@ -7,11 +7,26 @@ use crate::apply::{execute, ApplyOptions, Outcome};
 use crate::manifest::{Manifest, Policy, SecretRef};
 use crate::plan::{record_server_fingerprint, server_fingerprint};
 
+/// A manifest with `policy`, adopting every account as before adoption policies existed
+/// (tests of `policy.adopt` use [`strict_manifest`]).
 fn manifest(policy: Policy, users: Vec<UserSpec>) -> Manifest {
     Manifest {
         version: 1,
         name: "site".into(),
-        policy,
+        policy: Policy {
+            adopt: AdoptMode::All,
+            ..policy
+        },
+        users,
+    }
+}
+
+/// A manifest with the default policy, whose `adopt` is `none`.
+fn strict_manifest(users: Vec<UserSpec>) -> Manifest {
+    Manifest {
+        version: 1,
+        name: "site".into(),
+        policy: Policy::default(),
         users,
     }
 }
@@ -331,6 +346,7 @@ fn scenario() -> impl Strategy<Value = (Manifest, Vec<RemoteUser>)> {
                 user_metadata,
                 app_metadata,
                 allow_admin_role: false,
+                adopt: AdoptMode::All,
                 ignore: if ignore {
                     vec!["app_metadata.a".into(), "user_metadata.b".into()]
                 } else {
@@ -493,6 +509,7 @@ fn pending_invites_are_listed_and_reinvited_only_past_the_age() {
     let options = |now| PlanOptions {
         reinvite_pending_older_than: Some(week),
         now,
+        ..PlanOptions::default()
     };
     let young = plan_with(
         &desired,
@@ -604,6 +621,7 @@ fn a_manifest_matched_on_several_threads_plans_as_one_would() {
             options: &PlanOptions::default(),
             marker: "gotrue-sync:site",
             by_email: &index_by_email(&users),
+            by_fold: &HashMap::new(),
             desired_keys: &HashSet::new(),
         },
     );
@@ -615,7 +633,13 @@ fn a_manifest_matched_on_several_threads_plans_as_one_would() {
     assert_eq!(planned.warnings.len(), 2);
     assert!(planned.warnings[0].contains("user3@example.com"));
     let mut expected = single.changes;
-    expected.sort_by_cached_key(|c| (c.rank(), email_key(c.email()), c.email().to_owned()));
+    expected.sort_by_cached_key(|c| {
+        (
+            c.rank(),
+            email_key(c.email()).into_owned(),
+            c.email().to_owned(),
+        )
+    });
     assert_eq!(planned.changes, expected);
     assert_eq!(
         planned.summary.delete, 0,
