@@ -11,8 +11,10 @@ use super::connect::ServerArgs;
 use super::error::{CliError, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use super::plan::{load_and_plan, read_plan, ReinviteArgs};
 use crate::apply::{
-    check_deletes, check_fresh, check_secrets, execute, plan_secrets, ApplyOptions,
+    check_deletes, check_fresh, check_saved_plan, check_secrets, execute, plan_secrets,
+    ApplyOptions,
 };
+use crate::manifest::Policy;
 use crate::plan::server_fingerprint;
 use crate::render::{apply_summary, change_line, plan_human, progress_bar, Printer};
 
@@ -35,9 +37,14 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// Allow up to this many deletes (default: the manifest's policy.max_deletes).
+    /// Allow up to this many deletes (default: the manifest's policy.max_deletes; for a saved
+    /// PLAN the built-in default, never the number in the file).
     #[arg(long, value_name = "N")]
     pub max_deletes: Option<u32>,
+    /// Allow a saved PLAN to give the admin role (a manifest allows it with
+    /// policy.allow_admin_role).
+    #[arg(long)]
+    pub allow_admin_role: bool,
     /// Changes in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
@@ -53,9 +60,11 @@ pub struct ApplyArgs {
 /// Runs `apply`.
 pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
     let client = args.server.admin_client(usize::from(args.parallelism))?;
-    let (plan, secrets_dir) = match (&args.plan, args.files.as_slice()) {
+    let (plan, secrets_dir, max_deletes) = match (&args.plan, args.files.as_slice()) {
         (Some(path), _) => {
             let plan = read_plan(path)?;
+            let configured = args.reinvite.plan_options(&args.server).target;
+            check_saved_plan(&plan, &configured, args.allow_admin_role)?;
             let dir = PathBuf::from(plan.secrets_dir.clone().unwrap_or_else(|| ".".into()));
             check_secrets(plan_secrets(&plan), &dir)?;
             printer.status(&format!(
@@ -76,7 +85,8 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
                 )),
                 None => {}
             }
-            (plan, dir)
+            let max_deletes = args.max_deletes.unwrap_or(Policy::default().max_deletes);
+            (plan, dir, max_deletes)
         }
         (None, [_, ..]) => {
             let (loaded, plan) = load_and_plan(
@@ -87,16 +97,22 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
                 printer,
             )
             .await?;
-            (plan, loaded.base_dir())
+            let max_deletes = args.max_deletes.unwrap_or(plan.policy.max_deletes);
+            (plan, loaded.base_dir(), max_deletes)
         }
         (None, []) => return Err(CliError::Usage("give a saved PLAN or -f FILE".into())),
     };
 
     printer.document(&plan_human(&plan, printer.out_style()));
+    let conflicts = if plan.conflicts.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    };
     if !plan.summary.has_changes() {
-        return Ok(EXIT_OK);
+        return Ok(conflicts);
     }
-    check_deletes(&plan, args.max_deletes.unwrap_or(plan.policy.max_deletes))?;
+    check_deletes(&plan, max_deletes)?;
     if !args.auto_approve && !approved(printer)? {
         printer.error("Apply cancelled: nothing was changed.");
         return Ok(EXIT_ERROR);
@@ -136,7 +152,7 @@ pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
     } else if report.failed() > 0 {
         EXIT_ERROR
     } else {
-        EXIT_OK
+        conflicts
     })
 }
 

@@ -135,7 +135,9 @@ pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, CliError> {
             out.display()
         ));
     }
-    Ok(if args.detailed_exitcode && plan.summary.has_changes() {
+    Ok(if !plan.conflicts.is_empty() {
+        super::error::EXIT_ERROR
+    } else if args.detailed_exitcode && plan.summary.has_changes() {
         EXIT_CHANGES
     } else {
         EXIT_OK
