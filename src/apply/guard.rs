@@ -31,9 +31,9 @@ pub enum ApplyRefusal {
     #[error("this plan was made for {planned}, but the configured server is {configured}; apply it to the server it was made for, or make a new plan for this one")]
     WrongTarget {
         /// Where the plan was made.
-        planned: Target,
+        planned: Box<Target>,
         /// Where this run points.
-        configured: Target,
+        configured: Box<Target>,
     },
     /// A saved plan gives the admin role without the operator saying so now.
     #[error("the plan gives the admin role `{ADMIN_GROUP}` to {}; a saved plan is a file anyone could have edited, so pass --allow-admin-role if this is intended", users.join(", "))]
@@ -67,8 +67,8 @@ pub fn check_saved_plan(
 ) -> Result<(), ApplyRefusal> {
     if plan.target != *configured {
         return Err(ApplyRefusal::WrongTarget {
-            planned: plan.target.clone(),
-            configured: configured.clone(),
+            planned: Box::new(plan.target.clone()),
+            configured: Box::new(configured.clone()),
         });
     }
     let users = admin_role_grants(plan);
