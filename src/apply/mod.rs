@@ -1,6 +1,8 @@
 //! Apply: carry out a [`Plan`](crate::plan::Plan) through the [`AdminApi`] trait.
 
 mod api;
+#[cfg(test)]
+mod convergence_tests;
 mod execute;
 #[cfg(test)]
 pub(crate) mod fake;

@@ -70,6 +70,7 @@ impl ReinviteArgs {
             now: crate::gotrue::unix_now(),
             collation: Collation::Utf8mb4UnicodeCi,
             target: Target::new(&server.url, server.aud.as_deref(), "netlify"),
+            ..PlanOptions::default()
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct PlanOptions {
     pub collation: Collation,
     /// The server the plan is made against, recorded in the plan.
     pub target: Target,
+    /// How many threads large manifests are matched on; `None`: one per core, up to four.
+    /// The plan is the same for any count.
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 /// Computes the changes that make the server's users match the manifest.
@@ -255,18 +258,23 @@ struct Matched {
     matched: Vec<usize>,
 }
 
-/// Matches the specs in chunks, one per core (up to four), the calling thread taking the
-/// first. Matching is a hash lookup and a few comparisons per user, bound by memory latency
+/// Matches the specs in chunks, one per thread (by default one per core, up to four), the
+/// calling thread taking the first. Matching is a hash lookup and a few comparisons per user, bound by memory latency
 /// rather than arithmetic, so a second core nearly halves it on 100,000 users (see
 /// BENCHMARKS.md). Small manifests are matched here without spawning anything.
 fn match_in_parallel(specs: &[UserSpec], context: &Context<'_>) -> Vec<Matched> {
-    let cores = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(4);
-    if cores < 2 || specs.len() < PARALLEL_MATCH_MIN {
+    let threads = context.options.threads.map_or_else(
+        || {
+            std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(4)
+        },
+        usize::from,
+    );
+    if threads < 2 || specs.len() < PARALLEL_MATCH_MIN {
         return vec![match_specs(specs, context)];
     }
-    let chunks: Vec<&[UserSpec]> = specs.chunks(specs.len().div_ceil(cores)).collect();
+    let chunks: Vec<&[UserSpec]> = specs.chunks(specs.len().div_ceil(threads)).collect();
     std::thread::scope(|scope| {
         let others: Vec<_> = chunks[1..]
             .iter()

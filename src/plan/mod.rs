@@ -3,6 +3,8 @@
 mod change;
 mod diff;
 mod fingerprint;
+#[cfg(test)]
+pub(crate) mod strategies;
 
 pub use change::{
     Adoption, Change, Conflict, ConflictingAccount, KeyChange, NewUser, PendingInvite, Plan,

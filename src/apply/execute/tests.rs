@@ -105,10 +105,16 @@ fn cancellation_stops_scheduling_and_is_reported() {
 
 #[test]
 fn password_create_reads_the_secret_and_sends_two_requests() {
-    std::env::set_var("GOTRUE_SYNC_APPLY_TEST_PW", "pw");
+    // A file secret, found through the options: no process-wide variable to race on.
+    let secrets = tempfile::tempdir().expect("tempdir");
+    std::fs::write(secrets.path().join("bot-password"), "pw").expect("secret file");
+    let options = ApplyOptions {
+        secrets_dir: secrets.path().to_path_buf(),
+        ..ApplyOptions::default()
+    };
     let server = FakeServer::default();
-    let desired = manifest("version: 1\nname: s\nusers:\n  - email: bot@example.com\n    create: password\n    password: { env: GOTRUE_SYNC_APPLY_TEST_PW }\n    role: deployer\n");
-    let report = run(&plan(&desired, &[]), &server, &ApplyOptions::default());
+    let desired = manifest("version: 1\nname: s\nusers:\n  - email: bot@example.com\n    create: password\n    password: { file: bot-password }\n    role: deployer\n");
+    let report = run(&plan(&desired, &[]), &server, &options);
     assert_eq!(report.done(), 1, "{report:?}");
     let users = server.snapshot();
     assert_eq!(users[0].role, "deployer");

@@ -1,10 +1,11 @@
+use std::num::NonZeroUsize;
+
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 use super::*;
-use crate::apply::fake::FakeServer;
-use crate::apply::{execute, ApplyOptions, Outcome};
 use crate::manifest::{Manifest, Policy, SecretRef};
+use crate::plan::strategies::scenario;
 use crate::plan::{record_server_fingerprint, server_fingerprint};
 
 /// A manifest with `policy`, adopting every account as before adoption policies existed
@@ -247,148 +248,8 @@ fn plans_are_deterministic() {
 
 // --- properties -----------------------------------------------------------------------
 
-fn small_map() -> impl Strategy<Value = Map<String, Value>> {
-    prop::collection::btree_map(
-        "[abc]",
-        prop_oneof![
-            Just(json!(1)),
-            Just(json!("x")),
-            Just(json!([1, 2])),
-            Just(json!({"n": true}))
-        ],
-        0..3,
-    )
-    .prop_map(|m| m.into_iter().collect())
-}
-
-fn roles() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(
-        prop_oneof![
-            Just("admin".to_string()),
-            Just("editor".to_string()),
-            Just("viewer".to_string())
-        ],
-        0..3,
-    )
-}
-
-prop_compose! {
-    fn spec(index: usize)(
-        upper in any::<bool>(),
-        roles in prop::option::of(roles()),
-        user_metadata in prop::option::of(small_map()),
-        app_metadata in prop::option::of(small_map()),
-        role in prop::option::of(prop_oneof![Just("editor".to_string()), Just("deployer".to_string())]),
-        password in any::<bool>(),
-    ) -> UserSpec {
-        let email = format!("user{index}@example.com");
-        let mut spec = UserSpec::new(if upper { email.to_uppercase() } else { email });
-        spec.roles = roles;
-        spec.user_metadata = user_metadata;
-        spec.app_metadata = app_metadata;
-        spec.role = role;
-        if password {
-            spec.create = CreateMode::Password;
-            spec.password = Some(SecretRef::Env { env: "GOTRUE_SYNC_PROPTEST_PW".into() });
-            spec.confirmed = Some(true);
-        }
-        spec
-    }
-}
-
-prop_compose! {
-    fn stored(index: usize)(
-        managed in prop_oneof![Just(None), Just(Some("gotrue-sync:site")), Just(Some("gotrue-sync:other"))],
-        roles in prop::option::of(roles()),
-        app in small_map(),
-        user in small_map(),
-        confirmed in any::<bool>(),
-        role in prop_oneof![Just(String::new()), Just("editor".to_string())],
-    ) -> RemoteUser {
-        let mut app_metadata = app;
-        app_metadata.insert("provider".into(), json!("email"));
-        if let Some(owner) = managed {
-            app_metadata.insert(MARKER_KEY.into(), json!(owner));
-        }
-        if let Some(roles) = roles {
-            app_metadata.insert("roles".into(), json!(roles));
-        }
-        RemoteUser {
-            id: format!("id-{index}"),
-            role,
-            email: format!("user{index}@example.com"),
-            confirmed_at: confirmed.then(|| "2026-01-01T00:00:00Z".to_string()),
-            invited_at: None,
-            app_metadata,
-            user_metadata: user,
-        }
-    }
-}
-
-fn scenario() -> impl Strategy<Value = (Manifest, Vec<RemoteUser>)> {
-    let specs = (0usize..6).prop_flat_map(|n| (0..n).map(spec).collect::<Vec<_>>());
-    let users = (0usize..6).prop_flat_map(|n| (0..n).map(|i| stored(i + 3)).collect::<Vec<_>>());
-    let policy = (
-        prop_oneof![
-            Just(PruneMode::None),
-            Just(PruneMode::Managed),
-            Just(PruneMode::All)
-        ],
-        prop_oneof![Just(MetadataMode::Merge), Just(MetadataMode::Exact)],
-        prop_oneof![Just(MetadataMode::Merge), Just(MetadataMode::Exact)],
-        any::<bool>(),
-    );
-    (specs, users, policy).prop_map(
-        |(specs, users, (prune, user_metadata, app_metadata, ignore))| {
-            let policy = Policy {
-                prune,
-                max_deletes: 100,
-                user_metadata,
-                app_metadata,
-                allow_admin_role: false,
-                adopt: AdoptMode::All,
-                ignore: if ignore {
-                    vec!["app_metadata.a".into(), "user_metadata.b".into()]
-                } else {
-                    Vec::new()
-                },
-            };
-            (manifest(policy, specs), users)
-        },
-    )
-}
-
-fn apply_to(plan: &Plan, users: Vec<RemoteUser>) -> Vec<RemoteUser> {
-    std::env::set_var("GOTRUE_SYNC_PROPTEST_PW", "pw-for-tests");
-    let server = FakeServer::with_users(users);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let report = runtime.block_on(execute(plan, &server, &ApplyOptions::default(), |_| {}));
-    assert!(
-        report.results.iter().all(|r| r.outcome == Outcome::Done),
-        "{report:?}"
-    );
-    server.snapshot()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
-
-    #[test]
-    fn applying_a_plan_converges((desired, actual) in scenario()) {
-        let first = plan(&desired, &actual);
-        let after = apply_to(&first, actual);
-        let second = plan(&desired, &after);
-        prop_assert!(!second.summary.has_changes(), "second plan not empty: {:#?}", second.changes);
-    }
-
-    #[test]
-    fn the_desired_state_planned_against_itself_is_empty((desired, actual) in scenario()) {
-        let converged = apply_to(&plan(&desired, &actual), actual);
-        let again = plan(&desired, &converged);
-        prop_assert_eq!(again.summary.invite + again.summary.create + again.summary.update + again.summary.delete, 0);
-    }
 
     #[test]
     fn managed_prune_never_deletes_an_unmarked_user((desired, actual) in scenario()) {
@@ -577,7 +438,8 @@ fn roles_compare_as_sets_whatever_the_stored_shape() {
 #[test]
 fn a_manifest_matched_on_several_threads_plans_as_one_would() {
     // Above PARALLEL_MATCH_MIN the specs are split across threads; the plan must be the
-    // same as a single pass: every change, in order, and warnings in manifest order.
+    // same as a single pass: every change, in order, and warnings in manifest order. The
+    // thread count is forced, so the split happens on a one-core machine too.
     let count = PARALLEL_MATCH_MIN * 2;
     let marker = json!({"managed_by": "gotrue-sync:site", "roles": ["member"]});
     let mut users: Vec<RemoteUser> = (0..count)
@@ -612,19 +474,30 @@ fn a_manifest_matched_on_several_threads_plans_as_one_would() {
         })
         .chain((0..3).map(|i| UserSpec::new(format!("new{i}@example.com"))))
         .collect();
-    let planned = plan(&manifest(Policy::default(), specs.clone()), &users);
-    let single = match_specs(
-        &specs,
-        &Context {
-            desired: &manifest(Policy::default(), specs.clone()),
-            actual: &users,
-            options: &PlanOptions::default(),
-            marker: "gotrue-sync:site",
-            by_email: &index_by_email(&users),
-            by_fold: &HashMap::new(),
-            desired_keys: &HashSet::new(),
-        },
+    let desired = manifest(Policy::default(), specs.clone());
+    let four = PlanOptions {
+        threads: NonZeroUsize::new(4),
+        ..PlanOptions::default()
+    };
+    let by_email = index_by_email(&users);
+    let no_renames = HashSet::new();
+    let no_folds = HashMap::new();
+    let context = |options| Context {
+        desired: &desired,
+        actual: &users,
+        options,
+        marker: "gotrue-sync:site",
+        by_email: &by_email,
+        by_fold: &no_folds,
+        desired_keys: &no_renames,
+    };
+    assert_eq!(
+        match_in_parallel(&specs, &context(&four)).len(),
+        4,
+        "the specs are matched in four parts"
     );
+    let planned = plan_with(&desired, &users, &four);
+    let single = match_specs(&specs, &context(&PlanOptions::default()));
     assert_eq!(planned.summary.update, count / 1000);
     assert_eq!(planned.summary.invite, 3);
     assert_eq!(planned.summary.unchanged, single.unchanged);

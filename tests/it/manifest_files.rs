@@ -1,14 +1,8 @@
 //! Manifests split across files and directories.
 
-use std::path::PathBuf;
-
 use gotrue_sync::manifest::{load, load_all, ManifestError};
 
-fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).expect("write");
-    path
-}
+use crate::support::write;
 
 fn problems(result: Result<gotrue_sync::manifest::LoadedManifest, ManifestError>) -> Vec<String> {
     match result {

@@ -4,44 +4,33 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use gotrue_sync::apply::{execute, ApplyOptions, Outcome};
 use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
-use gotrue_sync::gotrue::{
-    AdminClient, AdminCredentials, ClientOptions, RemoteUser, UpdateUserRequest,
-};
+use gotrue_sync::gotrue::{AdminClient, ClientOptions, RemoteUser, UpdateUserRequest};
 use gotrue_sync::manifest::load;
 use gotrue_sync::plan::plan;
-use gotrue_sync::secret::Secret;
 use serde_json::{json, Map, Value};
 
+use crate::support::emulator::{admin, binary, seeded, start};
+use crate::support::users::{map, seed};
+use crate::support::write;
+
 async fn emulator() -> Emulator {
-    Emulator::start(EmulatorConfig {
-        port: 0,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator starts")
+    start(EmulatorConfig::default()).await
 }
 
 fn client(emulator: &Emulator, page_size: u32) -> AdminClient {
-    let credentials =
-        AdminCredentials::Token(Secret::new(emulator.config().operator_token.clone()));
-    let options = ClientOptions {
-        page_size,
-        ..ClientOptions::default()
-    };
-    AdminClient::new(&emulator.url(), credentials, options).expect("client")
+    admin(
+        emulator,
+        ClientOptions {
+            page_size,
+            ..ClientOptions::default()
+        },
+    )
 }
 
 fn write_manifest(dir: &tempfile::TempDir, text: &str) -> PathBuf {
-    let path = dir.path().join("users.yaml");
-    std::fs::write(&path, text).expect("write");
-    path
-}
-
-fn map(value: Value) -> Map<String, Value> {
-    value.as_object().cloned().unwrap_or_default()
+    write(dir, "users.yaml", text)
 }
 
 async fn converge(file: &Path, admin: &AdminClient) -> gotrue_sync::plan::Plan {
@@ -72,43 +61,34 @@ async fn converge(file: &Path, admin: &AdminClient) -> gotrue_sync::plan::Plan {
 
 #[tokio::test]
 async fn plan_apply_plan_converges_for_every_kind_of_change_and_prune_policy() {
-    std::env::set_var("GOTRUE_SYNC_E2E_BOT_PW", "e2e-bot-password");
-    let emulator = emulator().await;
     let marker = "gotrue-sync:e2e";
-    let seed = |email: &str, app: Value, user: Value| SeedUser {
-        email: email.into(),
-        confirmed: true,
-        app_metadata: map(app),
-        user_metadata: map(user),
-        ..SeedUser::default()
-    };
-    emulator
-        .seed_user(seed(
+    let emulator = seeded([
+        seed(
             "adopt@example.com",
             json!({"provider": "email", "roles": ["viewer"]}),
             json!({"full_name": "Old"}),
-        ))
-        .expect("seed");
-    emulator
-        .seed_user(seed(
+        ),
+        seed(
             "gone@example.com",
             json!({"provider": "email", "managed_by": marker}),
             json!({}),
-        ))
-        .expect("seed");
-    emulator
-        .seed_user(seed(
+        ),
+        seed(
             "stranger@example.com",
             json!({"provider": "email"}),
             json!({}),
-        ))
-        .expect("seed");
+        ),
+    ])
+    .await;
     let admin = client(&emulator, 2);
     let dir = tempfile::tempdir().expect("dir");
+    // A file secret next to the manifest: apply reads it from there, with no process-wide
+    // environment variable for parallel tests to race on.
+    write(&dir, "bot-password", "e2e-bot-password\n");
 
     let managed = write_manifest(
         &dir,
-        "version: 1\nname: e2e\npolicy: { prune: managed }\nusers:\n  - email: new@example.com\n    roles: [editor]\n    user_metadata: { full_name: New }\n  - email: bot@example.com\n    create: password\n    password: { env: GOTRUE_SYNC_E2E_BOT_PW }\n    role: deployer\n    app_metadata: { team: ops }\n  - email: ADOPT@example.com\n    adopt: true\n    roles: [admin]\n    user_metadata: { full_name: Adopted }\n",
+        "version: 1\nname: e2e\npolicy: { prune: managed }\nusers:\n  - email: new@example.com\n    roles: [editor]\n    user_metadata: { full_name: New }\n  - email: bot@example.com\n    create: password\n    password: { file: bot-password }\n    role: deployer\n    app_metadata: { team: ops }\n  - email: ADOPT@example.com\n    adopt: true\n    roles: [admin]\n    user_metadata: { full_name: Adopted }\n",
     );
     let first = converge(&managed, &admin).await;
     assert_eq!(
@@ -176,11 +156,7 @@ async fn drift_behind_the_tools_back_makes_plan_exit_2_and_shows_it() {
     converge(&file, &admin).await;
 
     let run = |file: &Path| {
-        Command::cargo_bin("gotrue-sync")
-            .expect("binary")
-            .env_clear()
-            .env("GOTRUE_URL", emulator.url())
-            .env("GOTRUE_ADMIN_TOKEN", &emulator.config().operator_token)
+        binary(&emulator)
             .args(["plan", "--detailed-exitcode", "--color", "never", "-f"])
             .arg(file)
             .output()
@@ -426,13 +402,11 @@ async fn an_emulator_seeded_from_a_manifest_plans_empty_against_it() {
         &dir,
         "version: 1\nname: seeded\npolicy: { user_metadata: exact }\nusers:\n  - email: Alice@Example.com\n    roles: [admin, editor]\n    user_metadata: { full_name: Alice, gone: null }\n    app_metadata: { team: growth }\n  - email: bot@example.com\n    create: password\n    password: { env: SEEDED_BOT_PASSWORD_NEVER_SET }\n    role: deployer\n  - email: pending@example.com\n    confirmed: false\n",
     );
-    let emulator = Emulator::start(EmulatorConfig {
-        port: 0,
+    let emulator = start(EmulatorConfig {
         seed: Some(file.clone()),
         ..EmulatorConfig::default()
     })
-    .await
-    .expect("starts with the manifest's users, needing none of its secrets");
+    .await;
     assert_eq!(emulator.user_count(), 3);
     let admin = client(&emulator, 1000);
     let users = admin.list_users().await.expect("list").users;

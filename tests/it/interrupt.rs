@@ -5,18 +5,19 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use gotrue_sync::emulator::{Emulator, EmulatorConfig};
+use gotrue_sync::emulator::EmulatorConfig;
+
+use crate::support::binary::process;
+use crate::support::emulator::start;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_finishes_in_flight_work_reports_it_exits_130_and_a_re_run_converges() {
     // Latency makes each invite take a noticeable time, so the signal lands mid-apply.
-    let emulator = Emulator::start(EmulatorConfig {
-        port: 0,
+    let emulator = start(EmulatorConfig {
         latency: Duration::from_millis(50),
         ..EmulatorConfig::default()
     })
-    .await
-    .expect("emulator starts");
+    .await;
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("users.yaml");
     let mut yaml = String::from("version: 1\nname: site\nusers:\n");
@@ -25,12 +26,9 @@ async fn ctrl_c_finishes_in_flight_work_reports_it_exits_130_and_a_re_run_conver
     }
     std::fs::write(&file, yaml).expect("manifest");
 
-    let binary = assert_cmd::cargo::cargo_bin("gotrue-sync");
     let command = |args: &[&str]| {
-        let mut command = Command::new(&binary);
+        let mut command = process();
         command
-            .env_clear()
-            .env("NO_COLOR", "1")
             .env("GOTRUE_URL", emulator.url())
             .env("GOTRUE_ADMIN_TOKEN", &emulator.config().operator_token)
             .args(args)

@@ -20,7 +20,11 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::binary::against;
+use crate::support::mock::{list_returns, page, requests};
+use crate::support::users::{managed_by_site, user};
 
 const TOKEN: &str = "operator-token-NEVER-PRINTED";
 const JWT_SECRET: &str = "jwt-secret-NEVER-PRINTED";
@@ -56,35 +60,8 @@ fn token_client(server: &MockServer) -> AdminClient {
     )
 }
 
-fn user(id: &str, email: &str, app: Value, user_metadata: Value) -> Value {
-    json!({"id": id, "aud": "", "role": "", "email": email, "confirmed_at": "2026-01-01T00:00:00Z",
-           "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
-           "app_metadata": app, "user_metadata": user_metadata})
-}
-
-fn page(users: Vec<Value>, total: usize) -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .insert_header("X-Total-Count", total.to_string().as_str())
-        .set_body_json(json!({"aud": "", "users": users}))
-}
-
-async fn list_returns(server: &MockServer, users: Vec<Value>) {
-    let total = users.len();
-    Mock::given(method("GET"))
-        .and(path("/admin/users"))
-        .respond_with(page(users, total))
-        .mount(server)
-        .await;
-}
-
 fn manifest(dir: &tempfile::TempDir, text: &str) -> PathBuf {
-    let file = dir.path().join("users.yaml");
-    std::fs::write(&file, text).expect("write manifest");
-    file
-}
-
-async fn requests(server: &MockServer) -> Vec<Request> {
-    server.received_requests().await.unwrap_or_default()
+    crate::support::write(dir, "users.yaml", text)
 }
 
 /// An invitation of `email` with no metadata.
@@ -590,12 +567,7 @@ async fn one_failing_update_does_not_stop_the_others() {
 
 /// The binary, pointed at `server` with an admin token.
 fn binary(server: &MockServer) -> Command {
-    let mut cmd = Command::cargo_bin("gotrue-sync").expect("binary");
-    cmd.env_clear()
-        .env("NO_COLOR", "1")
-        .env("GOTRUE_URL", server.uri())
-        .env("GOTRUE_ADMIN_TOKEN", TOKEN);
-    cmd
+    against(&server.uri(), TOKEN)
 }
 
 /// `plan -f FILE --out SAVED`, which must succeed.
@@ -613,12 +585,6 @@ fn save_plan(server: &MockServer, file: &std::path::Path, saved: &std::path::Pat
         "{}",
         String::from_utf8_lossy(&planned.stderr)
     );
-}
-
-/// A user this manifest (`name: site`) manages, with `roles`.
-fn managed_by_site(id: &str, email: &str, roles: &[&str]) -> Value {
-    let app = json!({"provider": "email", "managed_by": "gotrue-sync:site", "roles": roles});
-    user(id, email, app, json!({}))
 }
 
 /// `a@example.com` as an editor, under `policy`, and where its plan is saved.

@@ -22,7 +22,7 @@ fn config() -> EmulatorConfig {
 }
 
 async fn start(config: EmulatorConfig) -> (Emulator, Client, String) {
-    let emu = Emulator::start(config).await.expect("emulator starts");
+    let emu = crate::support::emulator::start(config).await;
     let url = emu.url();
     (emu, Client::new(), url)
 }

@@ -5,35 +5,26 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
 use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
-use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, RemoteUser};
-use gotrue_sync::secret::Secret;
-use serde_json::{json, Map, Value};
+use gotrue_sync::gotrue::RemoteUser;
+use serde_json::{json, Value};
+
+use crate::support::emulator::{binary, start, users};
+use crate::support::users::map;
+use crate::support::write;
 
 async fn emulator_with(seed: Option<PathBuf>) -> Emulator {
-    Emulator::start(EmulatorConfig {
-        port: 0,
+    start(EmulatorConfig {
         seed,
         ..EmulatorConfig::default()
     })
     .await
-    .expect("emulator starts")
-}
-
-fn map(value: Value) -> Map<String, Value> {
-    value.as_object().cloned().unwrap_or_default()
 }
 
 /// Runs the binary against `emulator` with the operator token, and nothing else from the
 /// environment.
 fn run(emulator: &Emulator, args: &[&str], files: &[&Path]) -> Output {
-    Command::cargo_bin("gotrue-sync")
-        .expect("binary")
-        .env_clear()
-        .env("NO_COLOR", "1")
-        .env("GOTRUE_URL", emulator.url())
-        .env("GOTRUE_ADMIN_TOKEN", &emulator.config().operator_token)
+    binary(emulator)
         .args(args)
         .args(files)
         .output()
@@ -74,28 +65,11 @@ fn assert_converged(emulator: &Emulator, file: &Path) {
     assert!(stdout.contains("No changes."), "{stdout}");
 }
 
-async fn users(emulator: &Emulator) -> Vec<RemoteUser> {
-    let credentials =
-        AdminCredentials::Token(Secret::new(emulator.config().operator_token.clone()));
-    AdminClient::new(&emulator.url(), credentials, ClientOptions::default())
-        .expect("client")
-        .list_users()
-        .await
-        .expect("list")
-        .users
-}
-
 fn find<'a>(users: &'a [RemoteUser], email: &str) -> &'a RemoteUser {
     users
         .iter()
         .find(|u| u.email == email)
         .unwrap_or_else(|| panic!("{email} not on the server: {users:#?}"))
-}
-
-fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).expect("write");
-    path
 }
 
 #[tokio::test(flavor = "multi_thread")]

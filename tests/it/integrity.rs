@@ -3,53 +3,43 @@
 //! judge them. The binary is driven against the emulator (state) or wiremock (the netlify
 //! collation, which the emulator does not reproduce yet).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
-use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, RemoteUser};
-use gotrue_sync::secret::Secret;
-use serde_json::{json, Map, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use gotrue_sync::emulator::{Emulator, EmulatorConfig};
+use serde_json::json;
+use wiremock::MockServer;
+
+use crate::support::binary::{against, gotrue_sync};
+use crate::support::emulator::{binary, start, users};
+use crate::support::mock::{list_returns, requests};
+use crate::support::users::{seed as seed_user, user};
+use crate::support::write;
 
 async fn emulator() -> Emulator {
-    Emulator::start(EmulatorConfig {
-        port: 0,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .expect("emulator starts")
+    start(EmulatorConfig::default()).await
 }
 
-fn seed(emulator: &Emulator, email: &str, app_metadata: Value) -> String {
+/// Seeds a confirmed user with `app_metadata`; returns its id.
+fn seed(emulator: &Emulator, email: &str, app_metadata: serde_json::Value) -> String {
     emulator
-        .seed_user(SeedUser {
-            email: email.into(),
-            confirmed: true,
-            app_metadata: app_metadata.as_object().cloned().unwrap_or_default(),
-            user_metadata: Map::new(),
-            ..SeedUser::default()
-        })
+        .seed_user(seed_user(email, app_metadata, json!({})))
         .expect("seed")
 }
 
-/// Runs the binary against `url` with `token`, and nothing else from the environment.
-fn run_at(url: &str, token: &str, args: &[&str]) -> Output {
-    Command::cargo_bin("gotrue-sync")
-        .expect("binary")
-        .env_clear()
-        .env("NO_COLOR", "1")
-        .env("GOTRUE_URL", url)
-        .env("GOTRUE_ADMIN_TOKEN", token)
-        .args(args)
-        .output()
-        .expect("run")
+fn run(emulator: &Emulator, args: &[&str]) -> Output {
+    binary(emulator).args(args).output().expect("run")
 }
 
-fn run(emulator: &Emulator, args: &[&str]) -> Output {
-    run_at(&emulator.url(), &emulator.config().operator_token, args)
+fn run_at(url: &str, args: &[&str]) -> Output {
+    against(url, "token").args(args).output().expect("run")
+}
+
+fn validate(file: &Path) -> Output {
+    gotrue_sync()
+        .args(["validate", "-f", arg(file)])
+        .output()
+        .expect("run")
 }
 
 /// stdout + stderr, after checking the exit code.
@@ -63,25 +53,8 @@ fn exits(output: &Output, code: i32) -> String {
     text
 }
 
-fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
-    let path = dir.path().join(name);
-    std::fs::write(&path, text).expect("write");
-    path
-}
-
 fn arg(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
-}
-
-async fn users(emulator: &Emulator) -> Vec<RemoteUser> {
-    let credentials =
-        AdminCredentials::Token(Secret::new(emulator.config().operator_token.clone()));
-    AdminClient::new(&emulator.url(), credentials, ClientOptions::default())
-        .expect("client")
-        .list_users()
-        .await
-        .expect("list")
-        .users
 }
 
 // Case 1: a self-signup of " alice@example.com" is another account: alice is invited,
@@ -256,18 +229,13 @@ async fn a_saved_plan_cannot_grant_admin_or_raise_max_deletes_by_editing_the_fil
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accented_twin_of_a_stored_address_is_a_planning_conflict() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/admin/users"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("X-Total-Count", "1")
-                .set_body_json(json!({"aud": "", "users": [{
-                    "id": "j1", "email": "jose@example.com", "aud": "", "role": "",
-                    "app_metadata": {"provider": "email"}, "user_metadata": {}
-                }]})),
-        )
-        .mount(&server)
-        .await;
+    let jose = user(
+        "j1",
+        "jose@example.com",
+        json!({"provider": "email"}),
+        json!({}),
+    );
+    list_returns(&server, vec![jose]).await;
     let dir = tempfile::tempdir().expect("dir");
     let manifest = write(
         &dir,
@@ -278,7 +246,6 @@ async fn an_accented_twin_of_a_stored_address_is_a_planning_conflict() {
         let text = exits(
             &run_at(
                 &server.uri(),
-                "t",
                 &["plan", "--format", format, "-f", arg(&manifest)],
             ),
             1,
@@ -286,7 +253,8 @@ async fn an_accented_twin_of_a_stored_address_is_a_planning_conflict() {
         assert!(text.contains("422"), "{format}: {text}");
         assert!(text.contains("jose@example.com"), "{format}: {text}");
     }
-    let sent = server.received_requests().await.expect("recording is on");
+    let sent = requests(&server).await;
+    assert_eq!(sent.len(), 3, "one listing per plan: {sent:#?}");
     assert!(sent.iter().all(|r| r.method.as_str() == "GET"), "{sent:#?}");
 
     let twins = write(
@@ -294,10 +262,7 @@ async fn an_accented_twin_of_a_stored_address_is_a_planning_conflict() {
         "twins.yaml",
         "version: 1\nname: site\nusers:\n  - email: rene@example.com\n  - email: rené@example.com\n",
     );
-    let text = exits(
-        &run_at(&server.uri(), "t", &["validate", "-f", arg(&twins)]),
-        1,
-    );
+    let text = exits(&validate(&twins), 1);
     assert!(text.contains("twins.yaml:5"), "{text}");
     assert!(text.contains("twins.yaml:4"), "names both lines: {text}");
 }
@@ -311,14 +276,7 @@ fn validate_accepts_and_rejects_addresses_as_the_server_does() {
         "ok.yaml",
         "version: 1\nname: site\nusers:\n  - email: '\"quoted local\"@x.com'\n  - email: user@localhost\n  - email: user@example\n",
     );
-    exits(
-        &run_at(
-            "http://127.0.0.1:9",
-            "t",
-            &["validate", "-f", arg(&accepted)],
-        ),
-        0,
-    );
+    exits(&validate(&accepted), 0);
     for bad in [
         "a..b@x.com",
         ".a@x.com",
@@ -331,10 +289,7 @@ fn validate_accepts_and_rejects_addresses_as_the_server_does() {
             "bad.yaml",
             &format!("version: 1\nname: site\nusers:\n  - email: {bad}\n"),
         );
-        let text = exits(
-            &run_at("http://127.0.0.1:9", "t", &["validate", "-f", arg(&file)]),
-            1,
-        );
+        let text = exits(&validate(&file), 1);
         assert!(text.contains("invalid e-mail address"), "{bad}: {text}");
         assert!(text.contains("bad.yaml:4"), "{bad}: {text}");
     }

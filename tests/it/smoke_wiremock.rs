@@ -10,6 +10,9 @@ use base64::Engine;
 use serde_json::{json, Value};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::support::binary::gotrue_sync;
+use crate::support::mock::requests;
+
 const ADMIN_TOKEN: &str = "admin-op-token-NEVER-PRINTED";
 const MAIL_TOKEN: &str = "mailtok-NEVER-PRINTED";
 const FIRST_REFRESH: &str = "refresh-one-NEVER-PRINTED";
@@ -207,10 +210,8 @@ async fn gotrue(fault: Fault) -> MockServer {
 }
 
 fn smoke(server: &MockServer, token: &str) -> Command {
-    let mut cmd = Command::cargo_bin("gotrue-sync").expect("binary");
-    cmd.env_clear()
-        .env("NO_COLOR", "1")
-        .env("GOTRUE_ADMIN_TOKEN", ADMIN_TOKEN)
+    let mut cmd = gotrue_sync();
+    cmd.env("GOTRUE_ADMIN_TOKEN", ADMIN_TOKEN)
         .args(["smoke", "--url", &server.uri(), "--json", "-vvv"])
         .arg(format!(
             "--confirm-via=command:echo \"https://site.example/#confirmation_token={token}\""
@@ -235,7 +236,7 @@ async fn run_with(fault: Fault, token: &str, args: &[&str]) -> Run {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let document = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("JSON on stdout ({e}): {stderr}"));
-    let requests = server.received_requests().await.unwrap_or_default();
+    let requests = requests(&server).await;
     Run {
         code: output.status.code(),
         document,

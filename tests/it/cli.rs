@@ -5,46 +5,28 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::binary::against;
+use crate::support::mock::{requests, server_listing};
+
 const TOKEN: &str = "op-token-VALUE-never-printed";
 const PASSWORD: &str = "bot-password-VALUE-never-printed";
 const JWT_SECRET: &str = "jwt-secret-VALUE-never-printed";
 
 fn manifest(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    let path = dir.path().join("users.yaml");
-    std::fs::write(
-        &path,
+    crate::support::write(
+        dir,
+        "users.yaml",
         "version: 1\nname: site\nusers:\n  - email: alice@example.com\n    roles: [editor]\n  - email: bot@example.com\n    create: password\n    password: { env: GOTRUE_SYNC_CLI_TEST_PW }\n",
     )
-    .expect("write manifest");
-    path
 }
 
 fn user(id: &str, email: &str, app: Value) -> Value {
-    json!({"id": id, "aud": "", "role": "", "email": email, "confirmed_at": "2026-01-01T00:00:00Z",
-           "created_at": "2026-01-01T00:00:00Z", "app_metadata": app, "user_metadata": {}})
-}
-
-async fn server_with(users: Vec<Value>) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/admin/users"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("X-Total-Count", users.len().to_string().as_str())
-                .set_body_json(json!({"aud": "", "users": users})),
-        )
-        .mount(&server)
-        .await;
-    server
+    crate::support::users::user(id, email, app, json!({}))
 }
 
 fn cmd(server: &MockServer) -> Command {
-    let mut cmd = Command::cargo_bin("gotrue-sync").expect("binary");
-    cmd.env_clear()
-        .env("GOTRUE_URL", server.uri())
-        .env("GOTRUE_ADMIN_TOKEN", TOKEN)
-        .env("GOTRUE_SYNC_CLI_TEST_PW", PASSWORD)
-        .env("NO_COLOR", "1");
+    let mut cmd = against(&server.uri(), TOKEN);
+    cmd.env("GOTRUE_SYNC_CLI_TEST_PW", PASSWORD);
     cmd
 }
 
@@ -67,7 +49,7 @@ fn converged_users() -> Vec<Value> {
 async fn plan_exit_codes_follow_detailed_exitcode() {
     let dir = tempfile::tempdir().expect("dir");
     let file = manifest(&dir);
-    let empty = server_with(vec![]).await;
+    let empty = server_listing(vec![]).await;
     let output = cmd(&empty)
         .args(["plan", "-f"])
         .arg(&file)
@@ -87,7 +69,7 @@ async fn plan_exit_codes_follow_detailed_exitcode() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
 
-    let converged = server_with(converged_users()).await;
+    let converged = server_listing(converged_users()).await;
     let output = cmd(&converged)
         .args(["plan", "--detailed-exitcode", "-f"])
         .arg(&file)
@@ -105,7 +87,7 @@ async fn plan_exit_codes_follow_detailed_exitcode() {
 #[tokio::test(flavor = "multi_thread")]
 async fn json_plan_goes_to_stdout_and_parses() {
     let dir = tempfile::tempdir().expect("dir");
-    let server = server_with(vec![]).await;
+    let server = server_listing(vec![]).await;
     let output = cmd(&server)
         .args(["plan", "--json", "-f"])
         .arg(manifest(&dir))
@@ -125,7 +107,7 @@ async fn json_plan_goes_to_stdout_and_parses() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plan_saved_in_an_older_format_is_refused_before_any_change() {
     let dir = tempfile::tempdir().expect("dir");
-    let server = server_with(vec![]).await;
+    let server = server_listing(vec![]).await;
     let saved = dir.path().join("old.plan.json");
     let output = cmd(&server)
         .args(["plan", "--out"])
@@ -152,7 +134,7 @@ async fn a_plan_saved_in_an_older_format_is_refused_before_any_change() {
             && stderr.contains("make the plan again"),
         "{stderr}"
     );
-    let requests = server.received_requests().await.unwrap_or_default();
+    let requests = requests(&server).await;
     assert!(
         requests.iter().all(|r| r.method.as_str() == "GET"),
         "nothing changed: {requests:?}"
@@ -162,7 +144,7 @@ async fn a_plan_saved_in_an_older_format_is_refused_before_any_change() {
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_without_terminal_or_auto_approve_refuses_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("dir");
-    let server = server_with(vec![]).await;
+    let server = server_listing(vec![]).await;
     let output = cmd(&server)
         .args(["apply", "-f"])
         .arg(manifest(&dir))
@@ -172,7 +154,7 @@ async fn apply_without_terminal_or_auto_approve_refuses_and_changes_nothing() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--auto-approve"), "{stderr}");
-    let requests = server.received_requests().await.unwrap_or_default();
+    let requests = requests(&server).await;
     assert!(
         requests.iter().all(|r| r.method.as_str() == "GET"),
         "a write was sent"
@@ -184,7 +166,7 @@ async fn validation_errors_exit_1_before_any_request() {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("bad.yaml");
     std::fs::write(&file, "version: 1\nname: s\nusers:\n  - email: nope\n").expect("write");
-    let server = server_with(vec![]).await;
+    let server = server_listing(vec![]).await;
     let output = cmd(&server)
         .args(["plan", "-f"])
         .arg(&file)
@@ -193,17 +175,13 @@ async fn validation_errors_exit_1_before_any_request() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.yaml:4:12"), "{stderr}");
-    assert!(server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .is_empty());
+    assert!(requests(&server).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_secret_is_reported_before_touching_the_server() {
     let dir = tempfile::tempdir().expect("dir");
-    let server = server_with(vec![]).await;
+    let server = server_listing(vec![]).await;
     let output = cmd(&server)
         .env_remove("GOTRUE_SYNC_CLI_TEST_PW")
         .args(["plan", "-f"])
@@ -216,17 +194,13 @@ async fn missing_secret_is_reported_before_touching_the_server() {
         stderr.contains("bot@example.com: environment variable GOTRUE_SYNC_CLI_TEST_PW is not set"),
         "{stderr}"
     );
-    assert!(server
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .is_empty());
+    assert!(requests(&server).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_secret_appears_in_any_output_at_the_most_verbose_level() {
     let dir = tempfile::tempdir().expect("dir");
-    let server = server_with(vec![]).await;
+    let server = server_listing(vec![]).await;
     Mock::given(method("POST"))
         .and(path("/invite"))
         .respond_with(ResponseTemplate::new(200).set_body_json(user(
@@ -296,7 +270,7 @@ async fn no_secret_appears_in_any_output_at_the_most_verbose_level() {
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_change_makes_apply_exit_1_with_a_summary() {
     let dir = tempfile::tempdir().expect("dir");
-    let server = server_with(vec![]).await;
+    let server = server_listing(vec![]).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(422).set_body_json(
             json!({"code": 422, "msg": "Email address already registered by another user"}),
@@ -328,7 +302,7 @@ async fn failed_change_makes_apply_exit_1_with_a_summary() {
 async fn colour_follows_the_color_flag_and_is_off_when_piped() {
     let dir = tempfile::tempdir().expect("dir");
     let file = manifest(&dir);
-    let server = server_with(vec![]).await;
+    let server = server_listing(vec![]).await;
     let plan = |colour: Option<&str>, no_color: bool| {
         let mut command = cmd(&server);
         if !no_color {

@@ -5,27 +5,22 @@ use assert_cmd::Command;
 use gotrue_sync::emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
 
+use crate::support::binary::gotrue_sync;
+use crate::support::emulator::start;
+
 async fn emulator(autoconfirm: bool, aud: &str) -> Emulator {
-    Emulator::start(EmulatorConfig {
-        port: 0,
+    start(EmulatorConfig {
         autoconfirm,
         aud: aud.to_owned(),
         ..EmulatorConfig::default()
     })
     .await
-    .expect("emulator starts")
 }
 
 /// The binary with the emulator's admin token, unless `admin` is false.
 fn smoke(emulator: &Emulator, admin: bool) -> Command {
-    let mut cmd = Command::cargo_bin("gotrue-sync").expect("binary");
-    cmd.env_clear().env("NO_COLOR", "1").args([
-        "smoke",
-        "--url",
-        &emulator.url(),
-        "--interval",
-        "10ms",
-    ]);
+    let mut cmd = gotrue_sync();
+    cmd.args(["smoke", "--url", &emulator.url(), "--interval", "10ms"]);
     if admin {
         cmd.env("GOTRUE_ADMIN_TOKEN", &emulator.config().operator_token);
     }

@@ -1,0 +1,16 @@
+//! The integration tests, as one binary: one link step and one process start instead of
+//! one per file. Each module is one area; `support` holds the helpers they share.
+
+mod support;
+
+mod cli;
+mod client_contract;
+mod e2e;
+mod emulator_api;
+mod gitops;
+mod integrity;
+mod interrupt;
+mod manifest_files;
+mod schema_and_examples;
+mod smoke_emulator;
+mod smoke_wiremock;
