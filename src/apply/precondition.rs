@@ -88,3 +88,86 @@ impl<'a> Current<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::{Rename, Target, UserUpdate};
+
+    fn user(id: &str, email: &str) -> RemoteUser {
+        serde_json::from_value(json!({"id": id, "email": email})).expect("user")
+    }
+
+    fn netlify_plan() -> Plan {
+        let mut plan = crate::plan::plan(
+            &crate::manifest::Manifest {
+                version: 1,
+                name: "site".into(),
+                policy: crate::manifest::Policy::default(),
+                users: Vec::new(),
+            },
+            &[],
+        );
+        plan.target = Target::new("http://127.0.0.1:1", None, "netlify");
+        plan
+    }
+
+    fn rename(user: &RemoteUser, to: &str) -> Change {
+        Change::Update(UserUpdate {
+            id: user.id.clone(),
+            email: user.email.clone(),
+            adopt: None,
+            roles: None,
+            app_metadata: Vec::new(),
+            user_metadata: Vec::new(),
+            confirm: false,
+            role: None,
+            rename: Some(Rename {
+                from: user.email.clone(),
+                to: to.into(),
+            }),
+            expected: user_fingerprint(user),
+        })
+    }
+
+    #[test]
+    fn a_rename_needs_its_user_unchanged_and_its_target_free_as_the_server_compares() {
+        let plan = netlify_plan();
+        let old = user("1", "old@example.com");
+        let change = rename(&old, "josé@example.com");
+
+        let listing = [old.clone()];
+        assert_eq!(Current::new(&plan, &listing).violation(&change), None);
+
+        let listing = [old.clone(), user("2", "JOSE@example.com")];
+        let why = Current::new(&plan, &listing)
+            .violation(&change)
+            .expect("taken");
+        assert!(
+            why.contains("id 2") && why.contains("same address"),
+            "{why}"
+        );
+
+        let mut edited = old.clone();
+        edited.role = "editor".into();
+        let listing = [edited];
+        let why = Current::new(&plan, &listing)
+            .violation(&change)
+            .expect("changed");
+        assert!(why.contains("changed on the server"), "{why}");
+
+        let why = Current::new(&plan, &[]).violation(&change).expect("gone");
+        assert!(why.contains("no longer exists"), "{why}");
+    }
+
+    #[test]
+    fn renaming_a_user_onto_its_own_address_in_another_case_is_not_a_conflict() {
+        let plan = netlify_plan();
+        let old = user("1", "ann@example.com");
+        let listing = [old.clone()];
+        let change = rename(&old, "Ann@example.com");
+        assert_eq!(Current::new(&plan, &listing).violation(&change), None);
+    }
+}

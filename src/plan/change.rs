@@ -382,3 +382,28 @@ pub struct Reinvite {
     /// The new invitation.
     pub invite: NewUser,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn a_target_keeps_no_credentials_query_or_trailing_slash() {
+        let target = Target::new(
+            "https://ops:hunter2@site.example/.netlify/identity/?token=x#frag",
+            Some("site"),
+            "netlify",
+        );
+        assert_eq!(target.url, "https://site.example/.netlify/identity");
+        assert_eq!(target.audience.as_deref(), Some("site"));
+        assert_eq!(
+            target.to_string(),
+            "https://site.example/.netlify/identity (netlify, audience site)"
+        );
+        assert_eq!(
+            Target::new("http://127.0.0.1:8081/", Some(""), "netlify"),
+            Target::new("http://127.0.0.1:8081", None, "netlify"),
+            "an empty audience is no audience"
+        );
+    }
+}
