@@ -242,8 +242,9 @@ fn apply_scenario(
         changes: invites,
         wall,
         requests: admin.requests_sent(),
-        // One list page, then an invite and the app-metadata PUT per user.
-        minimum: 1 + 2 * invites as u64,
+        // One list page to plan, the same again right before applying (the preconditions),
+        // then an invite and the app-metadata PUT per user.
+        minimum: 2 + 2 * invites as u64,
         peak_bytes: PEAK.load(Ordering::Relaxed),
         peak_rss: peak_rss(),
     }
