@@ -1,53 +1,32 @@
-//! Scale benchmarks: `cargo bench --bench scale`.
+//! Scale benchmarks: `cargo bench --bench scale [-- [--quick] [--huge] [GROUP…]]`.
 //!
-//! The emulator runs as a child process (the release `gotrue-sync emulator`), so the figures
-//! for memory are the client's own: this process counts its live heap bytes with a wrapping
-//! allocator and reports the peak of each scenario, beside the kernel's peak resident set
-//! size (reset before each scenario). Requests are counted by the client.
-//! The table goes to stdout; BENCHMARKS.md records it with the machine and the date.
+//! Every scenario runs the release `gotrue-sync` binary end to end, as a user would: the
+//! manifest is a YAML file on disk, the server is the release `gotrue-sync emulator` in its
+//! own process on 127.0.0.1. Beside each run, in the same process and against the same files
+//! and server, the benchmark measures the scenario's floor: what the work costs with nothing
+//! of ours in between (the YAML parser's events over the file; every listing page fetched
+//! and parsed as plain JSON; for an apply, the rounds of requests its latency forces).
+//!
+//! Requests are counted from the binary's own debug log (`-vv` logs each request it sends,
+//! retries included). Peak RSS is the binary's, from the kernel (`getrusage` of the waited
+//! child; the emulator is still running then, so it is not included).
+//!
+//! Groups: `validate`, `plan` (the growth table: 1k, 10k, 100k users; 1M with `--huge`),
+//! `latency` (plan at 20 ms per request and parallelism 1, 8, 32), `apply` (invites at 20 ms).
+//! `--quick` uses small sizes, for a smoke run of the harness. The table goes to stdout.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use gotrue_sync::apply::{execute, ApplyOptions};
-use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, RemoteUser};
-use gotrue_sync::manifest::{Manifest, Policy, UserSpec};
-use gotrue_sync::plan::{plan, server_fingerprint};
-use gotrue_sync::secret::Secret;
 use serde_json::json;
-
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged to the system allocator.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        ptr
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 const TOKEN: &str = "bench-operator-token";
 const NAME: &str = "bench";
-const PAGE: u32 = 1000;
+const PAGE: usize = 1000;
+const BINARY: &str = env!("CARGO_BIN_EXE_gotrue-sync");
 
 struct Emulator {
     child: Child,
@@ -69,10 +48,14 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+fn email(i: usize) -> String {
+    format!("user{i:07}@example.com")
+}
+
 fn seeded_user(i: usize) -> serde_json::Value {
     json!({
         "id": format!("00000000-0000-4000-8000-{i:012}"),
-        "aud": "", "role": "", "email": format!("user{i:06}@example.com"),
+        "aud": "", "role": "", "email": email(i),
         "confirmed_at": "2026-01-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
         "app_metadata": {"provider": "email", "roles": ["member"], "managed_by": format!("gotrue-sync:{NAME}")},
         "user_metadata": {"full_name": format!("User {i}")}
@@ -81,8 +64,6 @@ fn seeded_user(i: usize) -> serde_json::Value {
 
 fn start_emulator(users: usize, latency: &str) -> Emulator {
     let mut seed = tempfile::NamedTempFile::new().expect("seed file");
-    // Streamed user by user: building the whole document first would leave this process's
-    // allocator holding pages that then count towards every peak RSS figure.
     let mut out = std::io::BufWriter::new(seed.as_file_mut());
     out.write_all(b"{\"users\":[").expect("write seed");
     for i in 0..users {
@@ -95,7 +76,7 @@ fn start_emulator(users: usize, latency: &str) -> Emulator {
     out.flush().expect("flush");
     drop(out);
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_gotrue-sync"))
+    let child = Command::new(BINARY)
         .args([
             "emulator",
             "--port",
@@ -112,7 +93,7 @@ fn start_emulator(users: usize, latency: &str) -> Emulator {
         .spawn()
         .expect("start the emulator");
     let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(600);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "the emulator did not start");
         std::thread::sleep(Duration::from_millis(20));
@@ -124,225 +105,218 @@ fn start_emulator(users: usize, latency: &str) -> Emulator {
     }
 }
 
-fn client(url: &str, parallelism: usize) -> AdminClient {
-    let options = ClientOptions {
-        page_size: PAGE,
-        list_parallelism: parallelism,
-        ..ClientOptions::default()
-    };
-    AdminClient::new(url, AdminCredentials::Token(Secret::new(TOKEN)), options).expect("client")
+/// A manifest of `users` users as the emulator holds them (roles and metadata: a plan finds
+/// nothing to change), plus `invites` new users, written the way a person would write it.
+fn write_manifest(dir: &Path, users: usize, invites: usize) -> PathBuf {
+    let path = dir.join("users.yaml");
+    let file = std::fs::File::create(&path).expect("manifest file");
+    let mut out = std::io::BufWriter::new(file);
+    write!(
+        out,
+        "version: 1\nname: {NAME}\npolicy:\n  max_deletes: 0\nusers:\n"
+    )
+    .expect("write");
+    for i in 0..users {
+        write!(
+            out,
+            "  - email: {}\n    roles: [member]\n    user_metadata:\n      full_name: User {i}\n",
+            email(i)
+        )
+        .expect("write");
+    }
+    for i in 0..invites {
+        writeln!(out, "  - email: new{i:07}@example.com").expect("write");
+    }
+    out.flush().expect("flush");
+    path
 }
 
-fn manifest(users: usize, extra_invites: usize) -> Manifest {
-    let mut specs: Vec<UserSpec> = (0..users)
-        .map(|i| {
-            let mut spec = UserSpec::new(format!("user{i:06}@example.com"));
-            spec.roles = Some(vec!["member".into()]);
-            spec
-        })
-        .collect();
-    specs.extend((0..extra_invites).map(|i| UserSpec::new(format!("new{i:06}@example.com"))));
-    Manifest {
-        version: 1,
-        name: NAME.into(),
-        policy: Policy {
-            max_deletes: 0,
-            ..Policy::default()
-        },
-        users: specs,
+/// What one run of the binary cost.
+struct Run {
+    wall: Duration,
+    requests: u64,
+    peak_rss: u64,
+}
+
+/// Runs the release binary with `args`, timing it and counting the requests it logs.
+fn run_binary(args: &[&str], url: Option<&str>) -> Run {
+    let mut command = Command::new(BINARY);
+    command
+        .args(args)
+        .arg("-vv")
+        .env("GOTRUE_ADMIN_TOKEN", TOKEN)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(url) = url {
+        command.env("GOTRUE_URL", url);
     }
+    let started = Instant::now();
+    let output = command.output().expect("run gotrue-sync");
+    let wall = started.elapsed();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "gotrue-sync {args:?} failed: {}",
+        log.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+    );
+    Run {
+        wall,
+        requests: log.lines().filter(|l| l.contains(" sending")).count() as u64,
+        peak_rss: children_peak_rss(),
+    }
+}
+
+/// The largest peak resident set of the children waited for so far, in bytes.
+fn children_peak_rss() -> u64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass and reads nothing else.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
+}
+
+/// The loading floor: the file read and every parser event pulled, nothing built.
+fn parse_floor(path: &Path) -> Duration {
+    let started = Instant::now();
+    let text = std::fs::read_to_string(path).expect("read the manifest");
+    let mut events = 0usize;
+    for event in granit_parser::Parser::new_from_str(&text) {
+        event.expect("valid YAML");
+        events += 1;
+    }
+    assert!(events > 0);
+    started.elapsed()
+}
+
+/// The listing floor: every page fetched one after another and parsed as plain JSON.
+fn listing_floor(runtime: &tokio::runtime::Runtime, url: &str, users: usize) -> Duration {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let listed = runtime.block_on(async {
+        let mut listed = 0;
+        for page in 1..=pages(users) {
+            let url = format!("{url}/admin/users?per_page={PAGE}&page={page}");
+            let response = http.get(url).bearer_auth(TOKEN).send().await.expect("page");
+            let body = response.bytes().await.expect("body");
+            let page: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            listed += page["users"].as_array().map_or(0, Vec::len);
+        }
+        listed
+    });
+    assert_eq!(listed, users, "every user listed once");
+    started.elapsed()
+}
+
+fn pages(users: usize) -> usize {
+    users.div_ceil(PAGE).max(1)
 }
 
 struct Row {
     scenario: String,
     users: usize,
     changes: usize,
-    wall: Duration,
-    requests: u64,
+    run: Run,
+    floor: Option<Duration>,
     minimum: u64,
-    peak_bytes: usize,
-    peak_rss: Option<usize>,
 }
 
-fn reset_peak() {
-    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
-    // Writing 5 to clear_refs resets the kernel's high-water mark of resident memory.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
-/// Peak resident memory since the last [`reset_peak`], from the kernel (Linux only).
-fn peak_rss() -> Option<usize> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+fn validate_scenario(users: usize) -> Row {
+    let dir = tempfile::tempdir().expect("dir");
+    let manifest = write_manifest(dir.path(), users, 0);
+    let file = manifest.to_str().expect("UTF-8 path");
+    let run = run_binary(&["validate", "-f", file], None);
+    Row {
+        scenario: "validate".into(),
+        users,
+        changes: 0,
+        run,
+        floor: Some(parse_floor(&manifest)),
+        minimum: 0,
+    }
 }
 
-fn pages(users: usize) -> u64 {
-    (users as u64).div_ceil(u64::from(PAGE)).max(1)
-}
-
-fn plan_scenario(
-    runtime: &tokio::runtime::Runtime,
-    users: usize,
-    latency: &str,
-    parallelism: usize,
-) -> Row {
+fn plan_scenario(users: usize, latency: &str, parallelism: usize) -> Row {
     let emulator = start_emulator(users, latency);
-    let desired = manifest(users, 0);
-    let admin = client(&emulator.url, parallelism);
-    reset_peak();
-    let started = Instant::now();
-    let result = runtime.block_on(async {
-        let listing = admin.list_users().await.expect("list");
-        plan(&desired, &listing.users)
-    });
-    let wall = started.elapsed();
-    assert!(
-        !result.summary.has_changes(),
-        "the no-change plan has changes"
+    let dir = tempfile::tempdir().expect("dir");
+    let manifest = write_manifest(dir.path(), users, 0);
+    let file = manifest.to_str().expect("UTF-8 path");
+    let parallelism = parallelism.to_string();
+    let run = run_binary(
+        &[
+            "plan",
+            "-f",
+            file,
+            "--parallelism",
+            &parallelism,
+            "--detailed-exitcode",
+        ],
+        Some(&emulator.url),
     );
+    let floor = parse_floor(&manifest) + listing_floor(&runtime(), &emulator.url, users);
     Row {
         scenario: format!("plan, no changes, latency {latency}, parallelism {parallelism}"),
         users,
         changes: 0,
-        wall,
-        requests: admin.requests_sent(),
-        minimum: pages(users),
-        peak_bytes: PEAK.load(Ordering::Relaxed),
-        peak_rss: peak_rss(),
+        run,
+        floor: Some(floor),
+        minimum: pages(users) as u64,
     }
 }
 
-fn apply_scenario(
-    runtime: &tokio::runtime::Runtime,
-    invites: usize,
-    latency: &str,
-    parallelism: usize,
-) -> Row {
+fn apply_scenario(invites: usize, latency: &str, parallelism: usize) -> Row {
     let emulator = start_emulator(0, latency);
-    let desired = manifest(0, invites);
-    let admin = client(&emulator.url, parallelism);
-    reset_peak();
-    let started = Instant::now();
-    let report = runtime.block_on(async {
-        let listing = admin.list_users().await.expect("list");
-        let planned = plan(&desired, &listing.users);
-        let options = ApplyOptions {
-            parallelism,
-            ..ApplyOptions::default()
-        };
-        execute(&planned, &admin, &options, |_| {}).await
-    });
-    let wall = started.elapsed();
-    assert_eq!(report.done(), invites, "every invite succeeds");
+    let dir = tempfile::tempdir().expect("dir");
+    let manifest = write_manifest(dir.path(), 0, invites);
+    let file = manifest.to_str().expect("UTF-8 path");
+    let parallelism_text = parallelism.to_string();
+    let run = run_binary(
+        &[
+            "apply",
+            "-f",
+            file,
+            "--auto-approve",
+            "--parallelism",
+            &parallelism_text,
+        ],
+        Some(&emulator.url),
+    );
+    // The latency bound: the listing, then rounds of `parallelism` invites, each an invite
+    // and its app-metadata write one after the other.
+    let latency_ms: u64 = latency
+        .trim_end_matches("ms")
+        .parse()
+        .expect("latency in ms");
+    let rounds = invites.div_ceil(parallelism) as u64;
+    let floor = Duration::from_millis(latency_ms * (1 + 2 * rounds));
     Row {
         scenario: format!("apply {invites} invites, latency {latency}, parallelism {parallelism}"),
         users: 0,
         changes: invites,
-        wall,
-        requests: admin.requests_sent(),
-        // One list page to plan, the same again right before applying (the preconditions),
+        run,
+        floor: Some(floor),
+        // The plan's listing, the same again right before applying (the preconditions),
         // then an invite and the app-metadata PUT per user.
         minimum: 2 + 2 * invites as u64,
-        peak_bytes: PEAK.load(Ordering::Relaxed),
-        peak_rss: peak_rss(),
-    }
-}
-
-fn pure_diff(users: usize) -> Row {
-    let remote: Vec<RemoteUser> = (0..users)
-        .map(|i| serde_json::from_value(seeded_user(i)).expect("user"))
-        .collect();
-    let desired = manifest(users, 0);
-    let mut best = Duration::MAX;
-    reset_peak();
-    for _ in 0..5 {
-        let started = Instant::now();
-        let result = plan(&desired, &remote);
-        best = best.min(started.elapsed());
-        assert!(!result.summary.has_changes());
-    }
-    Row {
-        scenario: "pure diff plan() (best of 5)".into(),
-        users,
-        changes: 0,
-        wall: best,
-        requests: 0,
-        minimum: 0,
-        peak_bytes: PEAK.load(Ordering::Relaxed),
-        peak_rss: peak_rss(),
-    }
-}
-
-/// The emulator on its own: 100 pages of 1,000 users fetched one after another and parsed
-/// for ids only, so that nearly all the time is the server's. Our own measurements are only
-/// as good as the emulator is fast.
-fn emulator_list(runtime: &tokio::runtime::Runtime, users: usize) -> Row {
-    #[derive(serde::Deserialize)]
-    struct Page {
-        users: Vec<Id>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Id {
-        id: String,
-    }
-    let emulator = start_emulator(users, "0ms");
-    let http = reqwest::Client::new();
-    reset_peak();
-    let started = Instant::now();
-    let listed = runtime.block_on(async {
-        let mut listed = std::collections::HashSet::new();
-        for page in 1..=pages(users) {
-            let url = format!("{}/admin/users?per_page={PAGE}&page={page}", emulator.url);
-            let response = http.get(url).bearer_auth(TOKEN).send().await.expect("page");
-            let page = response.json::<Page>().await.expect("json");
-            listed.extend(page.users.into_iter().map(|user| user.id));
-        }
-        listed
-    });
-    let wall = started.elapsed();
-    assert_eq!(listed.len(), users, "every user listed once");
-    Row {
-        scenario: "emulator alone: list every page, one at a time".into(),
-        users,
-        changes: 0,
-        wall,
-        requests: pages(users),
-        minimum: pages(users),
-        peak_bytes: PEAK.load(Ordering::Relaxed),
-        peak_rss: peak_rss(),
-    }
-}
-
-/// The server fingerprint that `plan --out` and `--json` add to a plan (not part of plan()).
-fn fingerprint_alone(users: usize) -> Row {
-    let remote: Vec<RemoteUser> = (0..users)
-        .map(|i| serde_json::from_value(seeded_user(i)).expect("user"))
-        .collect();
-    let mut best = Duration::MAX;
-    reset_peak();
-    for _ in 0..5 {
-        let started = Instant::now();
-        let hash = server_fingerprint(&remote);
-        best = best.min(started.elapsed());
-        assert!(!hash.is_empty());
-    }
-    Row {
-        scenario: "server_fingerprint(), for --out/--json (best of 5)".into(),
-        users,
-        changes: 0,
-        wall: best,
-        requests: 0,
-        minimum: 0,
-        peak_bytes: PEAK.load(Ordering::Relaxed),
-        peak_rss: peak_rss(),
     }
 }
 
 /// One row of the table.
 #[derive(Debug, Clone, Copy)]
 enum Scenario {
+    Validate {
+        users: usize,
+    },
     Plan {
         users: usize,
         latency: &'static str,
@@ -353,32 +327,27 @@ enum Scenario {
         latency: &'static str,
         parallelism: usize,
     },
-    Diff {
-        users: usize,
-    },
-    Fingerprint {
-        users: usize,
-    },
-    EmulatorList {
-        users: usize,
-    },
 }
 
-fn scenarios(quick: bool, wanted: impl Fn(&str) -> bool) -> Vec<Scenario> {
+fn scenarios(quick: bool, huge: bool, wanted: impl Fn(&str) -> bool) -> Vec<Scenario> {
+    let mut sizes = if quick {
+        vec![1_000, 10_000]
+    } else {
+        vec![1_000, 10_000, 100_000]
+    };
+    if huge {
+        sizes.push(1_000_000);
+    }
     let mut all = Vec::new();
+    if wanted("validate") {
+        all.extend(sizes.iter().map(|&users| Scenario::Validate { users }));
+    }
     if wanted("plan") {
-        let sizes: &[usize] = if quick {
-            &[1_000]
-        } else {
-            &[1_000, 10_000, 100_000]
-        };
-        for &users in sizes {
-            all.push(Scenario::Plan {
-                users,
-                latency: "0ms",
-                parallelism: 8,
-            });
-        }
+        all.extend(sizes.iter().map(|&users| Scenario::Plan {
+            users,
+            latency: "0ms",
+            parallelism: 8,
+        }));
     }
     if wanted("latency") {
         let users = if quick { 10_000 } else { 100_000 };
@@ -400,58 +369,42 @@ fn scenarios(quick: bool, wanted: impl Fn(&str) -> bool) -> Vec<Scenario> {
             });
         }
     }
-    if wanted("diff") {
-        let users = if quick { 10_000 } else { 100_000 };
-        all.push(Scenario::Diff { users });
-        all.push(Scenario::Fingerprint { users });
-    }
-    if wanted("emulator") {
-        all.push(Scenario::EmulatorList {
-            users: if quick { 10_000 } else { 100_000 },
-        });
-    }
     all
 }
 
 fn run(scenario: Scenario) -> Row {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     match scenario {
+        Scenario::Validate { users } => validate_scenario(users),
         Scenario::Plan {
             users,
             latency,
             parallelism,
-        } => plan_scenario(&runtime, users, latency, parallelism),
+        } => plan_scenario(users, latency, parallelism),
         Scenario::Apply {
             invites,
             latency,
             parallelism,
-        } => apply_scenario(&runtime, invites, latency, parallelism),
-        Scenario::Diff { users } => pure_diff(users),
-        Scenario::Fingerprint { users } => fingerprint_alone(users),
-        Scenario::EmulatorList { users } => emulator_list(&runtime, users),
+        } => apply_scenario(invites, latency, parallelism),
     }
 }
 
-/// `cargo bench --bench scale [-- [--quick] [GROUP…]]`, groups: `plan`, `latency`, `apply`,
-/// `diff`, `emulator` (all by default). `--quick` uses small sizes, for a smoke run of the harness.
-///
 /// Each scenario runs in a fresh child process of this benchmark (`--scenario N`), so that
-/// its peak resident memory is its own and not what earlier scenarios left to the allocator.
+/// the children whose peak memory it reports are that scenario's alone.
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
     let quick = args.iter().any(|a| a == "--quick");
+    let huge = args.iter().any(|a| a == "--huge");
     let groups: Vec<&str> = args
         .iter()
         .filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
         .map(String::as_str)
         .collect();
-    let all = scenarios(quick, |group| groups.is_empty() || groups.contains(&group));
+    let all = scenarios(quick, huge, |group| {
+        groups.is_empty() || groups.contains(&group)
+    });
     if let Some(position) = args.iter().position(|a| a == "--scenario") {
         let index: usize = args[position + 1].parse().expect("scenario index");
         let row = run(all[index]);
@@ -460,19 +413,17 @@ fn main() {
             row.scenario,
             row.users,
             row.changes,
-            row.wall.as_secs_f64(),
-            row.requests,
+            row.run.wall.as_secs_f64(),
+            row.floor.map_or(0.0, |f| f.as_secs_f64()),
+            row.run.requests,
             row.minimum,
-            row.peak_bytes,
-            row.peak_rss.unwrap_or(0)
+            row.run.peak_rss,
         );
         return;
     }
 
     let me = std::env::current_exe().expect("the benchmark's own path");
-    println!(
-        "| scenario | users | changes | wall | requests | minimum | ratio | peak heap | peak RSS |"
-    );
+    println!("| scenario | users | changes | wall | floor | wall / floor | requests | minimum | peak RSS |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for index in 0..all.len() {
         let output = Command::new(&me)
@@ -485,26 +436,28 @@ fn main() {
         let line = String::from_utf8_lossy(&output.stdout);
         let fields: Vec<&str> = line.trim_end().split('\t').collect();
         let number = |i: usize| fields[i].parse::<f64>().expect("a number");
-        let (requests, minimum) = (number(4), number(5));
-        let ratio = if minimum == 0.0 {
+        let (wall, floor) = (number(3), number(4));
+        let ratio = if floor == 0.0 {
             "-".to_owned()
         } else {
-            format!("{:.2}", requests / minimum)
+            format!("{:.2}", wall / floor)
         };
-        let rss = if number(7) == 0.0 {
+        let requests = if fields[0] == "validate" {
             "-".to_owned()
         } else {
-            format!("{:.0} MB", number(7) / 1e6)
+            fields[5].to_owned()
+        };
+        let minimum = if fields[0] == "validate" {
+            "-".to_owned()
+        } else {
+            fields[6].to_owned()
         };
         println!(
-            "| {} | {} | {} | {:.3} s | {} | {} | {ratio} | {:.1} MB | {rss} |",
+            "| {} | {} | {} | {wall:.3} s | {floor:.3} s | {ratio} | {requests} | {minimum} | {:.0} MB |",
             fields[0],
             fields[1],
             fields[2],
-            number(3),
-            fields[4],
-            fields[5],
-            number(6) / 1e6
+            number(7) / 1e6
         );
     }
 }

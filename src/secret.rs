@@ -70,27 +70,54 @@ pub enum SecretError {
     EmptyFile(String),
 }
 
-/// Resolves a manifest secret reference; relative files are read from `base_dir`.
+/// The largest password file read: a password is a line, and the bound keeps a mistaken
+/// reference (a device, a log, a disk image) from being read into memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 4096;
+
+/// Resolves a manifest secret reference; relative files are read from `base_dir`. Empty and
+/// whitespace-only values are refused: they are never the password someone meant.
 pub fn resolve(reference: &SecretRef, base_dir: &Path) -> Result<Secret, SecretError> {
     match reference {
         SecretRef::Env { env } => match std::env::var(env) {
-            Ok(value) if value.is_empty() => Err(SecretError::EmptyEnv(env.clone())),
+            Ok(value) if value.trim().is_empty() => Err(SecretError::EmptyEnv(env.clone())),
             Ok(value) => Ok(Secret(value)),
             Err(_) => Err(SecretError::MissingEnv(env.clone())),
         },
         SecretRef::File { file } => {
-            let path = base_dir.join(file);
-            let text = std::fs::read_to_string(&path).map_err(|e| SecretError::File {
-                path: file.clone(),
-                reason: e.to_string(),
-            })?;
+            let text =
+                read_secret_file(&base_dir.join(file)).map_err(|reason| SecretError::File {
+                    path: file.clone(),
+                    reason,
+                })?;
             let value = text.trim_end_matches(['\n', '\r']);
-            if value.is_empty() {
+            if value.trim().is_empty() {
                 return Err(SecretError::EmptyFile(file.clone()));
             }
             Ok(Secret(value.to_owned()))
         }
     }
+}
+
+/// Reads a regular file of at most [`MAX_SECRET_FILE_BYTES`]. The type is checked before
+/// opening, since opening a FIFO for reading waits for a writer that may never come.
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("not a regular file".into());
+    }
+    if metadata.len() > MAX_SECRET_FILE_BYTES {
+        return Err(format!("larger than {MAX_SECRET_FILE_BYTES} bytes"));
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!("larger than {MAX_SECRET_FILE_BYTES} bytes"));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -128,6 +155,56 @@ mod tests {
             Err(SecretError::MissingEnv(
                 "GOTRUE_SYNC_TEST_SURELY_UNSET".into()
             ))
+        );
+    }
+
+    fn file_error(dir: &Path, name: &str) -> SecretError {
+        let started = std::time::Instant::now();
+        let found = resolve(&SecretRef::File { file: name.into() }, dir).expect_err("refused");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{name} took {:?}",
+            started.elapsed()
+        );
+        found
+    }
+
+    #[test]
+    fn only_small_regular_files_with_a_password_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("blank"), "  \t\n").expect("write");
+        std::fs::write(dir.path().join("empty"), "").expect("write");
+        std::fs::write(dir.path().join("big"), "x".repeat(5000)).expect("write");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+
+        assert_eq!(
+            file_error(dir.path(), "blank"),
+            SecretError::EmptyFile("blank".into())
+        );
+        assert_eq!(
+            file_error(dir.path(), "empty"),
+            SecretError::EmptyFile("empty".into())
+        );
+        assert_eq!(
+            file_error(dir.path(), "big").to_string(),
+            "cannot read secret file big: larger than 4096 bytes"
+        );
+        assert_eq!(
+            file_error(dir.path(), "fifo").to_string(),
+            "cannot read secret file fifo: not a regular file"
+        );
+        assert_eq!(
+            file_error(dir.path(), "/dev/zero").to_string(),
+            "cannot read secret file /dev/zero: not a regular file"
+        );
+        assert_eq!(
+            file_error(dir.path(), ".").to_string(),
+            "cannot read secret file .: not a regular file"
         );
     }
 }

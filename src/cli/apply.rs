@@ -1,25 +1,17 @@
 //! `gotrue-sync apply`: show the plan, get approval, carry it out.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use clap::Args;
 
 use super::connect::ServerArgs;
-use super::error::{CliError, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
-use super::plan::{load_and_plan, read_plan, ReinviteArgs};
-use crate::apply::{
-    check_deletes, check_fresh, check_saved_plan, check_secrets, execute, plan_secrets,
-    ApplyOptions,
-};
-use crate::manifest::Policy;
-use crate::plan::server_fingerprint;
-use crate::render::{apply_summary, change_line, plan_human, progress_bar, Printer};
-
-/// Characters of the progress bar drawn on a terminal.
-const PROGRESS_WIDTH: usize = 30;
+use super::error::{CliError, ExitStatus};
+use super::output::Show;
+use super::plan::ReinviteArgs;
+use crate::ops::apply::{apply, ApplyOutcome, ApplyRequest, PlanSource, Prompter};
+use crate::ops::{Interrupts, OpsError};
+use crate::render::{apply_summary, Printer};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -58,121 +50,109 @@ pub struct ApplyArgs {
 }
 
 /// Runs `apply`.
-pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<u8, CliError> {
+pub async fn run(args: &ApplyArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
     let client = args.server.admin_client(usize::from(args.parallelism))?;
-    let (plan, secrets_dir, max_deletes) = match (&args.plan, args.files.as_slice()) {
-        (Some(path), _) => {
-            let plan = read_plan(path)?;
-            let configured = args.reinvite.plan_options(&args.server).target;
-            check_saved_plan(&plan, &configured, args.allow_admin_role)?;
-            let dir = PathBuf::from(plan.secrets_dir.clone().unwrap_or_else(|| ".".into()));
-            check_secrets(plan_secrets(&plan), &dir)?;
-            printer.status(&format!(
-                "Checking that the server has not changed since {} was made ...",
-                path.display()
-            ));
-            let listing = client.list_users().await?;
-            check_fresh(&plan, &listing.users)?;
-            let now = server_fingerprint(&listing.users);
-            match &plan.server.fingerprint {
-                Some(then) if *then == now => {
-                    printer.status("The server has not changed since the plan was made.");
-                }
-                Some(_) => printer.status(&format!(
-                    "The server changed since the plan was made ({} users then, {} now), but none of the users this plan touches did.",
-                    plan.server.users,
-                    listing.users.len()
-                )),
-                None => {}
-            }
-            let max_deletes = args.max_deletes.unwrap_or(Policy::default().max_deletes);
-            (plan, dir, max_deletes)
-        }
-        (None, [_, ..]) => {
-            let (loaded, plan) = load_and_plan(
-                &args.files,
-                &client,
-                &args.reinvite.plan_options(&args.server),
-                false,
-                printer,
-            )
-            .await?;
-            let max_deletes = args.max_deletes.unwrap_or(plan.policy.max_deletes);
-            (plan, loaded.base_dir(), max_deletes)
-        }
+    let source = match (&args.plan, args.files.as_slice()) {
+        (Some(path), _) => PlanSource::Saved(path.clone()),
+        (None, [_, ..]) => PlanSource::Manifest {
+            files: args.files.clone(),
+            options: args.reinvite.plan_options(&args.server),
+        },
         (None, []) => return Err(CliError::Usage("give a saved PLAN or -f FILE".into())),
     };
-
-    printer.document(&plan_human(&plan, printer.out_style()));
-    let conflicts = if plan.conflicts.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
-    };
-    if !plan.summary.has_changes() {
-        return Ok(conflicts);
-    }
-    check_deletes(&plan, max_deletes)?;
-    if !args.auto_approve && !approved(printer)? {
-        printer.error("Apply cancelled: nothing was changed.");
-        return Ok(EXIT_ERROR);
-    }
-
-    let cancel = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let cancel = Arc::clone(&cancel);
-        let printer = printer.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.store(true, Ordering::SeqCst);
-                printer.warn("interrupted: finishing the requests in flight, starting no new ones");
-            }
-        })
-    };
-    let options = ApplyOptions {
+    let request = ApplyRequest {
+        source,
+        auto_approve: args.auto_approve,
+        max_deletes: args.max_deletes,
+        target: args.reinvite.plan_options(&args.server).target,
+        allow_admin_role: args.allow_admin_role,
         parallelism: usize::from(args.parallelism),
         fail_fast: args.fail_fast,
-        secrets_dir,
-        cancel,
     };
-    let total = plan.changes.len();
-    let mut position = 0;
+    let mut interrupts = Interrupts::ctrl_c();
+    let outcome = apply(
+        &client,
+        &request,
+        &TerminalPrompter { printer },
+        &Show::with_progress(printer),
+        &mut interrupts,
+    )
+    .await?;
     let style = printer.err_style();
-    printer.progress(&progress_bar(0, total, PROGRESS_WIDTH));
-    let report = execute(&plan, &client, &options, |result| {
-        position += 1;
-        printer.status(&change_line(result, position, total, style));
-        printer.progress(&progress_bar(position, total, PROGRESS_WIDTH));
-    })
-    .await;
-    watcher.abort();
-    printer.report(&format!("\n{}", apply_summary(&report, style)));
-    Ok(if report.interrupted {
-        EXIT_INTERRUPTED
-    } else if report.failed() > 0 {
-        EXIT_ERROR
-    } else {
-        conflicts
+    Ok(match outcome {
+        ApplyOutcome::NoChanges { conflicts: 0 } => ExitStatus::Success,
+        ApplyOutcome::NoChanges { .. } => ExitStatus::Error,
+        ApplyOutcome::Declined => {
+            printer.error("Apply cancelled: nothing was changed.")?;
+            ExitStatus::Error
+        }
+        ApplyOutcome::Cancelled => {
+            // The Ctrl-C may have come at the prompt, after "Enter a value: ".
+            printer.report("\n")?;
+            printer.error("Apply cancelled: nothing was changed.")?;
+            ExitStatus::Interrupted
+        }
+        ApplyOutcome::Applied(report) => {
+            printer.report(&format!("\n{}", apply_summary(&report, style)))?;
+            if report.interrupted {
+                ExitStatus::Interrupted
+            } else if report.failed() > 0 {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Success
+            }
+        }
+        ApplyOutcome::Abandoned {
+            finished,
+            unknown,
+            total,
+        } => {
+            let mut text = format!(
+                "\nApply abandoned by a second Ctrl-C: {} of {total} changes finished; {} were in flight and may or may not have happened:\n",
+                finished.len(),
+                unknown.len()
+            );
+            for change in &unknown {
+                text.push_str(&format!("  - {} {}\n", change.action, change.email));
+            }
+            text.push_str("Run `gotrue-sync plan` to see what is still to do.\n");
+            printer.report(&style.red(&text))?;
+            ExitStatus::Interrupted
+        }
     })
 }
 
-/// Asks for `yes` on a terminal. Without one, refuses: nobody has seen the plan.
-fn approved(printer: &Printer) -> Result<bool, CliError> {
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::Usage(
-            "refusing to apply without confirmation: stdin is not a terminal. Review the plan, then pass --auto-approve".into(),
-        ));
+/// Asks for `yes` on the terminal. Without one, refuses: nobody has seen the plan.
+struct TerminalPrompter<'a> {
+    printer: &'a Printer,
+}
+
+impl Prompter for TerminalPrompter<'_> {
+    async fn approve(&self) -> Result<bool, OpsError> {
+        if !std::io::stdin().is_terminal() {
+            return Err(OpsError::NoTerminal);
+        }
+        let style = self.printer.err_style();
+        self.printer
+            .prompt(&format!(
+                "{}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+                style.bold("Do you want to perform these actions?")
+            ))
+            .map_err(OpsError::Output)?;
+        // Read on a thread of its own, so that a Ctrl-C can end the wait: the workflow
+        // stops waiting, and the process exits without joining the thread.
+        let (sender, answer) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = std::io::stdin().lock().read_line(&mut line).map(|_| line);
+            let _ = sender.send(read);
+        });
+        match answer.await {
+            Ok(Ok(line)) => Ok(line.trim() == "yes"),
+            Ok(Err(error)) => Err(OpsError::Prompt(error)),
+            Err(_) => Err(OpsError::Prompt(std::io::Error::other(
+                "the thread reading the answer stopped",
+            ))),
+        }
     }
-    let style = printer.err_style();
-    eprint!(
-        "{}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
-        style.bold("Do you want to perform these actions?")
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| CliError::Usage(format!("cannot read the answer: {e}")))?;
-    Ok(answer.trim() == "yes")
 }

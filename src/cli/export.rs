@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::connect::ServerArgs;
-use super::error::{CliError, EXIT_OK};
-use crate::export::export;
+use super::error::{CliError, ExitStatus};
+use super::output::Show;
+use crate::ops::export::{export, ExportRequest};
 use crate::render::{export_yaml, Printer};
 
 /// Arguments of `export`.
@@ -27,31 +28,29 @@ pub struct ExportArgs {
 }
 
 /// Runs `export`.
-pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<u8, CliError> {
+pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
     let client = args.server.admin_client(8)?;
-    printer.status(&format!("Listing users of {} ...", client.base_url()));
-    let listing = client.list_users().await?;
-    for warning in &listing.warnings {
-        printer.warn(warning);
-    }
-    let exported = export(&args.name, &listing.users, args.managed_only);
-    for warning in &exported.warnings {
-        printer.warn(warning);
-    }
-    let text =
-        export_yaml(&exported).map_err(|e| CliError::Usage(format!("cannot write YAML: {e}")))?;
+    let request = ExportRequest {
+        name: args.name.clone(),
+        managed_only: args.managed_only,
+    };
+    let exported = export(&client, &request, &Show::new(printer)).await?;
+    let text = export_yaml(&exported).map_err(CliError::ExportYaml)?;
     match &args.output {
         Some(path) => {
-            std::fs::write(path, &text)
-                .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))?;
+            std::fs::write(path, &text).map_err(|source| CliError::WriteFile {
+                what: "the manifest",
+                path: path.clone(),
+                source,
+            })?;
             printer.status(&format!(
                 "Exported {} users to {} ({} pending invitations).",
                 exported.manifest.users.len(),
                 path.display(),
                 exported.pending.len()
-            ));
+            ))?;
         }
-        None => printer.document(&text),
+        None => printer.document(&text)?,
     }
-    Ok(EXIT_OK)
+    Ok(ExitStatus::Success)
 }

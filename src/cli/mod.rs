@@ -1,22 +1,28 @@
-//! Command-line parsing (clap) and the edge that turns library results into output and exit
-//! codes. Each command lives in its own file and only calls into the library.
+//! Command-line parsing (clap) and the edge that turns workflow results into output and exit
+//! statuses. Each command lives in its own file: arguments → options → one call into
+//! [`crate::ops`] → render → [`ExitStatus`].
 
 mod apply;
 mod connect;
 mod demo;
+mod emulator;
 mod error;
 mod export;
+mod output;
 mod plan;
 mod schema;
 mod smoke;
 mod validate;
 
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-pub use error::{CliError, EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+pub use error::{render_chain, CliError, ExitStatus};
 
-use crate::render::{ColorChoice, Printer};
+use crate::render::{Printer, PrinterSettings, Style};
 
 /// Manage the users of a GoTrue (Netlify Identity) server as code.
 #[derive(Debug, Parser)]
@@ -35,6 +41,29 @@ pub struct Cli {
     quiet: bool,
 }
 
+/// When to use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream, given whether it is a terminal and whether `NO_COLOR` is set.
+    fn colour(self, is_terminal: bool, no_color: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && !no_color,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check a manifest and report every problem with its location.
@@ -48,7 +77,7 @@ enum Command {
     /// Print the manifest's JSON Schema.
     Schema,
     /// Run a local GoTrue-compatible server (in memory; mail kept in an inbox).
-    Emulator(crate::emulator::cli::EmulatorArgs),
+    Emulator(emulator::EmulatorArgs),
     /// Plan, apply and plan again against a seeded in-process emulator.
     Demo(demo::DemoArgs),
     /// Walk signup, confirm, login, refresh and logout against an instance; report each step.
@@ -56,59 +85,61 @@ enum Command {
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
-pub fn main() -> u8 {
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let err_terminal = std::io::stderr().is_terminal();
     init_logging(cli.verbose);
-    let printer = Printer::new(cli.color, cli.quiet);
-    if let Command::Demo(args) = &cli.command {
-        // Before the runtime starts any thread: setting the environment is only sound while
-        // the process has one thread.
-        for variable in demo::missing_secret_variables(args) {
-            std::env::set_var(&variable, crate::emulator::random_secret());
-            printer.status(&format!(
-                "demo: {variable} is not set; using a throwaway value for the emulator"
-            ));
-        }
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let printer = Printer::new(
+        Box::new(std::io::stdout()),
+        Box::new(std::io::stderr()),
+        PrinterSettings {
+            out_style: Style::new(cli.color.colour(std::io::stdout().is_terminal(), no_color)),
+            err_style: Style::new(cli.color.colour(err_terminal, no_color)),
+            quiet: cli.quiet,
+            err_terminal,
+        },
+    );
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            printer.error(&format!("cannot start the async runtime: {error}"));
-            return EXIT_ERROR;
-        }
-    };
-    let result = runtime.block_on(dispatch(&cli, &printer));
-    match result {
-        Ok(code) => code,
-        // Manifest diagnostics carry their own `error:` headings and snippets.
-        Err(CliError::Manifest(error @ crate::manifest::ManifestError::Invalid { .. })) => {
-            printer.report(&format!("{error}\n"));
-            EXIT_ERROR
-        }
-        Err(error) => {
-            printer.error(&error.to_string());
-            error.exit_code()
-        }
-    }
+        .map_err(CliError::Runtime)
+        .and_then(|runtime| runtime.block_on(dispatch(&cli, &printer)));
+    finish(result, &printer).into()
 }
 
-async fn dispatch(cli: &Cli, printer: &Printer) -> Result<u8, CliError> {
+async fn dispatch(cli: &Cli, printer: &Printer) -> Result<ExitStatus, CliError> {
     match &cli.command {
         Command::Validate(args) => validate::run(args, printer),
-        Command::Plan(args) => plan::run(args, printer).await,
+        Command::Plan(args) => plan::run(args, cli.verbose, printer).await,
         Command::Apply(args) => apply::run(args, printer).await,
         Command::Export(args) => export::run(args, printer).await,
         Command::Schema => schema::run(printer),
-        Command::Emulator(args) => {
-            crate::emulator::cli::run_foreground(args.clone().into()).await?;
-            Ok(EXIT_OK)
-        }
+        Command::Emulator(args) => emulator::run(args, printer).await,
         Command::Demo(args) => demo::run(args, printer).await,
         Command::Smoke(args) => smoke::run(args, printer).await,
     }
+}
+
+/// The one place an error is reported. A closed stdout (`gotrue-sync plan | head`) ends
+/// quietly with success: the reader has what it wanted. Any other failed write is an error.
+fn finish(result: Result<ExitStatus, CliError>, printer: &Printer) -> ExitStatus {
+    let error = match result {
+        Ok(status) => return status,
+        Err(error) => error,
+    };
+    if error
+        .output_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    {
+        return ExitStatus::Success;
+    }
+    // If even the error cannot be written, the exit status is all that is left.
+    let _ = match error.diagnostics() {
+        Some(diagnostics) => printer.report(&format!("{diagnostics}\n")),
+        None => printer.error(&render_chain(&error)),
+    };
+    ExitStatus::Error
 }
 
 /// Logs go to stderr; only this crate's events are shown, so that even `-vvv` cannot print

@@ -1,17 +1,19 @@
 //! `gotrue-sync plan`: show what apply would change.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 
 use super::connect::ServerArgs;
-use super::error::{CliError, EXIT_CHANGES, EXIT_OK};
-use crate::apply::check_secrets;
-use crate::gotrue::AdminClient;
+use super::error::{CliError, ExitStatus};
+use super::output::Show;
 use crate::identity::Collation;
-use crate::manifest::{self, LoadedManifest};
-use crate::plan::{plan_with, record_server_fingerprint, Plan, PlanOptions, Target};
-use crate::render::{plan_human, plan_json, plan_markdown, Printer};
+use crate::ops::plan::{plan, PlanRequest};
+use crate::plan::{PlanOptions, Target};
+use crate::render::{
+    plan_human_with, plan_json, plan_markdown, server_host, MarkdownOptions, PendingList, Printer,
+    DEFAULT_MARKDOWN_BUDGET, MIN_MARKDOWN_BUDGET,
+};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -26,6 +28,11 @@ pub struct PlanArgs {
     /// Shorthand for --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// The most bytes --format markdown may take: larger plans show changes as one line,
+    /// then count what still does not fit (a GitHub comment holds 65,536 characters).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MARKDOWN_BUDGET as u64,
+          value_parser = clap::value_parser!(u64).range(MIN_MARKDOWN_BUDGET as u64..))]
+    pub markdown_budget: u64,
     /// Save the plan (with a fingerprint of the server state) for `apply PLAN`.
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
@@ -75,100 +82,42 @@ impl ReinviteArgs {
     }
 }
 
-/// Loads and validates the manifest, checks its secrets, lists the server and plans.
-/// Loads the manifest, checks its secrets, lists the server and plans. `fingerprint`: also
-/// record the server fingerprint (for a saved or JSON plan).
-pub async fn load_and_plan(
-    files: &[PathBuf],
-    client: &AdminClient,
-    options: &PlanOptions,
-    fingerprint: bool,
-    printer: &Printer,
-) -> Result<(LoadedManifest, Plan), CliError> {
-    let loaded = manifest::load_all(files)?;
-    let secrets = loaded
-        .manifest
-        .users
-        .iter()
-        .filter_map(|u| u.password.as_ref().map(|p| (u.email.as_str(), p)));
-    check_secrets(secrets, &loaded.base_dir())?;
-    printer.status(&format!("Listing users of {} ...", client.base_url()));
-    let listing = client.list_users().await?;
-    for warning in &listing.warnings {
-        printer.warn(warning);
-    }
-    let mut plan = plan_with(&loaded.manifest, &listing.users, options);
-    if fingerprint {
-        record_server_fingerprint(&mut plan, &listing.users);
-    }
-    Ok((loaded, plan))
-}
-
-/// Runs `plan`.
-pub async fn run(args: &PlanArgs, printer: &Printer) -> Result<u8, CliError> {
+/// Runs `plan`; `verbose` (`-v`) names every pending invitation.
+pub async fn run(args: &PlanArgs, verbose: u8, printer: &Printer) -> Result<ExitStatus, CliError> {
     let client = args.server.admin_client(usize::from(args.parallelism))?;
     let format = if args.json {
         PlanFormat::Json
     } else {
         args.format
     };
-    let fingerprint = args.out.is_some() || format == PlanFormat::Json;
-    let (loaded, mut plan) = load_and_plan(
-        &args.files,
-        &client,
-        &args.reinvite.plan_options(&args.server),
-        fingerprint,
-        printer,
-    )
-    .await?;
-    printer.document(&match format {
-        PlanFormat::Human => plan_human(&plan, printer.out_style()),
-        PlanFormat::Json => plan_json(&plan),
-        PlanFormat::Markdown => plan_markdown(&plan),
-    });
-    if let Some(out) = &args.out {
-        let dir = std::fs::canonicalize(loaded.base_dir()).unwrap_or_else(|_| loaded.base_dir());
-        plan.secrets_dir = Some(dir.display().to_string());
-        save_plan(&plan, out)?;
-        printer.status(&format!(
-            "Saved the plan to {}. Apply it with: gotrue-sync apply {}",
-            out.display(),
-            out.display()
-        ));
-    }
-    Ok(if !plan.conflicts.is_empty() {
-        super::error::EXIT_ERROR
-    } else if args.detailed_exitcode && plan.summary.has_changes() {
-        EXIT_CHANGES
-    } else {
-        EXIT_OK
-    })
-}
-
-fn save_plan(plan: &Plan, path: &Path) -> Result<(), CliError> {
-    std::fs::write(path, plan_json(plan)).map_err(|e| CliError::PlanFile {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
-}
-
-/// Reads a plan saved with `plan --out`.
-pub fn read_plan(path: &Path) -> Result<Plan, CliError> {
-    let error = |reason: String| CliError::PlanFile {
-        path: path.to_path_buf(),
-        reason,
+    let request = PlanRequest {
+        files: args.files.clone(),
+        options: args.reinvite.plan_options(&args.server),
+        fingerprint: format == PlanFormat::Json,
+        save_to: args.out.clone(),
     };
-    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| error(format!("not a plan file: {e}")))?;
-    let version = value
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64);
-    if version != Some(u64::from(crate::plan::PLAN_FORMAT_VERSION)) {
-        return Err(error(format!(
-            "unsupported plan format_version {}; make the plan again with this version of gotrue-sync",
-            version.map_or_else(|| "(missing)".to_owned(), |v| v.to_string())
-        )));
-    }
-    serde_json::from_value(value).map_err(|e| error(format!("invalid plan: {e}")))
+    let planned = plan(&client, &request, &Show::new(printer)).await?;
+    printer.document(&match format {
+        PlanFormat::Human => plan_human_with(
+            &planned.plan,
+            printer.out_style(),
+            PendingList::for_verbosity(verbose),
+        ),
+        PlanFormat::Json => plan_json(&planned.plan),
+        PlanFormat::Markdown => plan_markdown(
+            &planned.plan,
+            &MarkdownOptions {
+                server_host: server_host(client.base_url()),
+                budget: usize::try_from(args.markdown_budget).unwrap_or(usize::MAX),
+                pending: PendingList::for_verbosity(verbose),
+            },
+        ),
+    })?;
+    Ok(if !planned.plan.conflicts.is_empty() {
+        ExitStatus::Error
+    } else if args.detailed_exitcode && planned.plan.summary.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
 }

@@ -1,15 +1,18 @@
 //! `gotrue-sync smoke`: walk the visitor flow against an instance and report every step.
 
+use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::connect::ServerArgs;
-use super::error::{CliError, EXIT_ERROR, EXIT_OK};
+use super::error::{CliError, ExitStatus};
 use crate::gotrue::UserClient;
+use crate::ops::smoke::{smoke, SmokeRequest};
+use crate::ops::{Event, Observer};
 use crate::render::{smoke_json, smoke_junit, smoke_latency_table, smoke_table, Printer};
-use crate::smoke::{run_repeated, ConfirmVia, Flow, SmokeOptions};
+use crate::smoke::{ConfirmVia, Flow, SmokeOptions};
 
 /// Arguments of `smoke`.
 #[derive(Debug, Args)]
@@ -27,7 +30,7 @@ pub struct SmokeArgs {
     pub confirm_via: Option<ConfirmVia>,
     /// The flows to walk; `invite` needs admin credentials and a mail source.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "signup")]
-    pub flow: Vec<Flow>,
+    pub flow: Vec<FlowArg>,
     /// Keep the test users (for debugging) instead of deleting them.
     #[arg(long)]
     pub keep_user: bool,
@@ -45,11 +48,29 @@ pub struct SmokeArgs {
     pub interval: Duration,
 }
 
+/// `--flow` values: the command-line face of [`Flow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FlowArg {
+    /// Signup, confirm, login, read and update the user, refresh, logout.
+    Signup,
+    /// Admin invite, accept with a password, login.
+    Invite,
+}
+
+impl From<FlowArg> for Flow {
+    fn from(flow: FlowArg) -> Self {
+        match flow {
+            FlowArg::Signup => Flow::Signup,
+            FlowArg::Invite => Flow::Invite,
+        }
+    }
+}
+
 /// Runs `smoke`: exit 0 when every step of every run passed, 1 otherwise.
-pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<u8, CliError> {
+pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
     let admin = args.server.optional_admin_client(1)?;
-    let needs_admin =
-        args.flow.contains(&Flow::Invite) || args.confirm_via == Some(ConfirmVia::Admin);
+    let flows: Vec<Flow> = args.flow.iter().copied().map(Flow::from).collect();
+    let needs_admin = flows.contains(&Flow::Invite) || args.confirm_via == Some(ConfirmVia::Admin);
     if needs_admin && admin.is_none() {
         return Err(CliError::Usage(format!(
             "--flow invite and --confirm-via admin need admin credentials. {}",
@@ -57,64 +78,64 @@ pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<u8, CliError> {
         )));
     }
     if admin.is_none() {
-        printer.warn("no admin credentials: the test user cannot be deleted afterwards");
+        printer.warn("no admin credentials: the test user cannot be deleted afterwards")?;
     }
     let user = UserClient::new(
         &args.server.url,
         args.server.aud.clone(),
         args.server.timeout,
     )?;
-    let options = SmokeOptions {
-        email_domain: args.email_domain.clone(),
-        confirm_via: args.confirm_via.clone(),
-        flows: args.flow.clone(),
-        keep_user: args.keep_user,
-    };
-    let style = printer.err_style();
-    let reports = run_repeated(
-        &user,
-        admin.as_ref(),
-        &options,
-        args.repeat,
-        args.interval,
-        |report, round| {
-            if args.repeat > 1 {
-                printer.status(&format!("Run {round} of {}:", args.repeat));
-            }
-            let table = smoke_table(
-                report,
-                if args.json {
-                    style
-                } else {
-                    printer.out_style()
-                },
-            );
-            // With --json the table is progress on stderr; otherwise it is the document.
-            if args.json {
-                printer.status(&table);
-            } else {
-                printer.document(&table);
-            }
+    let request = SmokeRequest {
+        options: SmokeOptions {
+            email_domain: args.email_domain.clone(),
+            confirm_via: args.confirm_via.clone(),
+            flows,
+            keep_user: args.keep_user,
         },
-    )
-    .await;
+        repeat: args.repeat,
+        interval: args.interval,
+    };
+    let show = ShowRuns { args, printer };
+    let reports = smoke(&user, admin.as_ref(), &request, &show).await?;
     if args.repeat > 1 && !args.json {
-        printer.document(&smoke_latency_table(&reports, printer.out_style()));
+        printer.document(&smoke_latency_table(&reports, printer.out_style()))?;
     }
     if args.json {
-        printer.document(&smoke_json(&reports));
+        printer.document(&smoke_json(&reports))?;
     }
     if let Some(path) = &args.junit {
-        std::fs::write(path, smoke_junit(&reports)).map_err(|e| {
-            CliError::Usage(format!(
-                "cannot write the JUnit report {}: {e}",
-                path.display()
-            ))
+        std::fs::write(path, smoke_junit(&reports)).map_err(|source| CliError::WriteFile {
+            what: "the JUnit report",
+            path: path.clone(),
+            source,
         })?;
     }
     Ok(if reports.iter().all(|r| r.passed()) {
-        EXIT_OK
+        ExitStatus::Success
     } else {
-        EXIT_ERROR
+        ExitStatus::Error
     })
+}
+
+/// Each run's table: the document, or progress on stderr when `--json` is the document.
+struct ShowRuns<'a> {
+    args: &'a SmokeArgs,
+    printer: &'a Printer,
+}
+
+impl Observer for ShowRuns<'_> {
+    fn event(&self, event: Event<'_>) -> io::Result<()> {
+        let Event::SmokeRun { report, round } = event else {
+            return Ok(());
+        };
+        let (args, printer) = (self.args, self.printer);
+        if args.repeat > 1 {
+            printer.status(&format!("Run {round} of {}:", args.repeat))?;
+        }
+        if args.json {
+            printer.status(&smoke_table(report, printer.err_style()))
+        } else {
+            printer.document(&smoke_table(report, printer.out_style()))
+        }
+    }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::error::{CliError, EXIT_OK};
+use super::error::{CliError, ExitStatus};
 use crate::manifest;
 use crate::render::Printer;
 
@@ -17,7 +17,7 @@ pub struct ValidateArgs {
 }
 
 /// Validates the manifest and reports every problem at once.
-pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<u8, CliError> {
+pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
     let loaded = manifest::load_all(&args.files)?;
     let count = loaded.manifest.users.len();
     printer.status(&format!(
@@ -30,6 +30,6 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<u8, CliError> {
             .join(", "),
         if count == 1 { "" } else { "s" },
         loaded.manifest.name
-    ));
-    Ok(EXIT_OK)
+    ))?;
+    Ok(ExitStatus::Success)
 }

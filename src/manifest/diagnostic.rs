@@ -51,19 +51,33 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A diagnostic at `location`, with the offending source line taken from `source`.
+    /// A diagnostic at `location`, with the offending source line taken from `source`
+    /// (values under secret-like keys masked). Indexes the whole text: a caller reporting
+    /// many problems in one file uses [`Diagnostic::at`] with one [`SourceLines`].
     pub fn new(location: SourceLocation, message: impl Into<String>, source: &str) -> Self {
-        let source_line = usize::try_from(location.line)
-            .ok()
-            .and_then(|line| line.checked_sub(1))
-            .and_then(|index| source.lines().nth(index))
-            .map(str::to_owned);
+        Diagnostic::at(location, message, &SourceLines::new(source))
+    }
+
+    /// A diagnostic at `location`, with its snippet line from `lines`.
+    pub fn at(location: SourceLocation, message: impl Into<String>, lines: &SourceLines) -> Self {
+        let source_line = lines.snippet(location.line);
         Diagnostic {
             location,
             message: message.into(),
             hint: None,
             related: None,
             source_line,
+        }
+    }
+
+    /// A diagnostic about a file as a whole, with no snippet of its content.
+    pub fn whole_file(file: &Path, message: impl Into<String>) -> Self {
+        Diagnostic {
+            location: SourceLocation::new(file, 0, 0),
+            message: message.into(),
+            hint: None,
+            related: None,
+            source_line: None,
         }
     }
 
@@ -106,6 +120,191 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// The lines of a manifest as diagnostics show them: a value written under a key that is, or
+/// looks like, a secret's name (`password`, `pasword`, `api_token`, …) is replaced by
+/// `(sensitive)`, and so is every line that continues it (a block scalar, a nested mapping,
+/// a quoted string left open). The masking reads the text, not the parsed tree, so it works
+/// just as well when the file is not valid YAML. Built on the first snippet asked for.
+pub struct SourceLines<'a> {
+    source: &'a str,
+    lines: std::cell::OnceCell<Vec<MaskedLine>>,
+}
+
+/// One line: where it starts and ends in the source, and from which byte on it is masked.
+#[derive(Debug, Clone, Copy)]
+struct MaskedLine {
+    start: usize,
+    end: usize,
+    masked_from: Option<usize>,
+}
+
+/// Where a secret's value is still being read on the following lines.
+#[derive(Debug, Clone, Copy)]
+enum SecretValue {
+    /// The value goes on while lines are indented more than its key.
+    Block { key_column: usize },
+    /// A quoted value not yet closed.
+    Quoted { quote: char },
+}
+
+impl<'a> SourceLines<'a> {
+    /// The lines of `source`.
+    pub fn new(source: &'a str) -> Self {
+        SourceLines {
+            source,
+            lines: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The text of 1-based `line`, masked where it holds a secret; `None` past the end.
+    pub fn snippet(&self, line: u64) -> Option<String> {
+        let index = usize::try_from(line).ok()?.checked_sub(1)?;
+        let found = *self
+            .lines
+            .get_or_init(|| mask_lines(self.source))
+            .get(index)?;
+        let text = &self.source[found.start..found.end];
+        Some(match found.masked_from {
+            None => text.to_owned(),
+            Some(from) => {
+                let kept = text[..from].trim_end();
+                if kept.is_empty() {
+                    format!("{}(sensitive)", &text[..from])
+                } else {
+                    format!("{kept} (sensitive)")
+                }
+            }
+        })
+    }
+}
+
+fn mask_lines(source: &str) -> Vec<MaskedLine> {
+    let mut lines = Vec::new();
+    let mut open: Option<SecretValue> = None;
+    let mut start = 0;
+    for raw in source.split_inclusive('\n') {
+        let end = start + raw.trim_end_matches(['\n', '\r']).len();
+        let text = &source[start..end];
+        let indent = text.len() - text.trim_start().len();
+        let mut masked_from = None;
+        match open {
+            Some(SecretValue::Quoted { quote }) => {
+                masked_from = Some(indent);
+                if closes_quote(text, quote) {
+                    open = None;
+                }
+            }
+            Some(SecretValue::Block { key_column }) => {
+                if text.trim().is_empty() || indent > key_column {
+                    masked_from = Some(indent);
+                } else {
+                    open = None;
+                }
+            }
+            None => {}
+        }
+        if open.is_none() && masked_from.is_none() {
+            if let Some((key_column, value_from)) = secret_key_in(text) {
+                masked_from = Some(value_from);
+                let value = text[value_from..].trim_start();
+                open = match value.chars().next() {
+                    Some(quote @ ('"' | '\'')) if !closes_quote(&value[1..], quote) => {
+                        Some(SecretValue::Quoted { quote })
+                    }
+                    _ => Some(SecretValue::Block { key_column }),
+                };
+            }
+        }
+        lines.push(MaskedLine {
+            start,
+            end,
+            masked_from,
+        });
+        start += raw.len();
+    }
+    lines
+}
+
+/// Whether `text` holds the quote that closes a string opened with `quote`.
+fn closes_quote(text: &str, quote: char) -> bool {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if quote == '"' && c == '\\' {
+            chars.next();
+        } else if c == quote {
+            return true;
+        }
+    }
+    false
+}
+
+/// The first key on `line` that names a secret: the column it starts at and the byte after
+/// its colon, where the value begins.
+fn secret_key_in(line: &str) -> Option<(usize, usize)> {
+    let bytes = line.as_bytes();
+    for (colon, _) in line.match_indices(':') {
+        let before = &line[..colon];
+        let key_start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'')))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let key = before[key_start..].trim_matches(['"', '\'']);
+        let ends_key = bytes.get(colon + 1).is_none_or(|b| b.is_ascii_whitespace());
+        if ends_key && !key.is_empty() && is_secret_like_key(key) {
+            return Some((key_start, colon + 1));
+        }
+    }
+    None
+}
+
+/// Names whose value is a secret, lower-case without separators.
+const SECRET_NAMES: [&str; 8] = [
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "privatekey",
+    "credential",
+];
+
+/// Short names that mean a secret only when they are the whole key.
+const SECRET_WORDS: [&str; 3] = ["pass", "pwd", "pw"];
+
+/// Whether a mapping key is, contains or is a likely misspelling of a secret's name:
+/// `password`, `Password`, `pasword`, `passwd`, `monitor_bot_password`, `api-key`, …
+pub fn is_secret_like_key(key: &str) -> bool {
+    let squashed: String = key
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if SECRET_WORDS.contains(&squashed.as_str())
+        || SECRET_NAMES.iter().any(|name| squashed.contains(name))
+    {
+        return true;
+    }
+    let words = key
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .chain(std::iter::once(squashed.clone()));
+    for word in words {
+        if word.is_empty() {
+            continue;
+        }
+        let close = SECRET_NAMES.iter().any(|name| {
+            let allowed = if name.len() >= 6 { 2 } else { 1 };
+            edit_distance(&word, name) <= allowed
+        });
+        if close {
+            return true;
+        }
+    }
+    false
 }
 
 /// Suggests the closest of `candidates` to a misspelt `word`, if one is close enough to be a

@@ -1,12 +1,14 @@
 //! Loading a manifest from one file, several files or a directory of them: users from all
 //! files form one desired state; `policy` may appear in at most one file.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::diagnostic::{Diagnostic, SourceLocation};
+use super::diagnostic::{Diagnostic, SourceLines, SourceLocation};
 use super::model::{Manifest, Policy, SecretRef};
-use super::validate::{duplicate_users, validate_file, Validated};
+use super::validate::{validate_file, Validated};
 use super::{LoadedManifest, ManifestError};
+use crate::identity::collation_fold;
 
 /// The files `paths` name: files as given, directories as their `*.yaml`/`*.yml` files,
 /// sorted by name.
@@ -38,6 +40,42 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ManifestError> {
     Ok(files)
 }
 
+/// The largest manifest file read: a million users with metadata take about 100 MB, and the
+/// bound stops a device such as `/dev/zero` named by mistake.
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 30;
+
+/// Reads one manifest file: a regular file (checked before opening, since opening a FIFO
+/// waits for a writer) of at most [`MAX_MANIFEST_BYTES`].
+fn read_source(path: &Path) -> Result<String, ManifestError> {
+    use std::io::Read;
+    let read_error = |source| ManifestError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    if !metadata.is_file() {
+        return Err(ManifestError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let too_large = || ManifestError::TooLarge {
+        path: path.to_path_buf(),
+        limit: MAX_MANIFEST_BYTES,
+    };
+    if metadata.len() > MAX_MANIFEST_BYTES {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut text = String::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(MAX_MANIFEST_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(read_error)?;
+    if text.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
 /// Reads, validates and merges the manifest files `paths` name.
 pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
     let files = expand(paths)?;
@@ -47,10 +85,7 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
     let mut policy_files: Vec<(SourceLocation, bool)> = Vec::new();
     let mut names: Vec<SourceLocation> = Vec::new();
     for file in &files {
-        let source = std::fs::read_to_string(file).map_err(|source| ManifestError::Read {
-            path: file.clone(),
-            source,
-        })?;
+        let source = read_source(file)?;
         let checked = validate_file(&source, file);
         admin_role_uses.extend(checked.admin_role_uses);
         if let Some(location) = checked.policy_location {
@@ -105,23 +140,30 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
         }
     }
 
-    let users: Vec<(&str, SourceLocation, &str)> = parts
-        .iter()
-        .flat_map(|(_, part, source)| {
-            part.manifest
-                .users
-                .iter()
-                .zip(&part.user_locations)
-                .map(move |(user, location)| {
-                    (user.email.as_str(), location.clone(), source.as_str())
-                })
-        })
-        .collect();
-    diagnostics.extend(
-        duplicate_users(&users)
-            .into_iter()
-            .map(|d| d.with_hint("declare each user in one file only")),
-    );
+    // Each file has checked its own users already: only several files can add duplicates.
+    let mut seen: HashMap<String, SourceLocation> = HashMap::new();
+    for (_, part, source) in parts.iter().filter(|_| parts.len() > 1) {
+        let lines = SourceLines::new(source);
+        for (user, location) in part.manifest.users.iter().zip(&part.user_locations) {
+            match seen.get(collation_fold(&user.email).as_ref()) {
+                Some(first) => diagnostics.push(
+                    Diagnostic::at(
+                        location.clone(),
+                        format!(
+                            "duplicate user `{}` (e-mails are compared ignoring case, and on netlify/gotrue accents)",
+                            user.email
+                        ),
+                        &lines,
+                    )
+                    .with_related("first declared at", first.clone())
+                    .with_hint("declare each user in one file only"),
+                ),
+                None => {
+                    seen.insert(collation_fold(&user.email).into_owned(), location.clone());
+                }
+            }
+        }
+    }
 
     if !diagnostics.is_empty() {
         return Err(ManifestError::Invalid {

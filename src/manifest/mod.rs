@@ -10,8 +10,8 @@ mod yaml;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use diagnostic::{did_you_mean, Diagnostic, SourceLocation};
-pub use files::{expand, load_all};
+pub use diagnostic::{did_you_mean, is_secret_like_key, Diagnostic, SourceLines, SourceLocation};
+pub use files::{expand, load_all, MAX_MANIFEST_BYTES};
 pub use model::{
     AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
     ADMIN_GROUP, SUPPORTED_VERSION,
@@ -52,6 +52,20 @@ pub enum ManifestError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The path names a device, a FIFO or something else that is not a regular file.
+    #[error("cannot read manifest {}: not a regular file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is larger than any manifest.
+    #[error("cannot read manifest {}: larger than {limit} bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The bound, [`MAX_MANIFEST_BYTES`].
+        limit: u64,
     },
     /// A directory holds no manifest files.
     #[error("no *.yaml or *.yml files in {}", path.display())]

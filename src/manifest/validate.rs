@@ -1,18 +1,23 @@
 //! Validation: every problem in a manifest at once, each with its location and a fix hint.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use serde_saphyr::{Location, Spanned};
 
-use super::diagnostic::{did_you_mean, Diagnostic, SourceLocation};
-use super::model::{CreateMode, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
+use super::diagnostic::{
+    did_you_mean, is_secret_like_key, Diagnostic, SourceLines, SourceLocation,
+};
+use super::model::{
+    AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
+    ADMIN_GROUP, SUPPORTED_VERSION,
+};
 use super::schema::{field_names, Section};
-use super::yaml::{Node, NodeValue};
+use super::yaml::{self, Key, Mark, Node, NodeValue};
 use crate::identity::{check_address, collation_fold, email_key, AddressError};
-use crate::ownership::{duplicates, reserved_app_key};
+use crate::ownership::reserved_app_key;
 
 /// A manifest that passed validation, with where each user was declared.
 #[derive(Debug, Clone)]
@@ -63,8 +68,8 @@ pub fn validate_file(source: &str, path: &Path) -> FileValidation {
     let mut check = Checker {
         path,
         source,
+        lines: SourceLines::new(source),
         diagnostics: Vec::new(),
-        sensitive: Vec::new(),
         admin_role_uses: Vec::new(),
         allow_admin_role: false,
         policy_location: None,
@@ -80,119 +85,171 @@ pub fn validate_file(source: &str, path: &Path) -> FileValidation {
     }
 }
 
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or(text)
-}
-
 struct Checker<'a> {
     path: &'a Path,
     source: &'a str,
+    /// The source's lines for snippets, secrets masked.
+    lines: SourceLines<'a>,
     diagnostics: Vec<Diagnostic>,
-    /// Where plaintext passwords start (line, column): snippets of those lines are masked.
-    sensitive: Vec<(u64, u64)>,
     admin_role_uses: Vec<Diagnostic>,
     allow_admin_role: bool,
     policy_location: Option<SourceLocation>,
     name_location: Option<SourceLocation>,
 }
 
-/// The locations of `password:` values that are plain scalars, so that no diagnostic
-/// snippet repeats a secret someone wrote into the manifest by mistake.
-fn plaintext_password_locations(root: &Node) -> Vec<(u64, u64)> {
-    let mut found = Vec::new();
-    let NodeValue::Map(entries) = &root.value else {
-        return found;
-    };
-    for (key, users) in entries {
-        let NodeValue::Seq(items) = &users.value else {
-            continue;
-        };
-        if key.value != "users" {
-            continue;
-        }
-        for item in items {
-            let NodeValue::Map(fields) = &item.value else {
-                continue;
-            };
-            for (field, value) in fields {
-                if field.value == "password"
-                    && matches!(value.value, NodeValue::String(_) | NodeValue::Number(_))
-                {
-                    found.push((value.referenced.line(), value.referenced.column()));
-                }
-            }
+/// What a message calls the object being checked, formatted only when there is a problem.
+#[derive(Clone, Copy)]
+enum Context<'e> {
+    Policy,
+    /// A user whose e-mail is not known (yet), by index.
+    Entry(usize),
+    User(&'e str),
+}
+
+impl fmt::Display for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Context::Policy => f.write_str("`policy`"),
+            Context::Entry(index) => write!(f, "users[{index}]"),
+            Context::User(email) => write!(f, "user `{email}`"),
         }
     }
-    found
 }
+
+/// The known fields of one mapping, in document order.
+struct Fields<'n, 's>(Vec<(&'n Key<'s>, &'n Node<'s>)>);
+
+impl<'n, 's> Fields<'n, 's> {
+    fn get(&self, name: &str) -> Option<(&'n Key<'s>, &'n Node<'s>)> {
+        self.0.iter().find(|(key, _)| key.value == name).copied()
+    }
+}
+
+const PRUNE_MODES: [(&str, PruneMode); 3] = [
+    ("none", PruneMode::None),
+    ("managed", PruneMode::Managed),
+    ("all", PruneMode::All),
+];
+const METADATA_MODES: [(&str, MetadataMode); 2] = [
+    ("merge", MetadataMode::Merge),
+    ("exact", MetadataMode::Exact),
+];
+const CREATE_MODES: [(&str, CreateMode); 2] = [
+    ("invite", CreateMode::Invite),
+    ("password", CreateMode::Password),
+];
+
+const ADOPT_MODES: [(&str, AdoptMode); 3] = [
+    ("none", AdoptMode::None),
+    ("confirmed", AdoptMode::Confirmed),
+    ("all", AdoptMode::All),
+];
 
 impl Checker<'_> {
     fn run(&mut self) -> Result<Validated, Vec<Diagnostic>> {
-        let root: Node = match serde_saphyr::from_str(self.source) {
+        let root = match yaml::parse(self.source) {
             Ok(root) => root,
+            Err(_) if !mentions_manifest_keys(self.source) => {
+                return Err(vec![not_a_manifest(self.path)]);
+            }
             Err(error) => {
-                let location = error.location().unwrap_or(Location::UNKNOWN);
-                let message = format!("invalid YAML: {}", first_line(&error.to_string()));
-                self.report(
-                    &location,
-                    message,
-                    Some("fix the YAML syntax at this place"),
-                );
+                let hint = if error.alias_bomb {
+                    "a manifest needs no aliases that expand this far; write the values out or share fewer of them"
+                } else {
+                    "fix the YAML syntax at this place"
+                };
+                let message = format!("invalid YAML: {}", error.message);
+                self.report(error.location, message, Some(hint));
                 return Err(std::mem::take(&mut self.diagnostics));
             }
         };
-        self.sensitive = plaintext_password_locations(&root);
-        let user_locations = self.root(&root);
+        let NodeValue::Map(entries) = &root.value else {
+            return Err(vec![not_a_manifest(self.path)]);
+        };
+        if !entries
+            .iter()
+            .any(|(key, _)| matches!(key.value.as_ref(), "version" | "users"))
+        {
+            return Err(vec![not_a_manifest(self.path)]);
+        }
+        self.numbers(&root);
+        let checked = self.root(entries);
         if !self.diagnostics.is_empty() {
             return Err(std::mem::take(&mut self.diagnostics));
         }
-        match serde_json::from_value::<Manifest>(root.value.to_json()) {
-            Ok(manifest) => Ok(Validated {
-                manifest,
-                user_locations,
-            }),
-            Err(error) => {
-                self.report(&root.referenced, error.to_string(), None);
-                Err(std::mem::take(&mut self.diagnostics))
+        let (manifest, user_locations) = checked;
+        Ok(Validated {
+            manifest,
+            user_locations,
+        })
+    }
+
+    /// Reports every plain number that would not be stored as written, except under
+    /// secret-like keys (a plaintext password is reported as such, and never quoted).
+    fn numbers(&mut self, node: &Node) {
+        match &node.value {
+            NodeValue::InexactNumber => self.report(
+                node.referenced,
+                "this number would not be stored as written (leading zeros, a `+`, a trailing `.0`, an exponent or more than 2^53 change it)",
+                Some("quote it to keep it as text, e.g. `zip: \"012345\"`"),
+            ),
+            NodeValue::Seq(items) => {
+                for item in items {
+                    self.numbers(item);
+                }
+            }
+            NodeValue::Map(entries) => {
+                for (key, value) in entries {
+                    if !is_secret_like_key(&key.value) {
+                        self.numbers(value);
+                    }
+                }
+            }
+            NodeValue::Null | NodeValue::Bool(_) | NodeValue::Number(_) | NodeValue::String(_) => {
             }
         }
     }
 
-    fn location(&self, at: &Location) -> SourceLocation {
+    fn location(&self, at: Mark) -> SourceLocation {
         SourceLocation::new(self.path, at.line(), at.column())
     }
 
-    fn report(&mut self, at: &Location, message: impl Into<String>, hint: Option<&str>) {
-        let diagnostic = Diagnostic::new(self.location(at), message, self.source);
+    fn report(&mut self, at: Mark, message: impl Into<String>, hint: Option<&str>) {
+        let diagnostic = Diagnostic::at(self.location(at), message, &self.lines);
         self.push(diagnostic, hint);
     }
 
     fn push(&mut self, mut diagnostic: Diagnostic, hint: Option<&str>) {
-        let line = diagnostic.location.line;
-        if let Some((_, column)) = self.sensitive.iter().find(|(l, _)| *l == line) {
-            let keep = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
-            diagnostic.source_line = diagnostic
-                .source_line
-                .map(|text| format!("{}(sensitive)", text.chars().take(keep).collect::<String>()));
-        }
         if let Some(hint) = hint {
             diagnostic = diagnostic.with_hint(hint);
         }
         self.diagnostics.push(diagnostic);
     }
 
-    /// Reports unknown keys of a mapping and returns the known ones by name.
-    fn fields<'n>(
+    /// Reports a value of the wrong kind for `key`.
+    fn invalid(&mut self, key: &str, value: &Node, context: impl fmt::Display, expected: &str) {
+        let message = match &value.value {
+            NodeValue::InexactNumber => return,
+            found => format!(
+                "invalid `{key}` in {context}: expected {expected}, found {}",
+                found.type_name()
+            ),
+        };
+        self.report(value.referenced, message, None);
+    }
+
+    /// Reports unknown keys of a mapping and returns the known ones.
+    fn fields<'n, 's>(
         &mut self,
-        entries: &'n [(Spanned<String>, Node)],
+        entries: &'n [(Key<'s>, Node<'s>)],
         section: Section,
-        context: &str,
-    ) -> HashMap<&'n str, (&'n Spanned<String>, &'n Node)> {
+        context: &dyn fmt::Display,
+    ) -> Fields<'n, 's> {
         let known = field_names(section);
-        let mut found = HashMap::new();
+        let mut found = Vec::with_capacity(entries.len());
         for (key, value) in entries {
-            if known.contains(&key.value) {
-                found.insert(key.value.as_str(), (key, value));
+            if known.iter().any(|name| *name == key.value) {
+                found.push((key, value));
                 continue;
             }
             let hint = match did_you_mean(&key.value, known.iter().map(String::as_str)) {
@@ -200,50 +257,130 @@ impl Checker<'_> {
                 None => format!("the fields of {context} are: {}", known.join(", ")),
             };
             self.report(
-                &key.referenced,
+                key.referenced,
                 format!("unknown field `{}` in {context}", key.value),
                 Some(&hint),
             );
         }
-        found
+        Fields(found)
     }
 
-    /// Checks one field's value against the typed model by deserializing a minimal object
-    /// holding just that field (plus `base`, the other required fields), so a wrong type or
-    /// an unknown enum value is reported at the value itself.
-    fn typed_field<T: DeserializeOwned>(
+    fn string<'n>(
         &mut self,
-        base: &Map<String, Value>,
         key: &str,
-        value: &Node,
-        context: &str,
-    ) {
-        let mut object = base.clone();
-        object.insert(key.to_owned(), value.value.to_json());
-        if let Err(error) = serde_json::from_value::<T>(Value::Object(object)) {
-            let message = format!("invalid `{key}` in {context}: {error}");
-            self.report(&value.referenced, message, None);
+        value: &'n Node,
+        context: impl fmt::Display,
+    ) -> Option<&'n str> {
+        match &value.value {
+            NodeValue::String(text) => Some(text),
+            _ => {
+                self.invalid(key, value, context, "a string");
+                None
+            }
         }
     }
 
-    fn root(&mut self, root: &Node) -> Vec<SourceLocation> {
-        let NodeValue::Map(entries) = &root.value else {
-            self.report(
-                &root.referenced,
-                format!(
-                    "the manifest must be a mapping, found {}",
-                    root.value.type_name()
-                ),
-                Some("start the file with `version: 1`, `name: ...` and a `users:` list"),
-            );
-            return Vec::new();
+    /// An optional field: `null` means absent.
+    fn optional<'n, T>(
+        &mut self,
+        field: Option<(&Key, &'n Node)>,
+        read: impl FnOnce(&mut Self, &'n Node) -> Option<T>,
+    ) -> Option<T> {
+        match field {
+            None
+            | Some((
+                _,
+                Node {
+                    value: NodeValue::Null,
+                    ..
+                },
+            )) => None,
+            Some((_, value)) => read(self, value),
+        }
+    }
+
+    fn bool(&mut self, key: &str, value: &Node, context: impl fmt::Display) -> Option<bool> {
+        match value.value {
+            NodeValue::Bool(flag) => Some(flag),
+            _ => {
+                self.invalid(key, value, context, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    fn choice<T: Copy>(
+        &mut self,
+        key: &str,
+        value: &Node,
+        context: impl fmt::Display,
+        choices: &[(&str, T)],
+    ) -> Option<T> {
+        let names = choices
+            .iter()
+            .map(|(name, _)| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let NodeValue::String(text) = &value.value else {
+            self.invalid(key, value, context, &format!("one of {names}"));
+            return None;
         };
-        let fields = self.fields(entries, Section::Root, "the manifest");
-        let start = Location::UNKNOWN;
+        let found = choices.iter().find(|(name, _)| name == text);
+        if found.is_none() {
+            self.report(
+                value.referenced,
+                format!(
+                    "invalid `{key}` in {context}: unknown value `{text}`, expected one of {names}"
+                ),
+                None,
+            );
+        }
+        found.map(|(_, choice)| *choice)
+    }
+
+    fn string_list(
+        &mut self,
+        key: &str,
+        value: &Node,
+        context: impl fmt::Display,
+    ) -> Option<Vec<String>> {
+        let NodeValue::Seq(items) = &value.value else {
+            self.invalid(key, value, context, "a list of strings");
+            return None;
+        };
+        let mut list = Vec::with_capacity(items.len());
+        for item in items {
+            match &item.value {
+                NodeValue::String(text) => list.push(text.to_string()),
+                _ => {
+                    self.invalid(key, item, context, "a list of strings");
+                    return None;
+                }
+            }
+        }
+        Some(list)
+    }
+
+    fn metadata(
+        &mut self,
+        key: &str,
+        value: &Node,
+        context: impl fmt::Display,
+    ) -> Option<Map<String, Value>> {
+        match &value.value {
+            NodeValue::Map(entries) => Some(json_map(entries)),
+            _ => {
+                self.invalid(key, value, context, "a mapping");
+                None
+            }
+        }
+    }
+
+    fn root(&mut self, entries: &[(Key, Node)]) -> (Manifest, Vec<SourceLocation>) {
+        let fields = self.fields(entries, Section::Root, &"the manifest");
         let top = entries
             .first()
-            .map(|(k, _)| &k.referenced)
-            .unwrap_or(&start);
+            .map_or(Mark::UNKNOWN, |(key, _)| key.referenced);
 
         match fields.get("version") {
             None => self.report(
@@ -253,13 +390,14 @@ impl Checker<'_> {
             ),
             Some((_, value)) => {
                 let supported = matches!(&value.value, NodeValue::Number(n) if n.as_u64() == Some(u64::from(SUPPORTED_VERSION)));
-                if !supported {
-                    let found = match &value.value {
-                        NodeValue::Number(n) => n.to_string(),
-                        other => other.type_name().to_owned(),
-                    };
+                let found = match &value.value {
+                    NodeValue::Number(n) => Some(n.to_string()),
+                    NodeValue::InexactNumber => None,
+                    other => Some(other.type_name().to_owned()),
+                };
+                if let (false, Some(found)) = (supported, found) {
                     self.report(
-                        &value.referenced,
+                        value.referenced,
                         format!("unsupported manifest version {found}"),
                         Some("this build of gotrue-sync reads `version: 1`"),
                     );
@@ -267,112 +405,168 @@ impl Checker<'_> {
             }
         }
 
+        let mut name = String::new();
         match fields.get("name") {
             None => self.report(
                 top,
                 "missing `name`",
                 Some("add `name: <owner label>`, e.g. `name: marketing-site`; it marks the users this manifest owns"),
             ),
-            Some((_, value)) => match &value.value {
-                NodeValue::String(name) if valid_name(name) => {}
-                _ => self.report(
-                    &value.referenced,
-                    "`name` must be a non-empty label of letters, digits, `.`, `_` or `-`",
-                    Some("for example `name: marketing-site`"),
-                ),
-            },
-        }
-
-        if let Some((key, _)) = fields.get("name") {
-            self.name_location = Some(self.location(&key.referenced));
-        }
-        if let Some((key, policy)) = fields.get("policy") {
-            self.policy_location = Some(self.location(&key.referenced));
-            self.allow_admin_role = self.policy(policy);
-        }
-
-        match fields.get("users") {
-            Some((_, users)) => self.users(users),
-            None => Vec::new(),
-        }
-    }
-
-    /// Checks `policy` and returns its `allow_admin_role`.
-    fn policy(&mut self, policy: &Node) -> bool {
-        let entries = match &policy.value {
-            NodeValue::Map(entries) => entries,
-            NodeValue::Null => return false,
-            other => {
-                self.report(
-                    &policy.referenced,
-                    format!("`policy` must be a mapping, found {}", other.type_name()),
-                    Some("for example `policy: { prune: managed, max_deletes: 10 }`"),
-                );
-                return false;
-            }
-        };
-        let fields = self.fields(entries, Section::Policy, "`policy`");
-        let base = Map::new();
-        for (key, value) in fields.values() {
-            self.typed_field::<Policy>(&base, &key.value, value, "`policy`");
-        }
-        if let Some((_, NodeValue::Seq(paths))) = fields.get("ignore").map(|(k, v)| (k, &v.value)) {
-            for path in paths {
-                let NodeValue::String(text) = &path.value else {
-                    continue;
-                };
-                let valid = matches!(text.split_once('.'), Some(("app_metadata" | "user_metadata", key)) if !key.is_empty() && !key.contains('.'));
-                if !valid {
-                    self.report(
-                        &path.referenced,
-                        format!("invalid ignore path `{text}` in `policy`"),
-                        Some(
-                            "write `app_metadata.KEY` or `user_metadata.KEY` (top-level keys only)",
-                        ),
-                    );
+            Some((key, value)) => {
+                self.name_location = Some(self.location(key.referenced));
+                match &value.value {
+                    NodeValue::String(text) if valid_name(text) => name = text.to_string(),
+                    _ => self.report(
+                        value.referenced,
+                        "`name` must be a non-empty label of letters, digits, `.`, `_` or `-`",
+                        Some("for example `name: marketing-site`"),
+                    ),
                 }
             }
         }
-        matches!(fields.get("allow_admin_role"), Some((_, v)) if v.value == NodeValue::Bool(true))
+
+        let mut policy = Policy::default();
+        if let Some((key, value)) = fields.get("policy") {
+            self.policy_location = Some(self.location(key.referenced));
+            policy = self.policy(value);
+            self.allow_admin_role = policy.allow_admin_role;
+        }
+
+        let (users, user_locations) = match fields.get("users") {
+            Some((_, users)) => self.users(users),
+            None => (Vec::new(), Vec::new()),
+        };
+        let manifest = Manifest {
+            version: SUPPORTED_VERSION,
+            name,
+            policy,
+            users,
+        };
+        (manifest, user_locations)
     }
 
-    fn users(&mut self, users: &Node) -> Vec<SourceLocation> {
-        let items = match &users.value {
-            NodeValue::Seq(items) => items,
-            NodeValue::Null => return Vec::new(),
+    fn policy(&mut self, node: &Node) -> Policy {
+        let mut policy = Policy::default();
+        let entries = match &node.value {
+            NodeValue::Map(entries) => entries,
+            NodeValue::Null => return policy,
             other => {
                 self.report(
-                    &users.referenced,
+                    node.referenced,
+                    format!("`policy` must be a mapping, found {}", other.type_name()),
+                    Some("for example `policy: { prune: managed, max_deletes: 10 }`"),
+                );
+                return policy;
+            }
+        };
+        let context = Context::Policy;
+        let fields = self.fields(entries, Section::Policy, &context);
+        for (key, value) in &fields.0 {
+            let key = key.value.as_ref();
+            match key {
+                "prune" => {
+                    if let Some(mode) = self.choice(key, value, context, &PRUNE_MODES) {
+                        policy.prune = mode;
+                    }
+                }
+                "max_deletes" => match &value.value {
+                    NodeValue::Number(n)
+                        if n.as_u64().is_some_and(|n| n <= u64::from(u32::MAX)) =>
+                    {
+                        policy.max_deletes = n
+                            .as_u64()
+                            .and_then(|n| u32::try_from(n).ok())
+                            .unwrap_or(u32::MAX);
+                    }
+                    _ => self.invalid(key, value, context, "a whole number of at least 0"),
+                },
+                "user_metadata" | "app_metadata" => {
+                    if let Some(mode) = self.choice(key, value, context, &METADATA_MODES) {
+                        if key == "user_metadata" {
+                            policy.user_metadata = mode;
+                        } else {
+                            policy.app_metadata = mode;
+                        }
+                    }
+                }
+                "allow_admin_role" => {
+                    if let Some(allow) = self.bool(key, value, context) {
+                        policy.allow_admin_role = allow;
+                    }
+                }
+                "adopt" => {
+                    if let Some(mode) = self.choice(key, value, context, &ADOPT_MODES) {
+                        policy.adopt = mode;
+                    }
+                }
+                "ignore" => {
+                    if let Some(paths) = self.string_list(key, value, context) {
+                        self.ignore_paths(value);
+                        policy.ignore = paths;
+                    }
+                }
+                // `fields` has reported every other key; a test checks that each field of
+                // the schema is read here as serde reads it.
+                _ => {}
+            }
+        }
+        policy
+    }
+
+    fn ignore_paths(&mut self, list: &Node) {
+        let NodeValue::Seq(paths) = &list.value else {
+            return;
+        };
+        for path in paths {
+            let NodeValue::String(text) = &path.value else {
+                continue;
+            };
+            let valid = matches!(text.split_once('.'), Some(("app_metadata" | "user_metadata", key)) if !key.is_empty() && !key.contains('.'));
+            if !valid {
+                self.report(
+                    path.referenced,
+                    format!("invalid ignore path `{text}` in `policy`"),
+                    Some("write `app_metadata.KEY` or `user_metadata.KEY` (top-level keys only)"),
+                );
+            }
+        }
+    }
+
+    fn users(&mut self, users: &Node) -> (Vec<UserSpec>, Vec<SourceLocation>) {
+        let items = match &users.value {
+            NodeValue::Seq(items) => items,
+            NodeValue::Null => return (Vec::new(), Vec::new()),
+            other => {
+                self.report(
+                    users.referenced,
                     format!("`users` must be a list, found {}", other.type_name()),
                     Some("write each user as a list item: `- email: alice@example.com`"),
                 );
-                return Vec::new();
+                return (Vec::new(), Vec::new());
             }
         };
+        let mut seen: HashMap<Cow<str>, (Mark, &str)> = HashMap::with_capacity(items.len());
+        let mut specs = Vec::with_capacity(items.len());
         let mut locations = Vec::with_capacity(items.len());
-        let mut emails = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            locations.push(self.location(&item.referenced));
-            if let Some(email) = self.user(index, item) {
-                emails.push(email);
+            locations.push(self.location(item.referenced));
+            if let Some(spec) = self.user(index, item, &mut seen) {
+                specs.push(spec);
             }
         }
-        let emails: Vec<(&str, SourceLocation, &str)> = emails
-            .iter()
-            .map(|(email, at)| (email.as_str(), at.clone(), self.source))
-            .collect();
-        for diagnostic in duplicate_users(&emails) {
-            self.push(diagnostic, Some("keep one entry per e-mail address"));
-        }
-        locations
+        (specs, locations)
     }
 
-    /// Checks one user entry; returns its address and where it is written.
-    fn user(&mut self, index: usize, item: &Node) -> Option<(String, SourceLocation)> {
-        let context = format!("users[{index}]");
+    fn user<'n>(
+        &mut self,
+        index: usize,
+        item: &'n Node,
+        seen: &mut HashMap<Cow<'n, str>, (Mark, &'n str)>,
+    ) -> Option<UserSpec> {
+        let context = Context::Entry(index);
         let NodeValue::Map(entries) = &item.value else {
             self.report(
-                &item.referenced,
+                item.referenced,
                 format!(
                     "{context} must be a mapping, found {}",
                     item.value.type_name()
@@ -382,12 +576,11 @@ impl Checker<'_> {
             return None;
         };
         let fields = self.fields(entries, Section::User, &context);
-        let found;
 
-        let email = match fields.get("email") {
+        let email: &'n str = match fields.get("email") {
             None => {
                 self.report(
-                    &item.referenced,
+                    item.referenced,
                     format!("{context} has no `email`"),
                     Some("add `email: <address>`; users are keyed by e-mail"),
                 );
@@ -397,7 +590,7 @@ impl Checker<'_> {
                 NodeValue::String(email) => {
                     if let Err(problem) = check_address(email) {
                         self.report(
-                            &value.referenced,
+                            value.referenced,
                             format!(
                                 "invalid e-mail address `{}`: {problem}",
                                 email.escape_debug()
@@ -405,12 +598,32 @@ impl Checker<'_> {
                             Some(address_hint(&problem)),
                         );
                     }
-                    found = Some((email.clone(), self.location(&value.referenced)));
-                    email.clone()
+                    // One account on netlify/gotrue, whose database ignores case and accents.
+                    match seen.get(&collation_fold(email)) {
+                        Some((first, first_email)) => {
+                            let first = self.location(*first);
+                            let message = if email_key(email) == email_key(first_email) {
+                                format!("duplicate user `{email}` (e-mails are compared case-insensitively)")
+                            } else {
+                                format!("user `{email}` collides with `{first_email}`: netlify/gotrue compares addresses ignoring case and accents (`ß` = `ss`), so both name one account")
+                            };
+                            let diagnostic = Diagnostic::at(
+                                self.location(value.referenced),
+                                message,
+                                &self.lines,
+                            )
+                            .with_related("first declared at", first);
+                            self.push(diagnostic, Some("keep one entry per e-mail address"));
+                        }
+                        None => {
+                            seen.insert(collation_fold(email), (value.referenced, email));
+                        }
+                    }
+                    email
                 }
                 other => {
                     self.report(
-                        &value.referenced,
+                        value.referenced,
                         format!("`email` must be a string, found {}", other.type_name()),
                         None,
                     );
@@ -418,132 +631,206 @@ impl Checker<'_> {
                 }
             },
         };
-        let context = format!("user `{email}`");
-        let mut base = Map::new();
-        base.insert("email".into(), Value::String(email.clone()));
-        for (key, value) in fields.values() {
-            if !matches!(key.value.as_str(), "email" | "password") {
-                self.typed_field::<UserSpec>(&base, &key.value, value, &context);
+        let context = Context::User(email);
+        let mut spec = UserSpec::new(email);
+        for &(key_node, value) in &fields.0 {
+            let key = key_node.value.as_ref();
+            let field = Some((key_node, value));
+            match key {
+                "email" | "password" => {}
+                "roles" => spec.roles = self.optional(field, |c, v| c.string_list(key, v, context)),
+                "user_metadata" => {
+                    spec.user_metadata = self.optional(field, |c, v| c.metadata(key, v, context));
+                }
+                "app_metadata" => {
+                    spec.app_metadata = self.optional(field, |c, v| c.metadata(key, v, context));
+                    self.reserved_app_metadata(value, context);
+                }
+                "create" => {
+                    if let Some(mode) = self.choice(key, value, context, &CREATE_MODES) {
+                        spec.create = mode;
+                    }
+                }
+                "confirmed" => {
+                    spec.confirmed = self.optional(field, |c, v| c.bool(key, v, context))
+                }
+                "role" => {
+                    spec.role =
+                        self.optional(field, |c, v| c.string(key, v, context).map(str::to_owned));
+                    self.role(value, context);
+                }
+                "renamed_from" => {
+                    spec.renamed_from =
+                        self.optional(field, |c, v| c.string(key, v, context).map(str::to_owned));
+                    self.renamed_from(value, email, context);
+                }
+                "adopt" => {
+                    if let Some(adopt) = self.bool(key, value, context) {
+                        spec.adopt = adopt;
+                    }
+                }
+                // `fields` has reported every other key (see `policy`).
+                _ => {}
             }
         }
 
-        let create_password = matches!(fields.get("create"), Some((_, v)) if v.value == NodeValue::String("password".into()));
-        let create = if create_password {
-            CreateMode::Password
-        } else {
-            CreateMode::Invite
-        };
-        match (fields.get("password"), create) {
-            (Some((_, password)), CreateMode::Password) => self.secret_ref(password, &context),
+        match (fields.get("password"), spec.create) {
+            (Some((_, password)), CreateMode::Password) => {
+                spec.password = self.secret_ref(password, context);
+            }
             (Some((key, _)), CreateMode::Invite) => self.report(
-                &key.referenced,
+                key.referenced,
                 format!("{context} is invited, so it cannot have a password"),
                 Some("remove `password`, or set `create: password` to create the account with it"),
             ),
             (None, CreateMode::Password) => self.report(
-                &item.referenced,
+                item.referenced,
                 format!("{context} has `create: password` but no `password`"),
                 Some("add `password: { env: VARIABLE }` or `password: { file: path }`"),
             ),
             (None, CreateMode::Invite) => {}
         }
-        if let Some((_, value)) = fields.get("renamed_from") {
-            if let NodeValue::String(old) = &value.value {
-                if let Err(problem) = check_address(old) {
-                    self.report(
-                        &value.referenced,
-                        format!(
-                            "invalid `renamed_from` address `{}`: {problem}",
-                            old.escape_debug()
-                        ),
-                        Some(address_hint(&problem)),
-                    );
-                } else if email_key(old) == email_key(&email) {
-                    self.report(
-                        &value.referenced,
-                        format!("{context} is `renamed_from` its own address"),
-                        Some("remove `renamed_from`"),
-                    );
-                }
-            }
-        }
-
-        if let Some((_, value)) = fields.get("app_metadata") {
-            if let NodeValue::Map(app) = &value.value {
-                for (key, _) in app {
-                    if let Some(reserved) = reserved_app_key(&key.value) {
-                        self.report(
-                            &key.referenced,
-                            format!("`app_metadata.{}` is reserved in {context}", key.value),
-                            Some(reserved.hint),
-                        );
-                    }
-                }
-            }
-        }
-
-        if let Some((_, value)) = fields.get("role") {
-            if let NodeValue::String(role) = &value.value {
-                if role.trim().is_empty() {
-                    self.report(
-                        &value.referenced,
-                        format!("empty `role` in {context}"),
-                        Some("the server cannot clear a role; remove `role` to leave it alone"),
-                    );
-                } else if role.trim() == ADMIN_GROUP {
-                    let diagnostic = Diagnostic::new(
-                        self.location(&value.referenced),
-                        format!("{context} would get the admin role `{ADMIN_GROUP}`, which controls every user of the instance"),
-                        self.source,
-                    )
-                    .with_hint("if this is intended, set `policy.allow_admin_role: true`");
-                    self.admin_role_uses.push(diagnostic);
-                }
-            }
-        }
-        found
+        Some(spec)
     }
 
-    fn secret_ref(&mut self, password: &Node, context: &str) {
+    fn renamed_from(&mut self, value: &Node, email: &str, context: Context) {
+        if let NodeValue::String(old) = &value.value {
+            if let Err(problem) = check_address(old) {
+                self.report(
+                    value.referenced,
+                    format!(
+                        "invalid `renamed_from` address `{}`: {problem}",
+                        old.escape_debug()
+                    ),
+                    Some(address_hint(&problem)),
+                );
+            } else if email_key(old) == email_key(email) {
+                self.report(
+                    value.referenced,
+                    format!("{context} is `renamed_from` its own address"),
+                    Some("remove `renamed_from`"),
+                );
+            }
+        }
+    }
+
+    fn reserved_app_metadata(&mut self, value: &Node, context: Context) {
+        if let NodeValue::Map(app) = &value.value {
+            for (key, _) in app {
+                if let Some(reserved) = reserved_app_key(&key.value) {
+                    self.report(
+                        key.referenced,
+                        format!("`app_metadata.{}` is reserved in {context}", key.value),
+                        Some(reserved.hint),
+                    );
+                }
+            }
+        }
+    }
+
+    fn role(&mut self, value: &Node, context: Context) {
+        if let NodeValue::String(role) = &value.value {
+            if role.trim().is_empty() {
+                self.report(
+                    value.referenced,
+                    format!("empty `role` in {context}"),
+                    Some("the server cannot clear a role; remove `role` to leave it alone"),
+                );
+            } else if role.trim() == ADMIN_GROUP {
+                let diagnostic = Diagnostic::at(
+                    self.location(value.referenced),
+                    format!("{context} would get the admin role `{ADMIN_GROUP}`, which controls every user of the instance"),
+                    &self.lines,
+                )
+                .with_hint("if this is intended, set `policy.allow_admin_role: true`");
+                self.admin_role_uses.push(diagnostic);
+            }
+        }
+    }
+
+    fn secret_ref(&mut self, password: &Node, context: Context) -> Option<SecretRef> {
         let hint = "reference the secret instead: `password: { env: VARIABLE }` or `password: { file: path }`";
         match &password.value {
             NodeValue::Map(entries) if entries.len() == 1 => {
                 let (key, value) = &entries[0];
-                let valid_value = matches!(&value.value, NodeValue::String(s) if !s.is_empty());
-                if !matches!(key.value.as_str(), "env" | "file") {
-                    self.report(
-                        &key.referenced,
-                        format!(
-                            "unknown secret source `{}` in the password of {context}",
-                            key.value
-                        ),
-                        Some(hint),
-                    );
-                } else if !valid_value {
-                    self.report(
-                        &value.referenced,
+                let text = match &value.value {
+                    NodeValue::String(text) if !text.is_empty() => Some(text.to_string()),
+                    _ => None,
+                };
+                match (key.value.as_ref(), text) {
+                    ("env", Some(env)) => return Some(SecretRef::Env { env }),
+                    ("file", Some(file)) => return Some(SecretRef::File { file }),
+                    ("env" | "file", None) => self.report(
+                        value.referenced,
                         format!(
                             "`password.{}` of {context} must be a non-empty string",
                             key.value
                         ),
                         Some(hint),
-                    );
+                    ),
+                    (source, _) => self.report(
+                        key.referenced,
+                        format!("unknown secret source `{source}` in the password of {context}"),
+                        Some(hint),
+                    ),
                 }
             }
-            NodeValue::String(_) | NodeValue::Number(_) => self.report(
-                &password.referenced,
+            NodeValue::String(_) | NodeValue::Number(_) | NodeValue::InexactNumber => self.report(
+                password.referenced,
                 format!(
                     "plaintext password in {context}: secrets must not be written in the manifest"
                 ),
                 Some(hint),
             ),
             _ => self.report(
-                &password.referenced,
+                password.referenced,
                 format!("invalid password reference in {context}"),
                 Some(hint),
             ),
         }
+        None
     }
+}
+
+/// A metadata mapping as JSON, built directly from the tree.
+fn json_map(entries: &[(Key, Node)]) -> Map<String, Value> {
+    let mut map = Map::with_capacity(entries.len());
+    for (key, value) in entries {
+        map.insert(key.value.to_string(), json(value));
+    }
+    map
+}
+
+fn json(node: &Node) -> Value {
+    match &node.value {
+        NodeValue::Null | NodeValue::InexactNumber => Value::Null,
+        NodeValue::Bool(flag) => Value::Bool(*flag),
+        NodeValue::Number(number) => Value::Number(number.clone()),
+        NodeValue::String(text) => Value::String(text.to_string()),
+        NodeValue::Seq(items) => Value::Array(items.iter().map(json).collect()),
+        NodeValue::Map(entries) => Value::Object(json_map(entries)),
+    }
+}
+
+/// A file that is not a manifest: refused as a whole, without quoting any of it, since it
+/// may be a secret that happens to sit beside the manifest.
+fn not_a_manifest(path: &Path) -> Diagnostic {
+    Diagnostic::whole_file(
+        path,
+        format!(
+            "{} is not a gotrue-sync manifest (no `version` or `users` at the top level); its content is not shown",
+            path.display()
+        ),
+    )
+    .with_hint("pass the manifest file itself, and keep other YAML files (secrets above all) out of a manifest directory")
+}
+
+/// For a file that is not valid YAML: whether it reads like a manifest all the same (a line
+/// starting with `version:` or `users:`), so that its syntax error may be shown in context.
+fn mentions_manifest_keys(source: &str) -> bool {
+    source
+        .lines()
+        .any(|line| line.starts_with("version:") || line.starts_with("users:"))
 }
 
 fn valid_name(name: &str) -> bool {
@@ -553,8 +840,6 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// A deliberately plain check: GoTrue only validates addresses when SMTP is configured, so
-/// we catch the typos it would store verbatim.
 /// What to do about an address the servers would not take as meant.
 fn address_hint(problem: &AddressError) -> &'static str {
     match problem {
@@ -564,27 +849,6 @@ fn address_hint(problem: &AddressError) -> &'static str {
         AddressError::NotBare(_) => "write only the address, such as `alice@example.com`, without a name or comment",
         _ => "write the address as the server accepts it, such as `alice@example.com`",
     }
-}
-
-/// Entries that name one account twice: the same address up to letter case (one account on
-/// every server), or up to accents (one account on netlify/gotrue, whose database ignores
-/// them; two created at once would both exist, after that the server refuses the second).
-/// `users`: each address, where it is written and the text of that file.
-pub(crate) fn duplicate_users(users: &[(&str, SourceLocation, &str)]) -> Vec<Diagnostic> {
-    duplicates(users.iter().map(|(email, _, _)| collation_fold(email)))
-        .into_iter()
-        .map(|(later, first)| {
-            let (email, here, source) = &users[later];
-            let (first_email, there, _) = &users[first];
-            let message = if email_key(email) == email_key(first_email) {
-                format!("duplicate user `{email}` (e-mails are compared case-insensitively)")
-            } else {
-                format!("user `{email}` collides with `{first_email}`: netlify/gotrue compares addresses ignoring case and accents (`ß` = `ss`), so both name one account")
-            };
-            Diagnostic::new(here.clone(), message, source)
-                .with_related("first declared at", there.clone())
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,148 +1,570 @@
-//! A YAML document as a tree of values that each remember where they were written.
+//! A YAML document as a tree of values that each remember where they were written, built in
+//! one pass over the parser's events.
 //!
-//! Deserializing straight into the typed manifest would stop at the first problem and lose
-//! the location of values that are valid YAML but wrong for us (a bad e-mail, a duplicate).
-//! Reading into this tree first lets validation report every problem at once with its
-//! file, line and column.
+//! Validation reports every problem at once with its file, line and column, so it walks a
+//! tree rather than deserializing straight into the typed manifest (which would stop at the
+//! first problem). The tree is lean: scalars borrow their text from the source where YAML
+//! allows, and each node keeps only the line and column where it starts.
+//!
+//! Plain scalars are resolved with the YAML 1.2 core schema: only `true`/`false` are
+//! booleans (so `NO`, `yes` or `off` stay text), and a number whose spelling would not
+//! survive a round trip through JSON (`012345`, `+49…`, `1.0`, `1e3`, beyond 2^53) is kept
+//! apart as [`NodeValue::InexactNumber`] so that validation can ask for quotes. There is no
+//! budget on the size of a document, only on what aliases may expand to: a few lines of
+//! anchors must not become billions of nodes.
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
-use serde_saphyr::Spanned;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use granit_parser::{Event, Marker, Options, Parser, ScalarStyle, ScanError, Tag};
+use serde_json::Number;
+
+/// Nodes alias expansion may copy in any file, however small: plenty for anchors that share
+/// a few metadata maps between users.
+const MIN_ALIAS_NODES: usize = 100_000;
+
+/// Deepest nesting of lists and mappings accepted; a manifest needs five levels or so, and
+/// the bound keeps the recursive checks off the end of the stack.
+const MAX_DEPTH: usize = 64;
+
+/// A position in the source: 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    line: u32,
+    column: u32,
+}
+
+impl Mark {
+    /// An unknown position (line 0): diagnostics then point at the file as a whole.
+    pub const UNKNOWN: Mark = Mark { line: 0, column: 0 };
+
+    fn from_marker(marker: &Marker) -> Self {
+        Mark {
+            line: u32::try_from(marker.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(marker.col().saturating_add(1)).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// 1-based line.
+    pub fn line(&self) -> u64 {
+        u64::from(self.line)
+    }
+
+    /// 1-based column.
+    pub fn column(&self) -> u64 {
+        u64::from(self.column)
+    }
+}
 
 /// A YAML node and where it starts.
-pub type Node = Spanned<NodeValue>;
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node<'s> {
+    /// The value.
+    pub value: NodeValue<'s>,
+    /// Where it is written (for an alias, where the alias is).
+    pub referenced: Mark,
+}
+
+/// A mapping key (always read as text) and where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key<'s> {
+    /// The key's text.
+    pub value: Cow<'s, str>,
+    /// Where it is written.
+    pub referenced: Mark,
+}
 
 /// The value of a YAML node.
 #[derive(Debug, Clone, PartialEq)]
-pub enum NodeValue {
+pub enum NodeValue<'s> {
     /// `~`, `null` or an empty value.
     Null,
     /// `true` / `false`.
     Bool(bool),
-    /// An integer or a float.
-    Number(serde_json::Number),
+    /// A number written the way JSON prints it.
+    Number(Number),
+    /// A plain scalar the core schema reads as a number, but whose spelling a JSON number
+    /// would not keep (leading zeros, `+`, `1.0`, exponents, `.inf`, beyond 2^53).
+    InexactNumber,
     /// A string scalar.
-    String(String),
+    String(Cow<'s, str>),
     /// A sequence.
-    Seq(Vec<Node>),
+    Seq(Vec<Node<'s>>),
     /// A mapping, in document order, keys with their own locations.
-    Map(Vec<(Spanned<String>, Node)>),
+    Map(Vec<(Key<'s>, Node<'s>)>),
 }
 
-impl NodeValue {
+impl NodeValue<'_> {
     /// The YAML type name used in diagnostics.
     pub fn type_name(&self) -> &'static str {
         match self {
             NodeValue::Null => "null",
             NodeValue::Bool(_) => "a boolean",
-            NodeValue::Number(_) => "a number",
+            NodeValue::Number(_) | NodeValue::InexactNumber => "a number",
             NodeValue::String(_) => "a string",
             NodeValue::Seq(_) => "a list",
             NodeValue::Map(_) => "a mapping",
         }
     }
+}
 
-    /// The same value as JSON (locations dropped).
-    pub fn to_json(&self) -> Value {
-        match self {
-            NodeValue::Null => Value::Null,
-            NodeValue::Bool(b) => Value::Bool(*b),
-            NodeValue::Number(n) => Value::Number(n.clone()),
-            NodeValue::String(s) => Value::String(s.clone()),
-            NodeValue::Seq(items) => {
-                Value::Array(items.iter().map(|n| n.value.to_json()).collect())
+/// Why a file could not be read as YAML.
+#[derive(Debug)]
+pub struct YamlError {
+    /// Where the parser stopped.
+    pub location: Mark,
+    /// What went wrong, in one line.
+    pub message: String,
+    /// Whether alias expansion went over its bound (a "billion laughs" file).
+    pub alias_bomb: bool,
+}
+
+impl YamlError {
+    fn at(location: Mark, message: impl Into<String>) -> Self {
+        YamlError {
+            location,
+            message: message.into(),
+            alias_bomb: false,
+        }
+    }
+
+    fn scan(error: &ScanError) -> Self {
+        let info = error.info();
+        YamlError::at(
+            Mark::from_marker(error.marker()),
+            info.lines().next().unwrap_or_default(),
+        )
+    }
+}
+
+/// Parses `source` (one YAML document) into a located tree.
+pub fn parse(source: &str) -> Result<Node<'_>, YamlError> {
+    let mut options = Options::default();
+    options.emit_comments = false;
+    let mut builder = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        // Copying an alias costs about as much as the text it stands for, so nodes worth a
+        // quarter of the file's size is far beyond what sharing metadata needs, and keeps
+        // memory proportional to the file.
+        alias_nodes_left: (source.len() / 4).max(MIN_ALIAS_NODES),
+        root: None,
+        documents: 0,
+    };
+    let limit = builder.alias_nodes_left;
+    for event in Parser::new_from_str_with_options(source, options) {
+        let (event, span) = event.map_err(|error| YamlError::scan(&error))?;
+        let at = Mark::from_marker(&span.start);
+        builder.event(event, at).map_err(|mut error| {
+            if error.alias_bomb {
+                error.message = format!("YAML aliases expand to more than {limit} nodes");
             }
-            NodeValue::Map(entries) => Value::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.value.clone(), v.value.to_json()))
-                    .collect(),
-            ),
+            error
+        })?;
+    }
+    Ok(builder.root.unwrap_or(Node {
+        value: NodeValue::Null,
+        referenced: Mark::UNKNOWN,
+    }))
+}
+
+/// A collection being read.
+enum Frame<'s> {
+    Seq {
+        at: Mark,
+        anchor: usize,
+        items: Vec<Node<'s>>,
+    },
+    Map {
+        at: Mark,
+        anchor: usize,
+        entries: Vec<(Key<'s>, Node<'s>)>,
+        /// Values of `<<` merge keys, merged in when the mapping ends.
+        merges: Vec<Node<'s>>,
+        /// The key read, waiting for its value.
+        key: Option<PendingKey<'s>>,
+    },
+}
+
+enum PendingKey<'s> {
+    Key(Key<'s>),
+    Merge,
+}
+
+struct Builder<'s> {
+    stack: Vec<Frame<'s>>,
+    /// Anchored nodes by the parser's anchor id, with how many nodes each holds.
+    anchors: HashMap<usize, (Node<'s>, usize)>,
+    alias_nodes_left: usize,
+    root: Option<Node<'s>>,
+    documents: usize,
+}
+
+impl<'s> Builder<'s> {
+    fn event(&mut self, event: Event<'s>, at: Mark) -> Result<(), YamlError> {
+        match event {
+            Event::DocumentStart(..) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err(YamlError::at(
+                        at,
+                        "a manifest is a single YAML document, found a second `---`",
+                    ));
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if let Some(Frame::Map {
+                    key: key @ None, ..
+                }) = self.stack.last_mut()
+                {
+                    if anchor != 0 || tag.as_deref().is_some_and(|t| !is_str_tag(t)) {
+                        return Err(YamlError::at(
+                            at,
+                            "anchors and tags on mapping keys are not supported",
+                        ));
+                    }
+                    *key = Some(if style == ScalarStyle::Plain && text == "<<" {
+                        PendingKey::Merge
+                    } else {
+                        PendingKey::Key(Key {
+                            value: text,
+                            referenced: at,
+                        })
+                    });
+                    return Ok(());
+                }
+                let value = resolve(text, style, tag.as_deref(), at)?;
+                self.node(
+                    Node {
+                        value,
+                        referenced: at,
+                    },
+                    anchor,
+                )?;
+            }
+            Event::SequenceStart(_, anchor, tag) => {
+                self.open(at, tag.as_deref(), "seq")?;
+                self.stack.push(Frame::Seq {
+                    at,
+                    anchor,
+                    items: Vec::new(),
+                });
+            }
+            Event::MappingStart(_, anchor, tag) => {
+                self.open(at, tag.as_deref(), "map")?;
+                self.stack.push(Frame::Map {
+                    at,
+                    anchor,
+                    entries: Vec::new(),
+                    merges: Vec::new(),
+                    key: None,
+                });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq { at, anchor, items }) = self.stack.pop() {
+                    let value = NodeValue::Seq(items);
+                    self.node(
+                        Node {
+                            value,
+                            referenced: at,
+                        },
+                        anchor,
+                    )?;
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    at,
+                    anchor,
+                    entries,
+                    merges,
+                    ..
+                }) = self.stack.pop()
+                {
+                    let entries = merged(entries, merges)?;
+                    self.node(
+                        Node {
+                            value: NodeValue::Map(entries),
+                            referenced: at,
+                        },
+                        anchor,
+                    )?;
+                }
+            }
+            Event::Alias(id) => {
+                let Some((node, count)) = self.anchors.get(&id) else {
+                    return Err(YamlError::at(at, "alias to an unknown anchor"));
+                };
+                let Some(left) = self.alias_nodes_left.checked_sub(*count) else {
+                    return Err(YamlError {
+                        location: at,
+                        message: String::new(),
+                        alias_bomb: true,
+                    });
+                };
+                self.alias_nodes_left = left;
+                let mut copy = node.clone();
+                copy.referenced = at;
+                self.node(copy, 0)?;
+            }
+            _ => {}
         }
+        Ok(())
+    }
+
+    /// Checks a collection about to open: its tag, and how deep it nests.
+    fn open(&self, at: Mark, tag: Option<&Tag>, kind: &str) -> Result<(), YamlError> {
+        if let Some(tag) = tag {
+            if !(tag.handle() == CORE_TAGS && tag.suffix() == kind) {
+                return Err(unsupported_tag(at, tag));
+            }
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(YamlError::at(
+                at,
+                format!("lists and mappings nest deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A complete node: kept under its anchor, then added to the collection being read.
+    fn node(&mut self, node: Node<'s>, anchor: usize) -> Result<(), YamlError> {
+        if anchor != 0 {
+            let count = count_nodes(&node);
+            self.anchors.insert(anchor, (node.clone(), count));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                merges,
+                key,
+                ..
+            }) => match key.take() {
+                Some(PendingKey::Key(key)) => entries.push((key, node)),
+                Some(PendingKey::Merge) => merges.push(node),
+                None => {
+                    return Err(YamlError::at(
+                        node.referenced,
+                        "mapping keys must be text, not lists, mappings or aliases",
+                    ))
+                }
+            },
+        }
+        Ok(())
     }
 }
 
-struct NodeVisitor;
-
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = NodeValue;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any YAML value")
+/// The entries of a mapping with its `<<` merge keys applied (keys written in the mapping
+/// win over merged ones, and earlier merged mappings over later ones), refusing a key
+/// written twice.
+fn merged<'s>(
+    mut entries: Vec<(Key<'s>, Node<'s>)>,
+    merges: Vec<Node<'s>>,
+) -> Result<Vec<(Key<'s>, Node<'s>)>, YamlError> {
+    if let Some(again) = first_duplicate(&entries) {
+        return Err(YamlError::at(
+            again.referenced,
+            format!("duplicate key `{}`", again.value),
+        ));
     }
-
-    fn visit_unit<E: de::Error>(self) -> Result<NodeValue, E> {
-        Ok(NodeValue::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<NodeValue, E> {
-        Ok(NodeValue::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<NodeValue, D::Error> {
-        NodeValue::deserialize(d)
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<NodeValue, E> {
-        Ok(NodeValue::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<NodeValue, E> {
-        Ok(NodeValue::Number(v.into()))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<NodeValue, E> {
-        Ok(NodeValue::Number(v.into()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<NodeValue, E> {
-        serde_json::Number::from_f64(v)
-            .map(NodeValue::Number)
-            .ok_or_else(|| E::custom("numbers must be finite"))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<NodeValue, E> {
-        Ok(NodeValue::String(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<NodeValue, E> {
-        Ok(NodeValue::String(v))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NodeValue, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Node>()? {
-            items.push(item);
+    for merge in merges {
+        let sources = match merge.value {
+            NodeValue::Map(source) => vec![source],
+            NodeValue::Seq(items) => items
+                .into_iter()
+                .map(|item| match item.value {
+                    NodeValue::Map(source) => Ok(source),
+                    _ => Err(merge_error(item.referenced)),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(merge_error(merge.referenced)),
+        };
+        for source in sources {
+            for (key, value) in source {
+                if !entries.iter().any(|(k, _)| k.value == key.value) {
+                    entries.push((key, value));
+                }
+            }
         }
-        Ok(NodeValue::Seq(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeValue, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
-            let value = map.next_value::<Node>()?;
-            entries.push((key, value));
-        }
-        Ok(NodeValue::Map(entries))
+    Ok(entries)
+}
+
+fn merge_error(at: Mark) -> YamlError {
+    YamlError::at(at, "a `<<` merge key takes a mapping or a list of mappings")
+}
+
+/// The second occurrence of a key written twice, if any.
+fn first_duplicate<'k, 's>(entries: &'k [(Key<'s>, Node<'s>)]) -> Option<&'k Key<'s>> {
+    // Mappings in a manifest are small, except perhaps a metadata map: compare directly
+    // below a size where hashing pays off.
+    if entries.len() <= 16 {
+        return entries.iter().enumerate().find_map(|(i, (key, _))| {
+            entries[..i]
+                .iter()
+                .any(|(earlier, _)| earlier.value == key.value)
+                .then_some(key)
+        });
+    }
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    entries
+        .iter()
+        .find_map(|(key, _)| (!seen.insert(key.value.as_ref())).then_some(key))
+}
+
+fn count_nodes(node: &Node<'_>) -> usize {
+    1 + match &node.value {
+        NodeValue::Seq(items) => items.iter().map(count_nodes).sum(),
+        NodeValue::Map(entries) => entries
+            .iter()
+            .map(|(_, value)| 1 + count_nodes(value))
+            .sum(),
+        _ => 0,
     }
 }
 
-impl<'de> Deserialize<'de> for NodeValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NodeVisitor)
+/// The handle of the YAML core schema's tags (`!!str` is this handle and `str`).
+const CORE_TAGS: &str = "tag:yaml.org,2002:";
+
+fn is_str_tag(tag: &Tag) -> bool {
+    (tag.handle() == CORE_TAGS && tag.suffix() == "str")
+        || (tag.handle() == "!" && tag.suffix().is_empty())
+}
+
+fn unsupported_tag(at: Mark, tag: &Tag) -> YamlError {
+    let shown = if tag.handle() == CORE_TAGS {
+        format!("!!{}", tag.suffix())
+    } else {
+        format!("{}{}", tag.handle(), tag.suffix())
+    };
+    YamlError::at(
+        at,
+        format!("unsupported YAML tag `{shown}`: a manifest holds plain values; remove the tag (quote a value to keep it as text)"),
+    )
+}
+
+/// Resolves a scalar with the YAML 1.2 core schema. Only plain scalars are typed; quoted and
+/// block scalars, and scalars tagged `!!str` or `!`, are text.
+fn resolve<'s>(
+    text: Cow<'s, str>,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    at: Mark,
+) -> Result<NodeValue<'s>, YamlError> {
+    if let Some(tag) = tag {
+        return if is_str_tag(tag) {
+            Ok(NodeValue::String(text))
+        } else {
+            Err(unsupported_tag(at, tag))
+        };
     }
+    if style != ScalarStyle::Plain {
+        return Ok(NodeValue::String(text));
+    }
+    Ok(match text.as_ref() {
+        "" | "~" | "null" | "Null" | "NULL" => NodeValue::Null,
+        "true" | "True" | "TRUE" => NodeValue::Bool(true),
+        "false" | "False" | "FALSE" => NodeValue::Bool(false),
+        plain => match core_number(plain) {
+            Some(Some(number)) => NodeValue::Number(number),
+            Some(None) => NodeValue::InexactNumber,
+            None => NodeValue::String(text),
+        },
+    })
+}
+
+/// `None` if the core schema reads `text` as a string; `Some(None)` for a number whose
+/// spelling JSON would not keep; `Some(Some(n))` for one it keeps.
+fn core_number(text: &str) -> Option<Option<Number>> {
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if matches!(unsigned, ".inf" | ".Inf" | ".INF") || matches!(text, ".nan" | ".NaN" | ".NAN") {
+        return Some(None);
+    }
+    let radix_digits = |prefix: &str, valid: fn(&u8) -> bool| {
+        text.strip_prefix(prefix)
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| valid(&b)))
+    };
+    if radix_digits("0o", |b| (b'0'..=b'7').contains(b))
+        || radix_digits("0x", u8::is_ascii_hexdigit)
+    {
+        return Some(None);
+    }
+    let number = if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        let integer = text.strip_prefix('+').unwrap_or(text);
+        match (integer.parse::<u64>(), integer.parse::<i64>()) {
+            (Ok(n), _) => Number::from(n),
+            (_, Ok(n)) => Number::from(n),
+            _ => return Some(None),
+        }
+    } else if is_core_float(unsigned) {
+        match text.parse::<f64>().ok().and_then(Number::from_f64) {
+            Some(n) => n,
+            None => return Some(None),
+        }
+    } else {
+        return None;
+    };
+    Some(prints_back(text, &number).then_some(number))
+}
+
+/// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`, the core schema's float without sign.
+fn is_core_float(text: &str) -> bool {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => {
+            digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty())
+        }
+        None => !mantissa.is_empty() && digits(mantissa),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok
+}
+
+/// Whether `text` is how `number` prints: an integer without leading zeros or `+` within
+/// ±2^53 (what a JSON reader keeps exactly), or a fraction in its shortest form (not `1.0`,
+/// `1.50` or `1e-3`).
+fn prints_back(text: &str, number: &Number) -> bool {
+    const EXACT_INTEGERS: u64 = 1 << 53;
+    let exact = match (number.as_u64(), number.as_i64()) {
+        (Some(n), _) => n <= EXACT_INTEGERS,
+        (None, Some(n)) => n.unsigned_abs() <= EXACT_INTEGERS,
+        (None, None) => number.as_f64().is_some_and(|f| f.fract() != 0.0),
+    };
+    exact && !text.contains(['e', 'E']) && number.to_string() == text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn map<'n, 's>(node: &'n Node<'s>) -> &'n [(Key<'s>, Node<'s>)] {
+        match &node.value {
+            NodeValue::Map(entries) => entries,
+            other => panic!("expected a map, found {other:?}"),
+        }
+    }
+
     #[test]
     fn keeps_locations_of_nested_values() {
         let text = "version: 1\nusers:\n  - email: a@example.com\n    roles: [x]\n";
-        let node: Node = serde_saphyr::from_str(text).expect("valid yaml");
-        let NodeValue::Map(entries) = &node.value else {
-            panic!("expected a map")
-        };
-        let (key, users) = &entries[1];
+        let node = parse(text).expect("valid yaml");
+        let (key, users) = &map(&node)[1];
         assert_eq!(key.value, "users");
         assert_eq!(key.referenced.line(), 2);
         let NodeValue::Seq(items) = &users.value else {
             panic!("expected a list")
         };
-        let NodeValue::Map(user) = &items[0].value else {
-            panic!("expected a map")
-        };
+        let user = map(&items[0]);
         assert_eq!(user[0].1.value, NodeValue::String("a@example.com".into()));
         assert_eq!(user[0].1.referenced.line(), 3);
         assert_eq!(user[0].1.referenced.column(), 12);
@@ -150,8 +572,95 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_are_rejected_by_the_parser() {
-        let err = serde_saphyr::from_str::<Node>("name: a\nname: b\n").expect_err("duplicate");
-        assert_eq!(err.location().map(|l| l.line()), Some(2));
+    fn duplicate_keys_are_rejected() {
+        let error = parse("name: a\nname: b\n").expect_err("duplicate");
+        assert_eq!(error.location.line(), 2);
+        assert_eq!(error.message, "duplicate key `name`");
+    }
+
+    #[test]
+    fn plain_scalars_resolve_with_the_core_schema() {
+        let node = parse("[NO, yes, off, y, n, true, False, ~, '', 42, -7, 0.5, '012', !!str 012, 012, +1, 1.0, 1e3, 0x1F, .inf, 1_000]").expect("valid");
+        let NodeValue::Seq(items) = node.value else {
+            panic!("a list")
+        };
+        let values: Vec<NodeValue> = items.into_iter().map(|n| n.value).collect();
+        let text = |s: &'static str| NodeValue::String(s.into());
+        assert_eq!(
+            values,
+            [
+                text("NO"),
+                text("yes"),
+                text("off"),
+                text("y"),
+                text("n"),
+                NodeValue::Bool(true),
+                NodeValue::Bool(false),
+                NodeValue::Null,
+                text(""),
+                NodeValue::Number(42.into()),
+                NodeValue::Number((-7).into()),
+                NodeValue::Number(Number::from_f64(0.5).expect("finite")),
+                text("012"),
+                text("012"),
+                NodeValue::InexactNumber,
+                NodeValue::InexactNumber,
+                NodeValue::InexactNumber,
+                NodeValue::InexactNumber,
+                NodeValue::InexactNumber,
+                NodeValue::InexactNumber,
+                text("1_000"),
+            ]
+        );
+    }
+
+    #[test]
+    fn aliases_and_merge_keys_expand() {
+        let node = parse("a: &m { x: 1, y: 2 }\nb: *m\nc:\n  <<: *m\n  y: 3\n").expect("valid");
+        let entries = map(&node);
+        assert_eq!(entries[1].1.value, entries[0].1.value);
+        assert_eq!(entries[1].1.referenced.line(), 2);
+        let merged: Vec<(&str, &NodeValue)> = map(&entries[2].1)
+            .iter()
+            .map(|(k, v)| (k.value.as_ref(), &v.value))
+            .collect();
+        assert_eq!(
+            merged,
+            [
+                ("y", &NodeValue::Number(3.into())),
+                ("x", &NodeValue::Number(1.into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_billion_laughs_is_refused_as_such() {
+        let mut text = String::from("l0: &l0 [a, a, a, a, a, a, a, a, a, a]\n");
+        for level in 1..10 {
+            let refs = vec![format!("*l{}", level - 1); 10].join(", ");
+            text.push_str(&format!("l{level}: &l{level} [{refs}]\n"));
+        }
+        let error = parse(&text).expect_err("refused");
+        assert!(error.alias_bomb);
+        assert!(error
+            .message
+            .starts_with("YAML aliases expand to more than 100000 nodes"));
+    }
+
+    #[test]
+    fn deep_nesting_tags_and_second_documents_are_refused() {
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(parse(&deep)
+            .expect_err("deep")
+            .message
+            .contains("deeper than 64"));
+        assert!(parse("a: !!binary aGk=\n")
+            .expect_err("tag")
+            .message
+            .contains("unsupported YAML tag `!!binary`"));
+        assert!(parse("a: 1\n---\nb: 2\n")
+            .expect_err("two documents")
+            .message
+            .contains("single YAML document"));
     }
 }

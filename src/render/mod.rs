@@ -10,9 +10,13 @@ mod smoke_junit;
 mod style;
 
 pub use export_yaml::export_yaml;
-pub use plan_human::{change_block, plan_human, summary_line};
-pub use plan_markdown::plan_markdown;
-pub use printer::{ColorChoice, Printer};
+pub use plan_human::{
+    change_block, plan_human, plan_human_with, summary_line, PendingList, PENDING_NAMED,
+};
+pub use plan_markdown::{
+    plan_markdown, server_host, MarkdownOptions, DEFAULT_MARKDOWN_BUDGET, MIN_MARKDOWN_BUDGET,
+};
+pub use printer::{Printer, PrinterSettings, Sink};
 pub use report::{apply_summary, change_line, progress_bar};
 pub use smoke::{smoke_json, smoke_latency_table, smoke_table, SMOKE_FORMAT_VERSION};
 pub use smoke_junit::smoke_junit;

@@ -7,10 +7,75 @@ use serde_json::{Map, Value};
 use similar::{ChangeTag, TextDiff};
 
 use super::style::Style;
-use crate::plan::{Change, KeyChange, NewUser, Plan, Reinvite, Removal, UserUpdate};
+use crate::plan::{Change, KeyChange, NewUser, PendingInvite, Plan, Reinvite, Removal, UserUpdate};
 
-/// Renders `plan` for a person to review.
+/// How many pending invitations a plan names. A large instance can have thousands, which
+/// would bury the changes, so by default only the oldest few are named beside the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingList {
+    /// The oldest this many.
+    Oldest(usize),
+    /// Every one (`-v`).
+    All,
+}
+
+/// Pending invitations named by default (beside the count).
+pub const PENDING_NAMED: usize = 5;
+
+impl Default for PendingList {
+    fn default() -> Self {
+        PendingList::Oldest(PENDING_NAMED)
+    }
+}
+
+impl PendingList {
+    /// `All` when the user asked for more detail (`-v`), else the default.
+    pub fn for_verbosity(verbose: u8) -> Self {
+        if verbose > 0 {
+            PendingList::All
+        } else {
+            PendingList::default()
+        }
+    }
+}
+
+/// The pending invitations `list` names, oldest first (ties by e-mail). `since` is compared
+/// as a time, not as text: RFC 3339 with and without fractional seconds do not sort as text.
+pub(super) fn oldest_pending(plan: &Plan, list: PendingList) -> Vec<&PendingInvite> {
+    let sent = |invite: &PendingInvite| {
+        time::OffsetDateTime::parse(
+            &invite.since,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+    };
+    let mut invites: Vec<(Option<time::OffsetDateTime>, &PendingInvite)> = plan
+        .pending_invites
+        .iter()
+        .map(|invite| (sent(invite), invite))
+        .collect();
+    // Unparseable times sort last: `None` is mapped above every time.
+    invites.sort_by(|(a_time, a), (b_time, b)| {
+        (a_time.is_none(), a_time, &a.email).cmp(&(b_time.is_none(), b_time, &b.email))
+    });
+    let keep = match list {
+        PendingList::Oldest(count) => count,
+        PendingList::All => invites.len(),
+    };
+    invites
+        .into_iter()
+        .take(keep)
+        .map(|(_, invite)| invite)
+        .collect()
+}
+
+/// Renders `plan` for a person to review, naming the default number of pending invitations.
 pub fn plan_human(plan: &Plan, style: Style) -> String {
+    plan_human_with(plan, style, PendingList::default())
+}
+
+/// Renders `plan` for a person to review, naming the pending invitations `pending` says.
+pub fn plan_human_with(plan: &Plan, style: Style, pending_list: PendingList) -> String {
     let mut out = String::new();
     if !plan.summary.has_changes() {
         let _ = writeln!(
@@ -20,7 +85,7 @@ pub fn plan_human(plan: &Plan, style: Style) -> String {
             plan.summary.unchanged,
             left_alone(plan.summary.unmanaged_left_alone)
         );
-        pending(&mut out, plan, style);
+        pending(&mut out, plan, pending_list, style);
         warnings(&mut out, plan, style);
         conflicts(&mut out, plan, style);
         return out;
@@ -31,7 +96,7 @@ pub fn plan_human(plan: &Plan, style: Style) -> String {
         out.push('\n');
     }
     delete_warning(&mut out, plan, style);
-    pending(&mut out, plan, style);
+    pending(&mut out, plan, pending_list, style);
     warnings(&mut out, plan, style);
     conflicts(&mut out, plan, style);
     let _ = writeln!(out, "{}", summary_line(plan));
@@ -258,12 +323,22 @@ fn reinvite_block(out: &mut String, reinvite: &Reinvite, style: Style) {
     new_user(out, &reinvite.invite, "invite", "invited again", style);
 }
 
-fn pending(out: &mut String, plan: &Plan, style: Style) {
-    if plan.pending_invites.is_empty() {
+fn pending(out: &mut String, plan: &Plan, list: PendingList, style: Style) {
+    let total = plan.pending_invites.len();
+    if total == 0 {
         return;
     }
-    let _ = writeln!(out, "{}", style.bold("Invitations not yet accepted:"));
-    for invite in &plan.pending_invites {
+    let shown = oldest_pending(plan, list);
+    let _ = write!(
+        out,
+        "{}",
+        style.bold(&format!("Invitations not yet accepted: {total}"))
+    );
+    if shown.len() < total {
+        let _ = write!(out, " (the oldest {}; -v lists all)", shown.len());
+    }
+    out.push('\n');
+    for invite in shown {
         let _ = writeln!(
             out,
             "  {} invited (pending since {})",

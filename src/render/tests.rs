@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use serde_json::json;
 
 use super::*;
@@ -148,7 +150,7 @@ fn apply_report_snapshot() {
 
 #[test]
 fn markdown_plan_with_deletes_snapshot() {
-    let text = plan_markdown(&sample_plan());
+    let text = plan_markdown(&sample_plan(), &MarkdownOptions::default());
     assert!(text.contains("> [!WARNING]"));
     insta::assert_snapshot!(text);
 }
@@ -161,7 +163,7 @@ fn markdown_plan_without_deletes_snapshot() {
     )
     .expect("valid")
     .manifest;
-    let text = plan_markdown(&plan(&manifest, &[]));
+    let text = plan_markdown(&plan(&manifest, &[]), &MarkdownOptions::default());
     assert!(!text.contains("deletes"));
     insta::assert_snapshot!(text);
 }
@@ -309,4 +311,207 @@ fn smoke_json_is_versioned_with_millisecond_timings() {
     assert_eq!(signup["latency_ms"], 12.0);
     assert_eq!(signup["failure"]["status"], 403);
     assert_eq!(value["latency"][0]["name"], "health");
+}
+
+/// A manifest of `invites` new users plus `pending` listed users whose invitation is
+/// pending (sent an hour apart, in reverse e-mail order so "oldest" differs from "first").
+fn large_plan(invites: usize, pending: usize) -> Plan {
+    let mut yaml = String::from("version: 1\nname: big-site\nusers:\n");
+    for i in 0..invites {
+        let _ = writeln!(
+            yaml,
+            "  - email: new-user-{i:05}@example.com\n    roles: [editor]\n    user_metadata: {{ full_name: New User {i} }}"
+        );
+    }
+    let mut users = Vec::new();
+    for i in 0..pending {
+        let _ = writeln!(yaml, "  - email: pending-{i:05}@example.com");
+        let hours_before = i64::try_from(pending - i).expect("small");
+        let invited_at =
+            time::OffsetDateTime::from_unix_timestamp(1_767_225_600 - hours_before * 3600)
+                .expect("in range")
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("formats");
+        users.push(json!({
+            "id": format!("p{i}"), "email": format!("pending-{i:05}@example.com"), "role": "",
+            "invited_at": invited_at,
+            "app_metadata": {"provider": "email", "managed_by": "gotrue-sync:big-site"},
+            "user_metadata": {}
+        }));
+    }
+    let manifest = validate(&yaml, std::path::Path::new("m.yaml"))
+        .expect("valid")
+        .manifest;
+    let users: Vec<RemoteUser> = serde_json::from_value(json!(users)).expect("users");
+    plan(&manifest, &users)
+}
+
+#[test]
+fn markdown_of_2000_invites_stays_within_the_default_budget() {
+    let plan = large_plan(2000, 0);
+    let options = MarkdownOptions {
+        server_host: server_host("https://admin:hunter2@id.example.com/.netlify/identity?t=s3"),
+        ..MarkdownOptions::default()
+    };
+    let text = plan_markdown(&plan, &options);
+    assert!(
+        text.len() <= DEFAULT_MARKDOWN_BUDGET,
+        "{} bytes over a {DEFAULT_MARKDOWN_BUDGET}-byte budget",
+        text.len()
+    );
+    assert!(text.starts_with("### gotrue-sync plan for `big-site` on `id.example.com`\n"));
+    for secret in ["hunter2", "admin:", "netlify/identity", "s3"] {
+        assert!(!text.contains(secret), "{secret} leaked into the comment");
+    }
+    assert!(text.contains("<details><summary>2000 to invite</summary>"));
+    let last = text.lines().last().expect("a closing line");
+    assert!(
+        last.starts_with("**Shortened to fit 60000 bytes:**"),
+        "{last}"
+    );
+    assert!(last.contains("`gotrue-sync plan --format human`"), "{last}");
+    // The closing line's counts match what the comment shows.
+    let full = text.matches(" {\n").count();
+    let as_line = text
+        .lines()
+        .filter(|l| l.starts_with("+ invite \"") && !l.ends_with('{'))
+        .count();
+    let hidden = 2000 - full - as_line;
+    assert!(as_line > 1000, "only {as_line} changes named");
+    assert!(
+        last.contains(&format!(
+            "{as_line} of 2000 changes are shown as one line without their fields, {hidden} are not shown"
+        )),
+        "{last}"
+    );
+    assert!(text.contains(&format!("# … and {hidden} more, not shown here")));
+}
+
+#[test]
+fn markdown_budget_holds_when_not_even_one_line_per_change_fits() {
+    let plan = large_plan(2000, 30);
+    for budget in [MIN_MARKDOWN_BUDGET, 20_000, 45_000] {
+        let options = MarkdownOptions {
+            budget,
+            pending: PendingList::All,
+            ..MarkdownOptions::default()
+        };
+        let text = plan_markdown(&plan, &options);
+        assert!(text.len() <= budget, "{} > {budget}", text.len());
+        assert!(text.contains("more, not shown here"));
+        let last = text.lines().last().expect("a closing line");
+        assert!(last.contains("are not shown"), "{last}");
+    }
+}
+
+#[test]
+fn markdown_under_the_budget_is_not_cut() {
+    let text = plan_markdown(&large_plan(3, 0), &MarkdownOptions::default());
+    assert!(!text.contains("Shortened"));
+    assert!(text.contains("+ user_metadata.full_name = \"New User 2\""));
+}
+
+#[test]
+fn cut_markdown_snapshot() {
+    // A budget that holds the skeleton, every change as one line and a few full blocks.
+    let plan = large_plan(40, 8);
+    let options = MarkdownOptions {
+        server_host: Some("id.example.com".into()),
+        budget: MIN_MARKDOWN_BUDGET,
+        pending: PendingList::default(),
+    };
+    let text = plan_markdown(&plan, &options);
+    assert!(text.len() <= MIN_MARKDOWN_BUDGET);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn pending_invitations_summary_snapshot() {
+    let plan = large_plan(0, 2000);
+    let human = plan_human(&plan, Style::plain());
+    let markdown = plan_markdown(&plan, &MarkdownOptions::default());
+    insta::assert_snapshot!(format!("{human}\n----- markdown -----\n{markdown}"));
+}
+
+#[test]
+fn verbose_names_every_pending_invitation_oldest_first() {
+    let plan = large_plan(0, 40);
+    let human = plan_human_with(&plan, Style::plain(), PendingList::All);
+    let named: Vec<&str> = human
+        .lines()
+        .filter(|l| l.contains("invited (pending since"))
+        .collect();
+    assert_eq!(named.len(), 40);
+    // pending-00000 was invited first (39 hours before pending-00039).
+    assert!(named[0].contains("pending-00000@"), "{}", named[0]);
+    assert!(named[39].contains("pending-00039@"), "{}", named[39]);
+    assert!(human.starts_with("No changes."));
+    assert!(!human.contains("-v lists all"));
+    let markdown = plan_markdown(
+        &plan,
+        &MarkdownOptions {
+            pending: PendingList::All,
+            ..MarkdownOptions::default()
+        },
+    );
+    assert_eq!(markdown.matches("invited (pending since").count(), 40);
+}
+
+#[test]
+fn pending_invitations_sort_by_time_not_text() {
+    let manifest = validate(
+        "version: 1\nname: s\npolicy: { adopt: all }\nusers:\n  - email: a@example.com\n  - email: b@example.com\n",
+        std::path::Path::new("m.yaml"),
+    )
+    .expect("valid")
+    .manifest;
+    // As text "…00.5Z" sorts before "…00Z"; as times it is half a second later.
+    let users: Vec<RemoteUser> = serde_json::from_value(json!([
+        {"id": "1", "email": "a@example.com", "invited_at": "2026-01-01T00:00:00.5Z"},
+        {"id": "2", "email": "b@example.com", "invited_at": "2026-01-01T00:00:00Z"}
+    ]))
+    .expect("users");
+    let text = plan_human_with(
+        &plan(&manifest, &users),
+        Style::plain(),
+        PendingList::Oldest(1),
+    );
+    assert!(text.contains("Invitations not yet accepted: 2 (the oldest 1; -v lists all)"));
+    assert!(text.contains("  b@example.com invited"));
+    assert!(!text.contains("  a@example.com invited"));
+}
+
+#[test]
+fn server_host_is_the_host_only() {
+    assert_eq!(
+        server_host("https://user:pw@site.example:8443/.netlify/identity?x=1#f").as_deref(),
+        Some("site.example")
+    );
+    assert_eq!(server_host("not a url"), None);
+}
+
+#[test]
+fn markdown_warning_names_twenty_deleted_users_and_counts_the_rest() {
+    let manifest = validate(
+        "version: 1\nname: s\npolicy: { prune: all }\nusers: []\n",
+        std::path::Path::new("m.yaml"),
+    )
+    .expect("valid")
+    .manifest;
+    let users: Vec<RemoteUser> = serde_json::from_value(json!((0..30)
+        .map(|i| json!({"id": format!("u{i}"), "email": format!("gone-{i:02}@example.com")}))
+        .collect::<Vec<_>>()))
+    .expect("users");
+    let text = plan_markdown(&plan(&manifest, &users), &MarkdownOptions::default());
+    let warning = text
+        .lines()
+        .find(|l| l.starts_with("> This plan **deletes 30 users**"))
+        .expect("the delete warning");
+    assert!(
+        warning.contains("gone-19@example.com and 10 more (listed to delete)"),
+        "{warning}"
+    );
+    assert!(!warning.contains("gone-20@"), "{warning}");
+    // Every one is still listed in its section: the plan fits the budget whole.
+    assert!(text.contains("- delete \"gone-29@example.com\" (id u29)"));
 }

@@ -16,7 +16,7 @@ use crate::gotrue::{
 use crate::secret::Secret;
 
 /// Which flows a run walks (`--flow`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     /// Signup, confirm, login, read and update the user, refresh, logout.
     Signup,

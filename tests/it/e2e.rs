@@ -8,7 +8,11 @@ use gotrue_sync::apply::{execute, ApplyOptions, Outcome};
 use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
 use gotrue_sync::gotrue::{AdminClient, ClientOptions, RemoteUser, UpdateUserRequest};
 use gotrue_sync::manifest::load;
+use gotrue_sync::ops::apply::{apply, ApplyOutcome, ApplyRequest, NoPrompt, PlanSource};
+use gotrue_sync::ops::plan::{plan as plan_files, PlanRequest};
+use gotrue_sync::ops::{Interrupts, Silent};
 use gotrue_sync::plan::plan;
+use gotrue_sync::plan::PlanOptions;
 use serde_json::{json, Map, Value};
 
 use crate::support::emulator::{admin, binary, seeded, start};
@@ -34,23 +38,47 @@ fn write_manifest(dir: &tempfile::TempDir, text: &str) -> PathBuf {
 }
 
 async fn converge(file: &Path, admin: &AdminClient) -> gotrue_sync::plan::Plan {
-    let manifest = load(file).expect("valid manifest").manifest;
-    let before = admin.list_users().await.expect("list").users;
-    let first = plan(&manifest, &before);
-    let options = ApplyOptions {
-        secrets_dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
-        ..ApplyOptions::default()
+    let request = PlanRequest {
+        files: vec![file.to_path_buf()],
+        options: PlanOptions::default(),
+        fingerprint: false,
+        save_to: None,
     };
-    let report = execute(&first, admin, &options, |_| {}).await;
-    assert!(
-        report
-            .results
-            .iter()
-            .all(|r| r.outcome == Outcome::Done && r.drift.is_empty()),
-        "{report:#?}"
-    );
-    let after = admin.list_users().await.expect("list").users;
-    let second = plan(&manifest, &after);
+    let first = plan_files(admin, &request, &Silent)
+        .await
+        .expect("plan")
+        .plan;
+    let apply_request = ApplyRequest {
+        source: PlanSource::Manifest {
+            files: request.files.clone(),
+            options: PlanOptions::default(),
+        },
+        auto_approve: true,
+        max_deletes: None,
+        target: Default::default(),
+        allow_admin_role: false,
+        parallelism: 8,
+        fail_fast: false,
+    };
+    let (_, mut interrupts) = Interrupts::manual();
+    let outcome = apply(admin, &apply_request, &NoPrompt, &Silent, &mut interrupts)
+        .await
+        .expect("apply");
+    match outcome {
+        ApplyOutcome::Applied(report) => assert!(
+            report
+                .results
+                .iter()
+                .all(|r| r.outcome == Outcome::Done && r.drift.is_empty()),
+            "{report:#?}"
+        ),
+        ApplyOutcome::NoChanges { .. } => assert!(!first.summary.has_changes()),
+        other => panic!("unexpected outcome: {other:?}"),
+    }
+    let second = plan_files(admin, &request, &Silent)
+        .await
+        .expect("plan")
+        .plan;
     assert!(
         !second.summary.has_changes(),
         "not converged: {:#?}",

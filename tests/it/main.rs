@@ -5,12 +5,17 @@ mod support;
 
 mod cli;
 mod client_contract;
+mod distribution;
 mod e2e;
 mod emulator_api;
 mod gitops;
 mod integrity;
 mod interrupt;
 mod manifest_files;
+mod manifest_hardening;
+mod msrv;
+mod ops;
+mod output_errors;
 mod schema_and_examples;
 mod smoke_emulator;
 mod smoke_wiremock;

@@ -197,3 +197,238 @@ fn ignore_paths_name_a_metadata_section_and_key() {
     assert!(found[0].contains("`avatar_url`"));
     assert!(found[1].contains("`user_metadata.a.b`"));
 }
+
+fn one_user(fields: &str) -> String {
+    format!("version: 1\nname: s\nusers:\n  - email: a@example.com\n{fields}")
+}
+
+#[test]
+fn plain_scalars_follow_the_yaml_1_2_core_schema() {
+    let source = one_user(
+        "    user_metadata:\n      country: NO\n      a: yes\n      b: off\n      c: y\n      d: n\n      e: true\n      f: False\n      g: 42\n      h: -7\n      i: 1.5\n      j: null\n",
+    );
+    let validated = validate(&source, Path::new("m.yaml")).expect("valid");
+    let metadata = validated.manifest.users[0]
+        .user_metadata
+        .clone()
+        .expect("metadata");
+    let expected = serde_json::json!({
+        "country": "NO", "a": "yes", "b": "off", "c": "y", "d": "n",
+        "e": true, "f": false, "g": 42, "h": -7, "i": 1.5, "j": null
+    });
+    assert_eq!(serde_json::Value::Object(metadata), expected);
+}
+
+#[test]
+fn numbers_that_would_not_be_stored_as_written_must_be_quoted() {
+    for bad in [
+        "012345",
+        "0001",
+        "+4917612345678",
+        "1.0",
+        "1.50",
+        "1e3",
+        "9007199254740993",
+        "-0",
+        "0x1F",
+    ] {
+        let found = problems(&one_user(&format!("    user_metadata: {{ zip: {bad} }}\n")));
+        assert_eq!(found.len(), 1, "{bad}: {found:#?}");
+        assert_eq!(
+            (found[0].location.line, found[0].location.column),
+            (5, 27),
+            "{bad}"
+        );
+        assert!(
+            found[0]
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("quote it")),
+            "{bad}: {found:#?}"
+        );
+    }
+    for good in [
+        "\"012345\"",
+        "'+49176'",
+        "0",
+        "12345",
+        "-3",
+        "0.25",
+        "9007199254740992",
+    ] {
+        let source = one_user(&format!("    user_metadata: {{ zip: {good} }}\n"));
+        assert!(
+            validate(&source, Path::new("m.yaml")).is_ok(),
+            "{good} refused"
+        );
+    }
+    let validated = validate(
+        &one_user("    user_metadata: { zip: \"012345\" }\n"),
+        Path::new("m.yaml"),
+    )
+    .expect("valid");
+    assert_eq!(
+        validated.manifest.users[0]
+            .user_metadata
+            .as_ref()
+            .map(|m| m["zip"].clone()),
+        Some(serde_json::json!("012345"))
+    );
+}
+
+#[test]
+fn a_large_manifest_is_not_refused_by_a_node_budget() {
+    // 260,000 nodes: the parser's default budget of 250,000 refused a manifest of about
+    // 25,000 users with roles and metadata.
+    let mut source =
+        String::from("version: 1\nname: big\nusers:\n  - email: a@example.com\n    roles: [");
+    source.push_str(&"r,".repeat(260_000));
+    source.push_str("]\n");
+    let validated = validate(&source, Path::new("big.yaml")).expect("valid");
+    assert_eq!(
+        validated.manifest.users[0].roles.as_ref().map(Vec::len),
+        Some(260_000)
+    );
+}
+
+#[test]
+fn alias_expansion_is_bounded_and_says_so() {
+    let mut source = String::from(
+        "version: 1\nname: s\nlol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for level in 1..10 {
+        let previous = level - 1;
+        let refs = vec![format!("*l{previous}"); 10].join(", ");
+        source.push_str(&format!("lol{level}: &l{level} [{refs}]\n"));
+    }
+    source.push_str("users:\n  - email: a@example.com\n    user_metadata: { bomb: *l9 }\n");
+    let found = problems(&source);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].message.contains("aliases expand to more than"),
+        "{}",
+        found[0].message
+    );
+}
+
+/// Renders every diagnostic of `source` and checks that `secret` appears nowhere.
+fn assert_masked(source: &str, secret: &str) -> String {
+    let rendered: String = problems(source).iter().map(ToString::to_string).collect();
+    assert!(!rendered.contains(secret), "secret shown:\n{rendered}");
+    assert!(
+        rendered.contains("(sensitive)"),
+        "no masked snippet:\n{rendered}"
+    );
+    rendered
+}
+
+#[test]
+fn secrets_are_masked_when_the_password_line_is_not_valid_yaml() {
+    let rendered = assert_masked(
+        &one_user("    create: password\n    password: Tr0ub4dor: horse\n"),
+        "Tr0ub4dor",
+    );
+    assert!(rendered.contains("invalid YAML"), "{rendered}");
+    assert_masked(
+        &one_user("    create: password\n    password: \"Tr0ub4dor\n  - email: b@example.com\n"),
+        "Tr0ub4dor",
+    );
+    assert_masked(
+        &one_user("    create: password\n    password: 'Tr0ub4dor\n    role: x\n"),
+        "Tr0ub4dor",
+    );
+}
+
+#[test]
+fn secrets_are_masked_under_misspelt_or_differently_cased_keys() {
+    for key in [
+        "pasword",
+        "Password",
+        "passwd",
+        "api_key",
+        "monitor_bot_password",
+        "secret",
+        "secert",
+    ] {
+        let rendered = assert_masked(
+            &one_user(&format!("    create: password\n    {key}: hunter2\n")),
+            "hunter2",
+        );
+        assert!(
+            rendered.contains(&format!("{key}: (sensitive)")),
+            "{rendered}"
+        );
+    }
+    let rendered = assert_masked(
+        &one_user("    create: password\n    password: |\n      hunter2\n      more\n    rol: x\n"),
+        "hunter2",
+    );
+    assert!(rendered.contains("rol: x"), "{rendered}");
+}
+
+#[test]
+fn field_names_are_not_mistaken_for_secrets() {
+    use crate::manifest::diagnostic::is_secret_like_key;
+    for field in crate::manifest::schema::field_names(crate::manifest::schema::Section::User)
+        .iter()
+        .chain(crate::manifest::schema::field_names(
+            crate::manifest::schema::Section::Policy,
+        ))
+        .chain(crate::manifest::schema::field_names(
+            crate::manifest::schema::Section::Root,
+        ))
+    {
+        assert_eq!(is_secret_like_key(field), field == "password", "{field}");
+    }
+    for other in [
+        "full_name",
+        "team",
+        "country",
+        "zip",
+        "phone",
+        "env",
+        "file",
+    ] {
+        assert!(!is_secret_like_key(other), "{other}");
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_manifest_is_refused_without_its_content() {
+    for source in [
+        "monitor_bot_password: Sup3rS3cret!\n",
+        "Sup3rS3cret!\n",
+        "token: Sup3rS3cret!: x\n",
+        "- Sup3rS3cret!\n",
+        "{ Sup3rS3cret! \n",
+    ] {
+        let found = problems(source);
+        assert_eq!(found.len(), 1, "{source}: {found:#?}");
+        let rendered = found[0].to_string();
+        assert!(!rendered.contains("Sup3r"), "{rendered}");
+        assert!(
+            rendered.contains("is not a gotrue-sync manifest"),
+            "{rendered}"
+        );
+        assert_eq!(found[0].source_line, None);
+    }
+}
+
+#[test]
+fn every_field_of_the_schema_is_read_as_serde_would_read_it() {
+    let source = "version: 1\nname: s\npolicy: { prune: all, max_deletes: 3, user_metadata: exact, app_metadata: exact, allow_admin_role: true, adopt: confirmed, ignore: [user_metadata.x] }\nusers:\n  - email: a@example.com\n    roles: [r, s]\n    user_metadata: { a: 1, n: { deep: [1.5, x, null, true] } }\n    app_metadata: { b: text }\n    create: password\n    password: { file: pw }\n    confirmed: false\n    role: admin\n    renamed_from: old@example.com\n    adopt: true\n  - email: b@example.com\n    roles: ~\n    confirmed: ~\n    create: invite\n";
+    for section in [
+        crate::manifest::schema::Section::Root,
+        crate::manifest::schema::Section::Policy,
+        crate::manifest::schema::Section::User,
+    ] {
+        for field in crate::manifest::schema::field_names(section) {
+            assert!(source.contains(&format!("{field}:")), "{field} not covered");
+        }
+    }
+    let ours = validate(source, Path::new("m.yaml"))
+        .expect("valid")
+        .manifest;
+    let serde: crate::manifest::Manifest = serde_saphyr::from_str(source).expect("serde reads it");
+    assert_eq!(ours, serde);
+}
