@@ -13,8 +13,10 @@ pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gotrue;
+pub mod identity;
 pub mod manifest;
 pub mod ops;
+pub mod ownership;
 pub mod plan;
 pub mod private_file;
 pub mod render;

@@ -19,7 +19,7 @@ use super::error::{GotrueError, RequestLabel};
 use super::flavor::{AuthHeaders, Flavor, FlavorChoice, ServerError};
 use super::link::{GenerateLinkRequest, GeneratedLink, LinkKind};
 use super::user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
-use crate::manifest::email_key;
+use crate::identity::email_key;
 use crate::secret::Secret;
 
 /// Retry behaviour for transient failures (connection errors, 429, 502, 503, 504).

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::identity::Collation;
 use crate::secret::Secret;
 
 /// Which server a URL points at. The default is netlify/gotrue, which gotrue-sync spoke
@@ -147,6 +148,16 @@ impl Flavor {
         match self {
             Flavor::Netlify => "netlify",
             Flavor::Supabase => "supabase",
+        }
+    }
+
+    /// How this server decides that two addresses are one account: netlify/gotrue compares
+    /// in MySQL's `utf8mb4_unicode_ci` (case, accents, `ß`=`ss`); supabase/auth lower-cases on
+    /// write and compares the result.
+    pub fn collation(self) -> Collation {
+        match self {
+            Flavor::Netlify => Collation::Utf8mb4UnicodeCi,
+            Flavor::Supabase => Collation::KeyOnly,
         }
     }
 

@@ -56,6 +56,8 @@ async fn converge(file: &Path, admin: &AdminClient) -> gotrue_sync::plan::Plan {
         },
         auto_approve: true,
         max_deletes: None,
+        target: Default::default(),
+        allow_admin_role: false,
         parallelism: 8,
         fail_fast: false,
     };
@@ -71,7 +73,7 @@ async fn converge(file: &Path, admin: &AdminClient) -> gotrue_sync::plan::Plan {
                 .all(|r| r.outcome == Outcome::Done && r.drift.is_empty()),
             "{report:#?}"
         ),
-        ApplyOutcome::NoChanges => assert!(!first.summary.has_changes()),
+        ApplyOutcome::NoChanges { .. } => assert!(!first.summary.has_changes()),
         other => panic!("unexpected outcome: {other:?}"),
     }
     let second = plan_files(admin, &request, &Silent)
@@ -115,7 +117,7 @@ async fn plan_apply_plan_converges_for_every_kind_of_change_and_prune_policy() {
 
     let managed = write_manifest(
         &dir,
-        "version: 1\nname: e2e\npolicy: { prune: managed }\nusers:\n  - email: new@example.com\n    roles: [editor]\n    user_metadata: { full_name: New }\n  - email: bot@example.com\n    create: password\n    password: { file: bot-password }\n    role: deployer\n    app_metadata: { team: ops }\n  - email: ADOPT@example.com\n    roles: [admin]\n    user_metadata: { full_name: Adopted }\n",
+        "version: 1\nname: e2e\npolicy: { prune: managed }\nusers:\n  - email: new@example.com\n    roles: [editor]\n    user_metadata: { full_name: New }\n  - email: bot@example.com\n    create: password\n    password: { file: bot-password }\n    role: deployer\n    app_metadata: { team: ops }\n  - email: ADOPT@example.com\n    adopt: true\n    roles: [admin]\n    user_metadata: { full_name: Adopted }\n",
     );
     let first = converge(&managed, &admin).await;
     assert_eq!(
@@ -416,8 +418,8 @@ async fn apply_sends_exactly_the_minimum_number_of_requests() {
     assert_eq!(report.done(), 35);
     assert_eq!(
         admin.requests_sent(),
-        3 + 2 * 30 + 5,
-        "list pages + 2 per invite + 1 per update"
+        3 + 3 + 2 * 30 + 5,
+        "list pages, the same again to check preconditions, 2 per invite, 1 per update"
     );
     emulator.shutdown().await;
 }

@@ -11,6 +11,7 @@ mod e2e;
 mod fuzz_pipeline;
 mod gitops;
 mod hardening;
+mod integrity;
 mod interrupt;
 mod manifest_files;
 mod manifest_hardening;
