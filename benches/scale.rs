@@ -306,9 +306,9 @@ fn apply_scenario(invites: usize, latency: &str, parallelism: usize) -> Row {
         changes: invites,
         run,
         floor: Some(floor),
-        // The flavour's `GET /settings`, one listing page, then an invite and its
-        // app-metadata write per user.
-        minimum: 2 + 2 * invites as u64,
+        // The flavour's `GET /settings`, the plan's listing, the same again right before
+        // applying (the preconditions), then an invite and the app-metadata PUT per user.
+        minimum: 3 + 2 * invites as u64,
     }
 }
 

@@ -6,14 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
-use crate::manifest::{
-    check_email, email_key, Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION,
-};
-use crate::plan::{marker_for, MARKER_KEY};
-
-/// App metadata keys that are not exported besides the server-owned ones: `roles` and
-/// `managed_by` have their own meaning in a manifest.
-const NOT_EXPORTED: [&str; 2] = ["roles", MARKER_KEY];
+use crate::identity::{check_address, email_key};
+use crate::manifest::{Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
+use crate::ownership::{is_managed, marker_for, RESERVED_APP_METADATA};
 
 /// A manifest built from server users, with what the YAML should say about them.
 #[derive(Debug, Clone)]
@@ -33,17 +28,15 @@ pub struct Export {
 /// only users carrying this name's ownership marker. Passwords are never exported, nor are
 /// the metadata keys and the default role the server writes itself. Users the manifest
 /// validator would refuse (an address it cannot hold, a second user with the same address)
-/// are left out with a warning, so that the export always validates.
+/// are left out with a warning, so that the export always validates; users with no address
+/// at all (phone-only, on Supabase) are counted.
 pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flavor) -> Export {
     let marker = marker_for(name);
     let (with_email, without_email): (Vec<&RemoteUser>, Vec<&RemoteUser>) =
         users.iter().partition(|u| !u.email.trim().is_empty());
     let mut selected: Vec<&RemoteUser> = with_email
         .into_iter()
-        .filter(|u| {
-            !managed_only
-                || u.app_metadata.get(MARKER_KEY).and_then(Value::as_str) == Some(marker.as_str())
-        })
+        .filter(|u| !managed_only || is_managed(&u.app_metadata, &marker))
         .collect();
     selected.sort_by(|a, b| (email_key(&a.email), &a.email).cmp(&(email_key(&b.email), &b.email)));
 
@@ -59,7 +52,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
     let mut specs = Vec::with_capacity(selected.len());
     let mut previous: Option<&RemoteUser> = None;
     for user in selected {
-        if let Err(problem) = check_email(&user.email) {
+        if let Err(problem) = check_address(&user.email) {
             warnings.push(format!(
                 "user {:?} (id {:?}) not exported: its address is not one a manifest can hold ({problem}); correct it on the server or manage this user by hand",
                 user.email, user.id
@@ -75,6 +68,9 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
         }
         previous = Some(user);
         let mut spec = UserSpec::new(user.email.clone());
+        // Exporting is how an operator vouches for the accounts an instance already has:
+        // the exported entries may adopt them, whatever `policy.adopt` says.
+        spec.adopt = !is_managed(&user.app_metadata, &marker);
         match (user.app_metadata.get("roles"), user.roles()) {
             (None | Some(Value::Null), _) => {}
             (_, Some(roles)) => spec.roles = Some(roles),
@@ -87,7 +83,8 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
             .app_metadata
             .iter()
             .filter(|(k, _)| {
-                !NOT_EXPORTED.contains(&k.as_str()) && !flavor.is_server_owned(MetadataMap::App, k)
+                !RESERVED_APP_METADATA.iter().any(|r| r.key == k.as_str())
+                    && !flavor.is_server_owned(MetadataMap::App, k)
             })
             .map(|(k, v)| (k.clone(), sorted(v)))
             .collect();
@@ -109,7 +106,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
         }
         // The validator refuses an empty role: the server cannot clear one.
         if !user.role.trim().is_empty() && user.role != flavor.default_role() {
-            allow_admin_role |= flavor.role_opens_admin_api(&user.role, ADMIN_GROUP, &[]);
+            allow_admin_role |= flavor.role_opens_admin_api(&user.role, ADMIN_GROUP);
             spec.role = Some(user.role.clone());
         }
         specs.push(spec);

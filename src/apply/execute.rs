@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::api::AdminApi;
+use super::precondition::Current;
 use crate::gotrue::{CreateUserRequest, GotrueError, InviteRequest, RemoteUser, UpdateUserRequest};
 use crate::plan::{Change, KeyChange, NewUser, Plan, UserUpdate};
 use crate::secret::{resolve, SecretSource, SystemSecrets};
@@ -54,6 +55,12 @@ pub enum Outcome {
         /// What had been done before the failure.
         #[serde(skip_serializing_if = "Option::is_none")]
         done: Option<String>,
+    },
+    /// Not carried out because the server holds something in its way (a failed precondition,
+    /// or a 422 "already registered"): re-running cannot fix it, a person must.
+    Conflict {
+        /// What is in the way, and what to do.
+        reason: String,
     },
     /// Not started.
     Skipped {
@@ -105,9 +112,13 @@ impl ApplyReport {
     pub fn done(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Done))
     }
-    /// Changes that failed.
+    /// Changes that failed, conflicts included.
     pub fn failed(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Failed { .. }))
+        self.count(|o| matches!(o, Outcome::Failed { .. } | Outcome::Conflict { .. }))
+    }
+    /// Changes refused because of a conflict on the server.
+    pub fn conflicts(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Conflict { .. }))
     }
     /// Changes not started.
     pub fn skipped(&self) -> usize {
@@ -121,12 +132,21 @@ impl ApplyReport {
 /// Runs every change of `plan` against `api`, `options.parallelism` at a time, calling
 /// `on_result` as each finishes. A failed change does not stop the others unless
 /// `fail_fast`; the report says exactly what was done and what was not.
+///
+/// The server is listed once more right before the first change, and a change whose
+/// precondition no longer holds (see [`Current::violation`]) is reported as a conflict
+/// without being sent. That costs one listing per apply (`users / page_size` requests).
 pub async fn execute<A: AdminApi>(
     plan: &Plan,
     api: &A,
     options: &ApplyOptions,
     mut on_result: impl FnMut(&ChangeReport),
 ) -> ApplyReport {
+    if plan.changes.is_empty() {
+        return ApplyReport::default();
+    }
+    let listed = api.list_users().await;
+    let current = listed.as_ref().map(|users| Current::new(plan, users));
     let failed = Cell::new(false);
     let interrupted = Cell::new(false);
     let mail_limited = Cell::new(0usize);
@@ -136,6 +156,7 @@ pub async fn execute<A: AdminApi>(
             let failed = &failed;
             let interrupted = &interrupted;
             let mail_limited = &mail_limited;
+            let current = &current;
             async move {
                 let sends_mail = matches!(change, Change::Invite(_) | Change::Reinvite(_));
                 // Checked when the change is about to start, not when it was queued.
@@ -160,15 +181,35 @@ pub async fn execute<A: AdminApi>(
                         },
                         drift: Vec::new(),
                     },
-                    None => {
-                        let (report, hit_mail_limit) = run_change(change, api, options).await;
-                        if hit_mail_limit {
-                            mail_limited.set(mail_limited.get() + 1);
-                        }
-                        report
-                    }
+                    None => match current {
+                        Err(error) => ChangeReport {
+                            action: change.action(),
+                            email: change.email().to_owned(),
+                            outcome: Outcome::Failed {
+                                error: format!("not sent: the server could not be listed again to check that the change still applies: {error}"),
+                                done: None,
+                            },
+                            drift: Vec::new(),
+                        },
+                        Ok(current) => match current.violation(change) {
+                            Some(reason) => ChangeReport {
+                                action: change.action(),
+                                email: change.email().to_owned(),
+                                outcome: Outcome::Conflict { reason },
+                                drift: Vec::new(),
+                            },
+                            None => {
+                                let (report, hit_mail_limit) =
+                                    run_change(change, api, options).await;
+                                if hit_mail_limit {
+                                    mail_limited.set(mail_limited.get() + 1);
+                                }
+                                report
+                            }
+                        },
+                    },
                 };
-                if matches!(report.outcome, Outcome::Failed { .. }) {
+                if matches!(report.outcome, Outcome::Failed { .. } | Outcome::Conflict { .. }) {
                     failed.set(true);
                 }
                 (index, report)
@@ -347,9 +388,27 @@ async fn finish_new_user<A: AdminApi>(
 }
 
 fn failed(error: GotrueError, done: Option<String>) -> Outcome {
+    if done.is_none() && is_already_registered(&error) {
+        return Outcome::Conflict {
+            reason: format!("{error}. Another account holds this address: most likely a signup since the plan, or an address the server's database takes for the same one (it ignores case and accents); check whose it is, then plan again"),
+        };
+    }
     Outcome::Failed {
         error: error.to_string(),
         done,
+    }
+}
+
+/// A 422 refusing an address another account holds (netlify: "Email address already
+/// registered by another user"; supabase: "… has already been registered").
+fn is_already_registered(error: &crate::gotrue::GotrueError) -> bool {
+    match error {
+        crate::gotrue::GotrueError::Api {
+            status: 422,
+            message,
+            ..
+        } => message.contains("already registered") || message.contains("already been registered"),
+        _ => false,
     }
 }
 

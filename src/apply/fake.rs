@@ -9,7 +9,7 @@ use super::api::AdminApi;
 use crate::gotrue::{
     CreateUserRequest, GotrueError, InviteRequest, RemoteUser, RequestLabel, UpdateUserRequest,
 };
-use crate::manifest::email_key;
+use crate::identity::email_key;
 
 /// A fake server holding users in memory.
 #[derive(Debug, Default)]

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::gotrue::RemoteUser;
-use crate::manifest::{email_key, SecretRef};
-use crate::plan::{user_fingerprint, Change, Plan};
+use crate::identity::email_key;
+use crate::manifest::{SecretRef, ADMIN_GROUP};
+use crate::plan::{user_fingerprint, Change, Plan, Target};
 use crate::secret::{resolve, SecretError, SecretSource};
 
 /// Why apply refuses to start.
@@ -26,6 +27,20 @@ pub enum ApplyRefusal {
         /// What changed, per user.
         changed: Vec<String>,
     },
+    /// A saved plan made against another server.
+    #[error("this plan was made for {planned}, but the configured server is {configured}; apply it to the server it was made for, or make a new plan for this one")]
+    WrongTarget {
+        /// Where the plan was made.
+        planned: Box<Target>,
+        /// Where this run points.
+        configured: Box<Target>,
+    },
+    /// A saved plan gives the admin role without the operator saying so now.
+    #[error("the plan gives the admin role `{ADMIN_GROUP}` to {}; a saved plan is a file anyone could have edited, so pass --allow-admin-role if this is intended", users.join(", "))]
+    AdminRole {
+        /// The users who would get it.
+        users: Vec<String>,
+    },
     /// A referenced secret is missing.
     #[error("cannot read the password of {}", describe_secret_problems(problems))]
     Secrets {
@@ -40,6 +55,44 @@ fn describe_secret_problems(problems: &[(String, SecretError)]) -> String {
         .map(|(email, error)| format!("{email}: {error}"))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Refuses a saved plan made against another server than `configured`, or one that gives the
+/// admin role unless `allow_admin_role`. Nothing in the file is trusted for these: the
+/// target is compared, and the admin grants are read from the changes themselves.
+pub fn check_saved_plan(
+    plan: &Plan,
+    configured: &Target,
+    allow_admin_role: bool,
+) -> Result<(), ApplyRefusal> {
+    if plan.target != *configured {
+        return Err(ApplyRefusal::WrongTarget {
+            planned: Box::new(plan.target.clone()),
+            configured: Box::new(configured.clone()),
+        });
+    }
+    let users = admin_role_grants(plan);
+    if !users.is_empty() && !allow_admin_role {
+        return Err(ApplyRefusal::AdminRole { users });
+    }
+    Ok(())
+}
+
+/// The users a plan gives the admin role (`role` column).
+fn admin_role_grants(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|change| {
+            let role = match change {
+                Change::Invite(user) | Change::Create(user) => user.role.as_deref(),
+                Change::Reinvite(reinvite) => reinvite.invite.role.as_deref(),
+                Change::Update(update) => update.role.as_ref().map(|r| r.after.as_str()),
+                Change::Delete(_) => None,
+            };
+            role.is_some_and(|r| r.trim() == ADMIN_GROUP)
+        })
+        .map(|change| change.email().to_owned())
+        .collect()
 }
 
 /// Refuses a plan with more deletes than `max`.
@@ -84,7 +137,7 @@ pub fn plan_secrets(plan: &Plan) -> impl Iterator<Item = (&str, &SecretRef)> {
 /// create now exists, or a user it would update or delete is gone or different.
 pub fn check_fresh(plan: &Plan, current: &[RemoteUser]) -> Result<(), ApplyRefusal> {
     let by_id: HashMap<&str, &RemoteUser> = current.iter().map(|u| (u.id.as_str(), u)).collect();
-    let by_email: HashMap<String, &RemoteUser> =
+    let by_email: HashMap<std::borrow::Cow<'_, str>, &RemoteUser> =
         current.iter().map(|u| (email_key(&u.email), u)).collect();
     let mut changed = Vec::new();
     for change in &plan.changes {

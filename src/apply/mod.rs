@@ -7,9 +7,12 @@ mod execute;
 #[cfg(test)]
 pub(crate) mod fake;
 mod guard;
+mod precondition;
 
 pub use api::AdminApi;
 pub use execute::{
     execute, update_request, ApplyOptions, ApplyReport, ChangeReport, MailLimit, Outcome,
 };
-pub use guard::{check_deletes, check_fresh, check_secrets, plan_secrets, ApplyRefusal};
+pub use guard::{
+    check_deletes, check_fresh, check_saved_plan, check_secrets, plan_secrets, ApplyRefusal,
+};

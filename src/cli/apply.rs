@@ -29,9 +29,14 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long, env = "GOTRUE_SYNC_AUTO_APPROVE")]
     pub auto_approve: bool,
-    /// Allow up to this many deletes (default: the manifest's policy.max_deletes).
+    /// Allow up to this many deletes (default: the manifest's policy.max_deletes; for a saved
+    /// PLAN the built-in default, never the number in the file).
     #[arg(long, value_name = "N", env = "GOTRUE_SYNC_MAX_DELETES")]
     pub max_deletes: Option<u32>,
+    /// Allow a saved PLAN to give the admin role (a manifest allows it with
+    /// policy.allow_admin_role).
+    #[arg(long)]
+    pub allow_admin_role: bool,
     /// Most requests in flight at once. The number used adapts to the server: it starts at
     /// one and grows while answers stay fast, and drops on 429, 5xx or climbing latency.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..), env = "GOTRUE_SYNC_PARALLELISM")]
@@ -59,7 +64,7 @@ pub async fn run(
         (Some(path), _) => PlanSource::Saved(path.clone()),
         (None, [_, ..]) => PlanSource::Manifest {
             files: super::manifest_paths(&[], &args.files)?,
-            options: args.reinvite.plan_options(),
+            options: args.reinvite.plan_options(&args.server),
         },
         (None, []) => return Err(CliError::Usage("give a saved PLAN or -f FILE".into())),
     };
@@ -67,6 +72,8 @@ pub async fn run(
         source,
         auto_approve: args.auto_approve,
         max_deletes: args.max_deletes,
+        target: args.reinvite.plan_options(&args.server).target,
+        allow_admin_role: args.allow_admin_role,
         parallelism: usize::from(args.parallelism),
         fail_fast: args.fail_fast,
     };
@@ -81,7 +88,8 @@ pub async fn run(
     .await?;
     let style = printer.err_style();
     Ok(match outcome {
-        ApplyOutcome::NoChanges => ExitStatus::Success,
+        ApplyOutcome::NoChanges { conflicts: 0 } => ExitStatus::Success,
+        ApplyOutcome::NoChanges { .. } => ExitStatus::Error,
         ApplyOutcome::Declined => {
             printer.error("Apply cancelled: nothing was changed.")?;
             ExitStatus::Error

@@ -1,19 +1,19 @@
-//! `gotrue-sync emulator`: command-line arguments mapped onto the emulator's plain
-//! configuration, and the foreground runner.
+//! `gotrue-sync emulator`: maps the command line onto the emulator crate's plain
+//! configuration, starts it, prints how to reach it, and serves until Ctrl-C.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use gotrue_emulator::{random_secret, Emulator, EmulatorConfig};
 
 use super::error::{CliError, ExitStatus};
-use crate::emulator::{random_secret, Emulator, EmulatorConfig, EmulatorError};
+use crate::emulator_seed::{is_manifest, seeds_from_manifest};
 use crate::ops::OpsError;
 use crate::render::Printer;
 
 /// Arguments of `gotrue-sync emulator`.
-#[derive(Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct EmulatorArgs {
     /// Address to listen on.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
@@ -49,44 +49,66 @@ pub struct EmulatorArgs {
     /// Base URL for links in captured mails.
     #[arg(long, default_value = "http://localhost:8888")]
     pub site_url: String,
+    /// Accept any non-empty address, like a real server without SMTP. By default addresses
+    /// are checked as a production server checks them (Go's net/mail parser).
+    #[arg(long)]
+    pub no_email_validation: bool,
+    /// bcrypt cost of stored passwords (real servers use 10; 4 keeps trials fast).
+    #[arg(long, value_name = "COST", default_value_t = 4, value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+    /// At most N password hashes at once (0 = no limit), to play a server with N cores.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_concurrent_hashes: usize,
+    /// Close connections that have not sent a complete request head within this time
+    /// (slow or idle clients), e.g. `30s`.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    pub header_read_timeout: Duration,
 }
 
-impl From<&EmulatorArgs> for EmulatorConfig {
-    fn from(args: &EmulatorArgs) -> Self {
-        EmulatorConfig {
-            host: args.host,
-            port: args.port,
-            operator_token: args.operator_token.clone().unwrap_or_else(random_secret),
-            jwt_secret: args.jwt_secret.clone().unwrap_or_else(random_secret),
-            aud: args.aud.clone(),
-            site_url: args.site_url.clone(),
-            autoconfirm: args.autoconfirm,
-            disable_signup: args.disable_signup,
-            latency: args.latency,
-            seed: args.seed.clone(),
-            state: args.state.clone(),
+impl EmulatorArgs {
+    /// The emulator's configuration; a manifest given as `--seed` is read here, on this
+    /// crate's side, and handed over as plain seed users.
+    pub fn into_config(self) -> Result<EmulatorConfig, CliError> {
+        let (seed, seed_users) = match self.seed {
+            Some(path) if is_manifest(&path) => (None, seeds_from_manifest(&path)?),
+            other => (other, Vec::new()),
+        };
+        Ok(EmulatorConfig {
+            host: self.host,
+            port: self.port,
+            operator_token: self.operator_token.unwrap_or_else(random_secret),
+            jwt_secret: self.jwt_secret.unwrap_or_else(random_secret),
+            aud: self.aud,
+            site_url: self.site_url,
+            autoconfirm: self.autoconfirm,
+            disable_signup: self.disable_signup,
+            latency: self.latency,
+            validate_emails: !self.no_email_validation,
+            bcrypt_cost: self.bcrypt_cost,
+            max_concurrent_hashes: self.max_concurrent_hashes,
+            header_read_timeout: self.header_read_timeout,
+            seed,
+            seed_users,
+            state: self.state,
             ..EmulatorConfig::default()
-        }
+        })
     }
 }
 
 /// Starts the emulator, prints how to reach it, and serves until Ctrl-C.
 pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
-    let emulator = Emulator::start(args.into()).await.map_err(OpsError::from)?;
+    let emulator = Emulator::start(args.clone().into_config()?)
+        .await
+        .map_err(OpsError::from)?;
     // Printing the secrets is intended: they are the emulator's own throwaway credentials,
     // and a user needs them to talk to it.
-    let config = emulator.config();
     printer.report(&format!(
-        "GoTrue emulator listening on {url}\n  operator token: {}\n  jwt secret:     {}\n  captured mail:  {url}/_emulator/messages\nPress Ctrl-C to stop.\n",
-        config.operator_token,
-        config.jwt_secret,
+        "GoTrue emulator listening on {url}\n  operator token: {token}\n  jwt secret:     {secret}\n  captured mail:  {url}/_emulator/messages\nPress Ctrl-C to stop.\n",
         url = emulator.url(),
+        token = emulator.config().operator_token,
+        secret = emulator.config().jwt_secret,
     ))?;
-    let signal = tokio::signal::ctrl_c().await;
-    emulator.shutdown().await;
-    signal
-        .map_err(EmulatorError::Signal)
-        .map_err(OpsError::from)?;
+    emulator.run_until_ctrl_c().await.map_err(OpsError::from)?;
     Ok(ExitStatus::Success)
 }
 
@@ -114,14 +136,55 @@ mod tests {
             "--autoconfirm",
             "--aud",
             "site",
+            "--seed",
+            "users.json",
+            "--bcrypt-cost",
+            "10",
+            "--max-concurrent-hashes",
+            "2",
+            "--no-email-validation",
+            "--header-read-timeout",
+            "5s",
         ])
         .expect("parses");
-        let config = EmulatorConfig::from(&cli.args);
+        let config = cli
+            .args
+            .into_config()
+            .expect("a JSON seed is read by the emulator");
         assert_eq!(config.port, 0);
         assert_eq!(config.operator_token, "op");
         assert_eq!(config.latency, Duration::from_millis(20));
         assert!(config.autoconfirm && !config.disable_signup);
         assert_eq!(config.aud, "site");
         assert!(!config.jwt_secret.is_empty());
+        assert_eq!(config.seed, Some(PathBuf::from("users.json")));
+        assert!(config.seed_users.is_empty());
+        assert_eq!(config.bcrypt_cost, 10);
+        assert_eq!(config.max_concurrent_hashes, 2);
+        assert!(!config.validate_emails);
+        assert_eq!(config.header_read_timeout, Duration::from_secs(5));
+        let defaults = Cli::try_parse_from(["emulator"]).expect("parses");
+        let defaults = defaults.args.into_config().expect("config");
+        assert_eq!(defaults.bcrypt_cost, 4);
+        assert!(defaults.validate_emails);
+        assert!(Cli::try_parse_from(["emulator", "--bcrypt-cost", "3"]).is_err());
+    }
+
+    #[test]
+    fn a_manifest_seed_becomes_seed_users() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("users.yaml");
+        std::fs::write(
+            &path,
+            "version: 1\nname: t\nusers:\n  - email: a@example.com\n    roles: [editor]\n",
+        )
+        .expect("write");
+        let cli = Cli::try_parse_from(["emulator", "--seed", path.to_str().expect("utf-8")])
+            .expect("parses");
+        let config = cli.args.into_config().expect("valid manifest");
+        assert_eq!(config.seed, None);
+        assert_eq!(config.seed_users.len(), 1);
+        assert_eq!(config.seed_users[0].email, "a@example.com");
+        assert!(config.seed_users[0].confirmed);
     }
 }

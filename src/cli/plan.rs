@@ -7,8 +7,9 @@ use clap::Args;
 use super::connect::ServerArgs;
 use super::error::{CliError, ExitStatus};
 use super::output::Show;
+use crate::identity::Collation;
 use crate::ops::plan::{plan, PlanRequest};
-use crate::plan::PlanOptions;
+use crate::plan::{PlanOptions, Target};
 use crate::render::{
     plan_human_with, plan_json, plan_markdown, server_host, MarkdownOptions, PendingList, Printer,
     DEFAULT_MARKDOWN_BUDGET, MIN_MARKDOWN_BUDGET,
@@ -71,11 +72,14 @@ pub struct ReinviteArgs {
 }
 
 impl ReinviteArgs {
-    /// Plan options, with the current time read here so the plan itself stays pure.
-    pub fn plan_options(&self) -> PlanOptions {
+    /// Plan options for `server`, with the current time read here so the plan itself stays
+    /// pure. Every server is netlify/gotrue until the flavour can be chosen.
+    pub fn plan_options(&self, server: &ServerArgs) -> PlanOptions {
         PlanOptions {
             reinvite_pending_older_than: self.reinvite_pending_older_than,
             now: crate::gotrue::unix_now(),
+            collation: Collation::Utf8mb4UnicodeCi,
+            target: Target::new(&server.url, server.aud.as_deref(), "netlify"),
             ..PlanOptions::default()
         }
     }
@@ -95,7 +99,7 @@ pub async fn run(args: &PlanArgs, verbose: u8, printer: &Printer) -> Result<Exit
     };
     let request = PlanRequest {
         files,
-        options: args.reinvite.plan_options(),
+        options: args.reinvite.plan_options(&args.server),
         fingerprint: format == PlanFormat::Json,
         save_to: args.out.clone(),
     };
@@ -116,11 +120,11 @@ pub async fn run(args: &PlanArgs, verbose: u8, printer: &Printer) -> Result<Exit
             },
         ),
     })?;
-    Ok(
-        if args.detailed_exitcode && planned.plan.summary.has_changes() {
-            ExitStatus::Changes
-        } else {
-            ExitStatus::Success
-        },
-    )
+    Ok(if !planned.plan.conflicts.is_empty() {
+        ExitStatus::Error
+    } else if args.detailed_exitcode && planned.plan.summary.has_changes() {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
 }

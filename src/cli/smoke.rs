@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::connect::ServerArgs;
 use super::error::{CliError, ExitStatus};
-use crate::gotrue::UserClient;
+use crate::gotrue::{Flavor, GotrueError, UserClient};
 use crate::ops::smoke::{smoke, SmokeRequest};
 use crate::ops::{Event, Observer};
 use crate::render::{smoke_json, smoke_junit, smoke_latency_table, smoke_table, Printer};
@@ -100,7 +100,13 @@ pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<ExitStatus, CliE
         .filter(|key| !key.is_empty())
         .map(Secret::new);
     let user = UserClient::with_transport(transport).with_apikey(apikey);
-    let flavor = user.resolve_flavor(args.server.flavor).await?;
+    let flavor = match user.resolve_flavor(args.server.flavor).await {
+        Ok(flavor) => flavor,
+        // The server did not answer `GET /settings`: the run's own settings step reports it,
+        // and its failure blocks every flow, so no request depends on the flavour.
+        Err(GotrueError::Api { .. } | GotrueError::Transport { .. }) => Flavor::default(),
+        Err(other) => return Err(other.into()),
+    };
     let user = user.with_flavor(flavor);
     let admin = admin
         .map(|admin| admin.with_flavor(flavor.into()))

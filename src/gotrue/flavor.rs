@@ -10,15 +10,20 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+use crate::identity::Collation;
 use crate::secret::Secret;
 
-/// Which server a URL points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+/// Which server a URL points at. The default is netlify/gotrue, which gotrue-sync spoke
+/// before it knew of flavours.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Flavor {
     /// netlify/gotrue, the server behind Netlify Identity.
+    #[default]
     Netlify,
     /// supabase/auth, self-hosted or hosted at `https://<ref>.supabase.co/auth/v1`.
     Supabase,
@@ -124,9 +129,6 @@ pub enum MetadataMap {
 /// (`GOTRUE_JWT_ADMIN_ROLES` default).
 pub const SUPABASE_ADMIN_ROLES: [&str; 2] = ["service_role", "supabase_admin"];
 
-/// The admin group netlify/gotrue uses unless `GOTRUE_JWT_ADMIN_GROUP_NAME` says otherwise.
-pub const NETLIFY_DEFAULT_ADMIN_GROUP: &str = "admin";
-
 /// The role supabase/auth gives every user it creates (`GOTRUE_JWT_DEFAULT_GROUP_NAME`
 /// there): not something a manifest needs to say.
 pub const SUPABASE_DEFAULT_ROLE: &str = "authenticated";
@@ -146,6 +148,16 @@ impl Flavor {
         match self {
             Flavor::Netlify => "netlify",
             Flavor::Supabase => "supabase",
+        }
+    }
+
+    /// How this server decides that two addresses are one account: netlify/gotrue compares
+    /// in MySQL's `utf8mb4_unicode_ci` (case, accents, `ß`=`ss`); supabase/auth lower-cases on
+    /// write and compares the result.
+    pub fn collation(self) -> Collation {
+        match self {
+            Flavor::Netlify => Collation::Utf8mb4UnicodeCi,
+            Flavor::Supabase => Collation::KeyOnly,
         }
     }
 
@@ -290,15 +302,6 @@ impl Flavor {
         }
     }
 
-    /// The user field that says an address is confirmed. supabase/auth answers a `PUT` with
-    /// `email_confirmed_at` and shows `confirmed_at` only from the next read.
-    pub fn confirmed_at_field(self) -> &'static str {
-        match self {
-            Flavor::Netlify => "confirmed_at",
-            Flavor::Supabase => "email_confirmed_at",
-        }
-    }
-
     /// Metadata keys the server writes itself: never compared, removed or exported. Login
     /// does not restore `provider`/`providers` once removed, and confirming writes
     /// `email_verified`; self-signups on supabase/auth carry `email`, `sub` and
@@ -319,37 +322,15 @@ impl Flavor {
         self.server_owned_keys(map).contains(&key)
     }
 
-    /// `metadata` without its server-owned keys (for comparison and export).
-    pub fn without_server_owned(
-        self,
-        map: MetadataMap,
-        metadata: &Map<String, Value>,
-    ) -> Map<String, Value> {
-        metadata
-            .iter()
-            .filter(|(key, _)| !self.is_server_owned(map, key))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect()
-    }
-
     /// Whether giving a user `role` lets that user's own token administer the instance.
     /// netlify/gotrue: the role equals the admin group (`GOTRUE_JWT_ADMIN_GROUP_NAME`,
-    /// `admin_group`). supabase/auth: the role is put into the user's JWT, and
-    /// `service_role`, `supabase_admin` and any of `extra_admin_roles`
-    /// (`policy.admin_roles`, mirroring `GOTRUE_JWT_ADMIN_ROLES`) open the admin API.
-    pub fn role_opens_admin_api(
-        self,
-        role: &str,
-        admin_group: &str,
-        extra_admin_roles: &[String],
-    ) -> bool {
+    /// `admin_group`). supabase/auth: the role is put into the user's JWT, and the default
+    /// `GOTRUE_JWT_ADMIN_ROLES`, `service_role` and `supabase_admin`, open the admin API.
+    pub fn role_opens_admin_api(self, role: &str, admin_group: &str) -> bool {
         let role = role.trim();
         match self {
             Flavor::Netlify => role == admin_group,
-            Flavor::Supabase => {
-                SUPABASE_ADMIN_ROLES.contains(&role)
-                    || extra_admin_roles.iter().any(|r| r.trim() == role)
-            }
+            Flavor::Supabase => SUPABASE_ADMIN_ROLES.contains(&role),
         }
     }
 

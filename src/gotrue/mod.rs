@@ -14,9 +14,8 @@ pub use admin::{AdminClient, ClientOptions, UserListing};
 pub use auth::{mint_admin_token, unix_now, AdminCredentials, MINTED_TOKEN_LIFETIME};
 pub use error::{GotrueError, RequestLabel};
 pub use flavor::{
-    is_supabase_secret_key, AuthHeaders, DetectError, Flavor, FlavorChoice, MetadataMap,
-    RotationCheck, ServerError, TokenEncoding, VerifyEncoding, NETLIFY_DEFAULT_ADMIN_GROUP,
-    POSTGRES_UNIQUE_VIOLATION, SUPABASE_ADMIN_ROLES, SUPABASE_DEFAULT_ROLE,
+    AuthHeaders, DetectError, Flavor, FlavorChoice, MetadataMap, RotationCheck, ServerError,
+    TokenEncoding, VerifyEncoding,
 };
 pub use limit::{Control, Signal};
 pub use link::{GenerateLinkRequest, GeneratedLink, LinkKind};

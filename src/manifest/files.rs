@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, SourceLines, SourceLocation};
-use super::model::{email_key, Manifest, Policy, SecretRef};
+use super::model::{Manifest, Policy, SecretRef};
 use super::validate::{validate_file, Validated};
 use super::{LoadedManifest, ManifestError};
+use crate::identity::collation_fold;
 
 /// The files `paths` name: files as given, directories as their `*.yaml`/`*.yml` files,
 /// sorted by name.
@@ -144,12 +145,12 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
     for (_, part, source) in parts.iter().filter(|_| parts.len() > 1) {
         let lines = SourceLines::new(source);
         for (user, location) in part.manifest.users.iter().zip(&part.user_locations) {
-            match seen.get(&email_key(&user.email)) {
+            match seen.get(collation_fold(&user.email).as_ref()) {
                 Some(first) => diagnostics.push(
                     Diagnostic::at(
                         location.clone(),
                         format!(
-                            "duplicate user `{}` (e-mails are compared case-insensitively)",
+                            "duplicate user `{}` (e-mails are compared ignoring case, and on netlify/gotrue accents)",
                             user.email
                         ),
                         &lines,
@@ -158,7 +159,7 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
                     .with_hint("declare each user in one file only"),
                 ),
                 None => {
-                    seen.insert(email_key(&user.email), location.clone());
+                    seen.insert(collation_fold(&user.email).into_owned(), location.clone());
                 }
             }
         }

@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::{did_you_mean, is_secret_like_key, Diagnostic, SourceLines, SourceLocation};
 pub use files::{expand, load_all, MAX_MANIFEST_BYTES};
 pub use model::{
-    email_key, email_key_ref, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef,
-    UserSpec, ADMIN_GROUP, ADMIN_ROLES, SUPPORTED_VERSION,
+    AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
+    ADMIN_GROUP, ADMIN_ROLES, SUPPORTED_VERSION,
 };
 pub use schema::{manifest_schema, manifest_schema_text};
-pub use validate::{check_email, validate, validate_file, FileValidation, Validated};
+pub use validate::{validate, validate_file, FileValidation, Validated};
 
 /// A manifest read from a file and validated.
 #[derive(Debug, Clone)]

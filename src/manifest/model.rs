@@ -1,8 +1,6 @@
 //! The typed manifest (format version 1). These types are the single source of truth for the
 //! JSON Schema in `schema/manifest.schema.json` and for the field names the validator accepts.
 
-use std::borrow::Cow;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -64,6 +62,26 @@ pub struct Policy {
     /// write, even in `exact` mode.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
+    /// Which existing accounts without this manifest's marker may be taken over (marked and
+    /// given the entry's roles). Anyone who can sign up can create an account on a listed
+    /// address before it is invited, so by default none is: an entry says `adopt: true`
+    /// once someone has checked whose account it is.
+    #[serde(default)]
+    pub adopt: AdoptMode,
+}
+
+/// Which existing, unmarked accounts a plan takes over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AdoptMode {
+    /// Every account on a listed address.
+    All,
+    /// Accounts whose address is confirmed (an open signup without autoconfirm cannot
+    /// confirm a mailbox it does not own; with autoconfirm this is no protection).
+    Confirmed,
+    /// None, unless its entry says `adopt: true`.
+    #[default]
+    None,
 }
 
 impl Default for Policy {
@@ -75,6 +93,7 @@ impl Default for Policy {
             app_metadata: MetadataMode::default(),
             allow_admin_role: false,
             ignore: Vec::new(),
+            adopt: AdoptMode::default(),
         }
     }
 }
@@ -132,8 +151,8 @@ pub enum CreateMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
-    /// The user's e-mail address: the key that matches server users (case-insensitive,
-    /// surrounding spaces ignored). This spelling is what gets written.
+    /// The user's e-mail address, written exactly as given. It matches the server account whose
+    /// address differs at most in letter case (the servers' own notion of one account).
     pub email: String,
     /// `app_metadata.roles`, compared as a set. Omit to leave roles alone; `[]` means no roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +184,11 @@ pub struct UserSpec {
     /// it and creating a new account. Harmless once the old address is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renamed_from: Option<String>,
+    /// `true`: an existing account on this address that gotrue-sync does not manage may be
+    /// taken over whatever `policy.adopt` says. Set it once you know the account is this
+    /// person's: adoption gives it the entry's roles.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopt: bool,
 }
 
 fn is_default_create(mode: &CreateMode) -> bool {
@@ -186,6 +210,7 @@ impl UserSpec {
             confirmed: None,
             role: None,
             renamed_from: None,
+            adopt: false,
         }
     }
 
@@ -193,45 +218,5 @@ impl UserSpec {
     pub fn confirm_on_create(&self) -> bool {
         self.confirmed
             .unwrap_or(self.create == CreateMode::Password)
-    }
-}
-
-/// The key users are matched by: the server compares e-mails case-insensitively and ignores
-/// trailing spaces, so two spellings that differ only in case are one account.
-pub fn email_key(email: &str) -> String {
-    email_key_ref(email).into_owned()
-}
-
-/// [`email_key`] that borrows when the address already is its own key (trimmed, lower-case
-/// ASCII), which is nearly always: a plan of 100,000 users matches every one of them by key.
-pub fn email_key_ref(email: &str) -> Cow<'_, str> {
-    let trimmed = email.trim();
-    if trimmed
-        .bytes()
-        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
-    {
-        Cow::Borrowed(trimmed)
-    } else {
-        Cow::Owned(trimmed.to_lowercase())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn email_key_borrows_only_when_the_address_is_already_a_key() {
-        assert!(matches!(
-            email_key_ref("a@example.com"),
-            Cow::Borrowed("a@example.com")
-        ));
-        assert!(matches!(
-            email_key_ref(" a@example.com "),
-            Cow::Borrowed("a@example.com")
-        ));
-        assert_eq!(email_key_ref("A@Example.COM"), "a@example.com");
-        assert_eq!(email_key_ref("Ärger@example.com"), "ärger@example.com");
-        assert_eq!(email_key(" B@example.com"), "b@example.com");
     }
 }

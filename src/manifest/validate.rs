@@ -11,11 +11,13 @@ use super::diagnostic::{
     did_you_mean, is_secret_like_key, Diagnostic, SourceLines, SourceLocation,
 };
 use super::model::{
-    email_key_ref, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
+    AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
     ADMIN_ROLES, SUPPORTED_VERSION,
 };
 use super::schema::{field_names, Section};
 use super::yaml::{self, Key, Mark, Node, NodeValue};
+use crate::identity::{check_address, collation_fold, email_key, AddressError};
+use crate::ownership::reserved_app_key;
 
 /// A manifest that passed validation, with where each user was declared.
 #[derive(Debug, Clone)]
@@ -25,16 +27,6 @@ pub struct Validated {
     /// The location of each entry of `manifest.users`, by index.
     pub user_locations: Vec<SourceLocation>,
 }
-
-/// Keys of `app_metadata` a manifest may not set directly, with why and what to do instead.
-const RESERVED_APP_METADATA: [(&str, &str); 3] = [
-    ("roles", "set roles with the user's `roles` field"),
-    ("provider", "`provider` is owned by the server; remove it"),
-    (
-        "managed_by",
-        "`managed_by` is written by gotrue-sync itself; remove it",
-    ),
-];
 
 /// Parses and validates a single-file manifest `source` read from `path`.
 pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>> {
@@ -145,6 +137,12 @@ const METADATA_MODES: [(&str, MetadataMode); 2] = [
 const CREATE_MODES: [(&str, CreateMode); 2] = [
     ("invite", CreateMode::Invite),
     ("password", CreateMode::Password),
+];
+
+const ADOPT_MODES: [(&str, AdoptMode); 3] = [
+    ("none", AdoptMode::None),
+    ("confirmed", AdoptMode::Confirmed),
+    ("all", AdoptMode::All),
 ];
 
 impl Checker<'_> {
@@ -501,6 +499,11 @@ impl Checker<'_> {
                         policy.allow_admin_role = allow;
                     }
                 }
+                "adopt" => {
+                    if let Some(mode) = self.choice(key, value, context, &ADOPT_MODES) {
+                        policy.adopt = mode;
+                    }
+                }
                 "ignore" => {
                     if let Some(paths) = self.string_list(key, value, context) {
                         self.ignore_paths(value);
@@ -547,7 +550,7 @@ impl Checker<'_> {
                 return (Vec::new(), Vec::new());
             }
         };
-        let mut seen: HashMap<Cow<str>, Mark> = HashMap::with_capacity(items.len());
+        let mut seen: HashMap<Cow<str>, (Mark, &str)> = HashMap::with_capacity(items.len());
         let mut specs = Vec::with_capacity(items.len());
         let mut locations = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
@@ -563,7 +566,7 @@ impl Checker<'_> {
         &mut self,
         index: usize,
         item: &'n Node,
-        seen: &mut HashMap<Cow<'n, str>, Mark>,
+        seen: &mut HashMap<Cow<'n, str>, (Mark, &'n str)>,
     ) -> Option<UserSpec> {
         let context = Context::Entry(index);
         let NodeValue::Map(entries) = &item.value else {
@@ -590,22 +593,35 @@ impl Checker<'_> {
             }
             Some((_, value)) => match &value.value {
                 NodeValue::String(email) => {
-                    if let Err(problem) = check_email(email) {
+                    if let Err(problem) = check_address(email) {
                         self.report(
                             value.referenced,
-                            format!("invalid e-mail address `{email}`: {problem}"),
-                            Some("write a plain address such as `alice@example.com`"),
+                            format!(
+                                "invalid e-mail address `{}`: {problem}",
+                                email.escape_debug()
+                            ),
+                            Some(address_hint(&problem)),
                         );
                     }
-                    match seen.get(&email_key_ref(email)) {
-                        Some(first) => {
+                    // One account on netlify/gotrue, whose database ignores case and accents.
+                    match seen.get(&collation_fold(email)) {
+                        Some((first, first_email)) => {
                             let first = self.location(*first);
-                            let diagnostic = Diagnostic::at(self.location(value.referenced), format!("duplicate user `{email}` (e-mails are compared case-insensitively)"), &self.lines)
-                                .with_related("first declared at", first);
+                            let message = if email_key(email) == email_key(first_email) {
+                                format!("duplicate user `{email}` (e-mails are compared case-insensitively)")
+                            } else {
+                                format!("user `{email}` collides with `{first_email}`: netlify/gotrue compares addresses ignoring case and accents (`ß` = `ss`), so both name one account")
+                            };
+                            let diagnostic = Diagnostic::at(
+                                self.location(value.referenced),
+                                message,
+                                &self.lines,
+                            )
+                            .with_related("first declared at", first);
                             self.push(diagnostic, Some("keep one entry per e-mail address"));
                         }
                         None => {
-                            seen.insert(email_key_ref(email), value.referenced);
+                            seen.insert(collation_fold(email), (value.referenced, email));
                         }
                     }
                     email
@@ -653,6 +669,11 @@ impl Checker<'_> {
                         self.optional(field, |c, v| c.string(key, v, context).map(str::to_owned));
                     self.renamed_from(value, email, context);
                 }
+                "adopt" => {
+                    if let Some(adopt) = self.bool(key, value, context) {
+                        spec.adopt = adopt;
+                    }
+                }
                 // `fields` has reported every other key (see `policy`).
                 _ => {}
             }
@@ -679,13 +700,16 @@ impl Checker<'_> {
 
     fn renamed_from(&mut self, value: &Node, email: &str, context: Context) {
         if let NodeValue::String(old) = &value.value {
-            if let Err(problem) = check_email(old) {
+            if let Err(problem) = check_address(old) {
                 self.report(
                     value.referenced,
-                    format!("invalid `renamed_from` address `{old}`: {problem}"),
-                    None,
+                    format!(
+                        "invalid `renamed_from` address `{}`: {problem}",
+                        old.escape_debug()
+                    ),
+                    Some(address_hint(&problem)),
                 );
-            } else if email_key_ref(old) == email_key_ref(email) {
+            } else if email_key(old) == email_key(email) {
                 self.report(
                     value.referenced,
                     format!("{context} is `renamed_from` its own address"),
@@ -698,14 +722,11 @@ impl Checker<'_> {
     fn reserved_app_metadata(&mut self, value: &Node, context: Context) {
         if let NodeValue::Map(app) = &value.value {
             for (key, _) in app {
-                if let Some((_, why)) = RESERVED_APP_METADATA
-                    .iter()
-                    .find(|(name, _)| *name == key.value)
-                {
+                if let Some(reserved) = reserved_app_key(&key.value) {
                     self.report(
                         key.referenced,
                         format!("`app_metadata.{}` is reserved in {context}", key.value),
-                        Some(why),
+                        Some(reserved.hint),
                     );
                 }
             }
@@ -824,34 +845,15 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// A deliberately plain check: GoTrue only validates addresses when SMTP is configured, so
-/// we catch the typos it would store verbatim. Export uses it too, to leave out the stored
-/// addresses a manifest could not hold.
-pub fn check_email(email: &str) -> Result<(), &'static str> {
-    let trimmed = email.trim();
-    if trimmed.is_empty() {
-        return Err("it is empty");
+/// What to do about an address the servers would not take as meant.
+fn address_hint(problem: &AddressError) -> &'static str {
+    match problem {
+        AddressError::SurroundingWhitespace | AddressError::ControlCharacter(_) => {
+            "remove the spaces or invisible characters; the server keeps them, making it another account"
+        }
+        AddressError::NotBare(_) => "write only the address, such as `alice@example.com`, without a name or comment",
+        _ => "write the address as the server accepts it, such as `alice@example.com`",
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"'))
-    {
-        return Err("it contains spaces or punctuation that addresses cannot have");
-    }
-    let Some((local, domain)) = trimmed.rsplit_once('@') else {
-        return Err("it has no `@`");
-    };
-    if local.is_empty() || local.contains('@') {
-        return Err("the part before `@` is empty or has another `@`");
-    }
-    if !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.contains("..")
-    {
-        return Err("the domain after `@` is not a valid host name");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,13 +11,14 @@ use std::sync::Arc;
 use super::plan::{list, load_and_plan, read_plan};
 use super::{Event, Interrupts, Observer, OpsError};
 use crate::apply::{
-    check_deletes, check_fresh, check_secrets, execute, plan_secrets, AdminApi, ApplyOptions,
-    ApplyReport, ChangeReport,
+    check_deletes, check_fresh, check_saved_plan, check_secrets, execute, plan_secrets, AdminApi,
+    ApplyOptions, ApplyReport, ChangeReport,
 };
 use crate::gotrue::{
     AdminClient, CreateUserRequest, GotrueError, InviteRequest, RemoteUser, UpdateUserRequest,
 };
-use crate::plan::{server_fingerprint, Plan, PlanOptions};
+use crate::manifest::Policy;
+use crate::plan::{server_fingerprint, Plan, PlanOptions, Target};
 
 /// Where the plan comes from.
 #[derive(Debug, Clone)]
@@ -40,8 +41,13 @@ pub struct ApplyRequest {
     pub source: PlanSource,
     /// Skip the approval prompt.
     pub auto_approve: bool,
-    /// The delete bound, instead of the plan's `policy.max_deletes`.
+    /// The delete bound, instead of the manifest's `policy.max_deletes` (a saved plan's
+    /// number is never used: without this, the built-in default applies).
     pub max_deletes: Option<u32>,
+    /// The server this run points at; a saved plan made for another is refused.
+    pub target: Target,
+    /// Whether a saved plan may give the admin role.
+    pub allow_admin_role: bool,
     /// Changes in flight at once.
     pub parallelism: usize,
     /// Stop starting changes after the first failure.
@@ -77,8 +83,12 @@ pub struct UnknownOutcome {
 /// How an apply ended.
 #[derive(Debug, Clone)]
 pub enum ApplyOutcome {
-    /// The plan has no changes; nothing was asked or done.
-    NoChanges,
+    /// The plan has no changes; nothing was asked or done. `conflicts`: manifest users the
+    /// plan could not act on (an error).
+    NoChanges {
+        /// Conflicts in the plan.
+        conflicts: usize,
+    },
     /// The answer to the prompt was not `yes`; nothing was changed.
     Declined,
     /// Ctrl-C before any change started; nothing was changed.
@@ -106,18 +116,21 @@ pub async fn apply(
     interrupts: &mut Interrupts,
 ) -> Result<ApplyOutcome, OpsError> {
     let prepared = tokio::select! {
-        prepared = prepare(client, &request.source, observer) => prepared?,
+        prepared = prepare(client, request, observer) => prepared?,
         () = interrupts.next() => return Ok(ApplyOutcome::Cancelled),
     };
     let (plan, secrets_dir) = prepared;
     emit(observer, Event::Plan(&plan))?;
     if !plan.summary.has_changes() {
-        return Ok(ApplyOutcome::NoChanges);
+        return Ok(ApplyOutcome::NoChanges {
+            conflicts: plan.conflicts.len(),
+        });
     }
-    check_deletes(
-        &plan,
-        request.max_deletes.unwrap_or(plan.policy.max_deletes),
-    )?;
+    let max_deletes = match &request.source {
+        PlanSource::Saved(_) => Policy::default().max_deletes,
+        PlanSource::Manifest { .. } => plan.policy.max_deletes,
+    };
+    check_deletes(&plan, request.max_deletes.unwrap_or(max_deletes))?;
     if !request.auto_approve {
         tokio::select! {
             approved = prompter.approve() => if !approved? {
@@ -139,12 +152,16 @@ pub async fn apply(
 /// The plan to apply and the directory its `file:` secrets are read from.
 async fn prepare(
     client: &AdminClient,
-    source: &PlanSource,
+    request: &ApplyRequest,
     observer: &dyn Observer,
 ) -> Result<(Plan, PathBuf), OpsError> {
-    match source {
+    match &request.source {
         PlanSource::Saved(path) => {
             let plan = read_plan(path)?;
+            // The target's flavour is the server's as detected now, not as the CLI guessed.
+            let mut target = request.target.clone();
+            target.flavor = client.flavor().await?.name().to_owned();
+            check_saved_plan(&plan, &target, request.allow_admin_role)?;
             let dir = PathBuf::from(plan.secrets_dir.clone().unwrap_or_else(|| ".".into()));
             check_secrets(plan_secrets(&plan), &dir, &crate::secret::SystemSecrets)?;
             emit(observer, Event::CheckingFreshness { plan_file: path })?;

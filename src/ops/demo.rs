@@ -7,11 +7,11 @@ use serde_json::{json, Map, Value};
 
 use super::{Event, Observer, OpsError};
 use crate::apply::{check_deletes, execute, ApplyOptions};
-use crate::emulator::{random_secret, Emulator, EmulatorConfig, SeedUser};
 use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions};
 use crate::manifest::{self, SecretRef};
 use crate::plan::{plan, Change, Plan};
 use crate::secret::Secret;
+use gotrue_emulator::{random_secret, Emulator, EmulatorConfig, SeedUser};
 
 /// The example manifest, for running the demo outside the repository.
 pub const EMBEDDED_EXAMPLE: &str = include_str!("../../examples/users.yaml");

@@ -4,9 +4,9 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::apply::ApplyRefusal;
-use crate::emulator::EmulatorError;
 use crate::gotrue::GotrueError;
 use crate::manifest::ManifestError;
+use gotrue_emulator::EmulatorError;
 
 /// Everything that can end a workflow early. Each variant keeps its cause as the error
 /// source, so the command line can print the whole chain once.

@@ -79,7 +79,14 @@ pub(crate) async fn load_and_plan(
         .filter_map(|u| u.password.as_ref().map(|p| (u.email.as_str(), p)));
     check_secrets(secrets, &loaded.base_dir(), &crate::secret::SystemSecrets)?;
     let users = list(client, observer).await?;
-    let mut plan = plan_with(&loaded.manifest, &users, options);
+    let flavor = client.flavor().await?;
+    let mut options = PlanOptions {
+        flavor,
+        collation: flavor.collation(),
+        ..options.clone()
+    };
+    options.target.flavor = flavor.name().to_owned();
+    let mut plan = plan_with(&loaded.manifest, &users, &options);
     if fingerprint {
         record_server_fingerprint(&mut plan, &users);
     }

@@ -8,10 +8,14 @@ use crate::manifest::{PruneMode, SecretRef};
 
 /// The version of the plan document (`--json`, `--out`).
 ///
+/// 3: a plan names its target (server URL, audience, flavour), lists conflicts, and says
+/// which adoptions grant roles. An older file carries no target to check against, so it is
+/// refused with "make the plan again".
+///
 /// 2: user and server fingerprints are hashed from a canonical binary encoding instead of
 /// JSON text. A version-1 plan file would read as stale for every user it touches, so it is
 /// refused with "make the plan again" instead.
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 /// A reviewed, replayable set of changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -20,6 +24,8 @@ pub struct Plan {
     pub format_version: u32,
     /// The manifest's `name`.
     pub manifest: String,
+    /// The server the plan was made against; `apply PLAN` refuses any other.
+    pub target: Target,
     /// The ownership marker written to `app_metadata.managed_by`.
     pub marker: String,
     /// Policy values apply enforces.
@@ -33,12 +39,85 @@ pub struct Plan {
     /// Things the reviewer should know that are not changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Manifest users the plan cannot bring about: no change is planned for them, and
+    /// `plan` and `apply` end with an error until they are resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
     /// Listed users whose invitation is not accepted yet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending_invites: Vec<PendingInvite>,
     /// Set in a saved plan: the directory `file:` password references are read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_dir: Option<String>,
+}
+
+/// Where a plan was made: what `apply PLAN` checks before touching anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Target {
+    /// The GoTrue root URL: scheme, host, port and path only (no credentials, query or
+    /// trailing slash).
+    pub url: String,
+    /// The audience (`X-JWT-AUD`), if one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// The server flavour (`netlify`).
+    pub flavor: String,
+}
+
+impl Target {
+    /// The target at `url` (normalised: credentials, query and fragment dropped, no trailing
+    /// slash; left as given if it does not parse) for `audience` on a `flavor` server.
+    pub fn new(url: &str, audience: Option<&str>, flavor: &str) -> Self {
+        let url = match reqwest::Url::parse(url.trim()) {
+            Ok(mut parsed) => {
+                // Both only fail on URLs that cannot have credentials, which then have none.
+                let _ = parsed.set_username("");
+                let _ = parsed.set_password(None);
+                parsed.set_query(None);
+                parsed.set_fragment(None);
+                parsed.as_str().trim_end_matches('/').to_owned()
+            }
+            Err(_) => url.trim().trim_end_matches('/').to_owned(),
+        };
+        Target {
+            url,
+            audience: audience.filter(|a| !a.is_empty()).map(str::to_owned),
+            flavor: flavor.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}", self.url, self.flavor)?;
+        if let Some(audience) = &self.audience {
+            write!(f, ", audience {audience}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// A manifest user the plan cannot bring about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Conflict {
+    /// The address as the manifest writes it.
+    pub email: String,
+    /// The server account in the way, if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<ConflictingAccount>,
+    /// What is wrong.
+    pub reason: String,
+    /// What to do about it.
+    pub hint: String,
+}
+
+/// The server account a conflict is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConflictingAccount {
+    /// Server id.
+    pub id: String,
+    /// E-mail as stored.
+    pub email: String,
 }
 
 /// The parts of the policy that apply enforces.
@@ -202,6 +281,11 @@ pub struct Adoption {
     /// The marker it carried before (another manifest's), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_owner: Option<Value>,
+    /// What the adoption gives an account gotrue-sync did not create: roles gained and a
+    /// new `role` column, e.g. `roles: editor`, `role: admin`. Whoever holds the account
+    /// gets them, so the plan says so next to the change and among its warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<String>,
 }
 
 /// A change of `app_metadata.roles`, compared as sets.
@@ -297,4 +381,29 @@ pub struct Reinvite {
     pub expected: String,
     /// The new invitation.
     pub invite: NewUser,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn a_target_keeps_no_credentials_query_or_trailing_slash() {
+        let target = Target::new(
+            "https://ops:hunter2@site.example/.netlify/identity/?token=x#frag",
+            Some("site"),
+            "netlify",
+        );
+        assert_eq!(target.url, "https://site.example/.netlify/identity");
+        assert_eq!(target.audience.as_deref(), Some("site"));
+        assert_eq!(
+            target.to_string(),
+            "https://site.example/.netlify/identity (netlify, audience site)"
+        );
+        assert_eq!(
+            Target::new("http://127.0.0.1:8081/", Some(""), "netlify"),
+            Target::new("http://127.0.0.1:8081", None, "netlify"),
+            "an empty audience is no audience"
+        );
+    }
 }

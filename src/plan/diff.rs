@@ -8,26 +8,17 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::change::{
-    Adoption, Change, KeyChange, NewUser, PendingInvite, Plan, PlanPolicy, Reinvite, Removal,
-    Rename, RoleChange, RolesChange, ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
+    Adoption, Change, Conflict, ConflictingAccount, KeyChange, NewUser, PendingInvite, Plan,
+    PlanPolicy, Reinvite, Removal, Rename, RoleChange, RolesChange, ServerState, Summary, Target,
+    UserUpdate, PLAN_FORMAT_VERSION,
 };
 use super::fingerprint::user_fingerprint;
-use crate::gotrue::RemoteUser;
+use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
+use crate::identity::{email_key, lookalike_fold, Collation};
 use crate::manifest::{
-    email_key, email_key_ref, CreateMode, Manifest, MetadataMode, Policy, PruneMode, UserSpec,
+    AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, UserSpec, ADMIN_GROUP,
 };
-
-/// The app metadata key that records which manifest owns a user.
-pub const MARKER_KEY: &str = "managed_by";
-
-/// App metadata keys the `exact` mode never removes: the server owns `provider`, and
-/// `roles`/`managed_by` are managed through their own fields.
-const PROTECTED_APP_KEYS: [&str; 3] = ["provider", "roles", MARKER_KEY];
-
-/// The ownership marker of a manifest named `name`.
-pub fn marker_for(name: &str) -> String {
-    format!("gotrue-sync:{name}")
-}
+use crate::ownership::{is_managed, marker_for, marker_of, reserved_app_key, MARKER_KEY};
 
 /// Options that make a plan depend on more than the manifest and the users.
 #[derive(Debug, Clone, Default)]
@@ -37,9 +28,16 @@ pub struct PlanOptions {
     pub reinvite_pending_older_than: Option<std::time::Duration>,
     /// "Now" in Unix seconds, passed in so that the plan stays a pure function.
     pub now: u64,
+    /// How the server decides that two addresses collide (from its flavour).
+    pub collation: Collation,
+    /// The server the plan is made against, recorded in the plan.
+    pub target: Target,
     /// How many threads large manifests are matched on; `None`: one per core, up to four.
     /// The plan is the same for any count.
     pub threads: Option<std::num::NonZeroUsize>,
+    /// The server's flavour: which metadata keys it writes itself, and so never compares or
+    /// removes.
+    pub flavor: Flavor,
 }
 
 /// Computes the changes that make the server's users match the manifest.
@@ -53,14 +51,11 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
     let marker = marker_for(&desired.name);
     let policy = &desired.policy;
     let by_email = index_by_email(actual);
+    let by_fold = index_by_fold(actual, options.collation);
     // Only renames need the set of listed addresses.
     let desired_keys: HashSet<Cow<'_, str>> =
         if desired.users.iter().any(|u| u.renamed_from.is_some()) {
-            desired
-                .users
-                .iter()
-                .map(|u| email_key_ref(&u.email))
-                .collect()
+            desired.users.iter().map(|u| email_key(&u.email)).collect()
         } else {
             HashSet::new()
         };
@@ -71,6 +66,7 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
         options,
         marker: &marker,
         by_email: &by_email,
+        by_fold: &by_fold,
         desired_keys: &desired_keys,
     };
     let parts = match_in_parallel(&desired.users, &context);
@@ -79,6 +75,7 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     let mut pending_invites = Vec::new();
+    let mut conflicts = Vec::new();
     let mut summary = Summary::default();
     // Merged in spec order, so the plan does not depend on how the work was split.
     for part in parts {
@@ -88,11 +85,12 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
         changes.extend(part.changes);
         warnings.extend(part.warnings);
         pending_invites.extend(part.pending_invites);
+        conflicts.extend(part.conflicts);
         summary.unchanged += part.unchanged;
     }
+    warnings.extend(lookalike_warnings(desired, actual, &matched));
     for (user, _) in actual.iter().zip(&matched).filter(|(_, m)| !**m) {
-        let managed =
-            field(&user.app_metadata, MARKER_KEY).and_then(Value::as_str) == Some(marker.as_str());
+        let managed = is_managed(&user.app_metadata, &marker);
         let delete = match policy.prune {
             PruneMode::None => false,
             PruneMode::Managed => managed,
@@ -110,7 +108,13 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
         }
     }
 
-    changes.sort_by_cached_key(|c| (c.rank(), email_key(c.email()), c.email().to_owned()));
+    changes.sort_by_cached_key(|c| {
+        (
+            c.rank(),
+            email_key(c.email()).into_owned(),
+            c.email().to_owned(),
+        )
+    });
     for change in &changes {
         match change {
             Change::Invite(_) => summary.invite += 1,
@@ -125,6 +129,7 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
     Plan {
         format_version: PLAN_FORMAT_VERSION,
         manifest: desired.name.clone(),
+        target: options.target.clone(),
         marker,
         policy: PlanPolicy {
             prune: policy.prune,
@@ -137,6 +142,7 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
             fingerprint: None,
         },
         warnings,
+        conflicts,
         pending_invites,
         secrets_dir: None,
     }
@@ -148,7 +154,7 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
 fn index_by_email(actual: &[RemoteUser]) -> HashMap<Cow<'_, str>, Slot> {
     let mut by_email: HashMap<Cow<'_, str>, Slot> = HashMap::with_capacity(actual.len());
     for (index, user) in actual.iter().enumerate() {
-        match by_email.entry(email_key_ref(&user.email)) {
+        match by_email.entry(email_key(&user.email)) {
             Entry::Vacant(entry) => {
                 entry.insert(Slot::One(index));
             }
@@ -156,6 +162,77 @@ fn index_by_email(actual: &[RemoteUser]) -> HashMap<Cow<'_, str>, Slot> {
         }
     }
     by_email
+}
+
+/// The server users whose address folds under `collation` to something other than its key
+/// (non-ASCII addresses on netlify), by that fold: a manifest address that misses every key
+/// but hits a fold would be refused by the server. ASCII addresses fold to their key, so
+/// [`index_by_email`] already holds them.
+fn index_by_fold(actual: &[RemoteUser], collation: Collation) -> HashMap<Cow<'_, str>, usize> {
+    let mut by_fold = HashMap::new();
+    if collation == Collation::KeyOnly {
+        return by_fold;
+    }
+    for (index, user) in actual
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| !u.email.is_ascii())
+    {
+        by_fold.entry(collation.fold(&user.email)).or_insert(index);
+    }
+    by_fold
+}
+
+/// The server account that `email` would collide with on creation although it is another
+/// account (same fold, different key), if any.
+fn colliding<'a>(email: &str, context: &Context<'a>) -> Option<&'a RemoteUser> {
+    let collation = context.options.collation;
+    if collation == Collation::KeyOnly {
+        return None;
+    }
+    let fold = collation.fold(email);
+    let key = email_key(email);
+    let index = context
+        .by_email
+        .get(&fold)
+        .map(|slot| slot.indices()[0])
+        .or_else(|| context.by_fold.get(&fold).copied())?;
+    let user = &context.actual[index];
+    (email_key(&user.email) != key).then_some(user)
+}
+
+/// Warnings about server accounts no entry matched whose address looks like a manifest
+/// address (spaces around it, invisible characters, Cyrillic or Greek look-alikes, accents):
+/// another account, which the plan leaves alone and never adopts.
+fn lookalike_warnings(desired: &Manifest, actual: &[RemoteUser], matched: &[bool]) -> Vec<String> {
+    let plain = |email: &str| email.bytes().all(|b| b.is_ascii_graphic());
+    let unmatched: Vec<&RemoteUser> = actual
+        .iter()
+        .zip(matched)
+        .filter(|(_, m)| !**m)
+        .map(|(u, _)| u)
+        .collect();
+    // Two plain addresses look alike only when their keys are equal, and then they match.
+    if unmatched.iter().all(|u| plain(&u.email)) && desired.users.iter().all(|u| plain(&u.email)) {
+        return Vec::new();
+    }
+    let by_look: HashMap<String, &str> = desired
+        .users
+        .iter()
+        .map(|u| (lookalike_fold(&u.email), u.email.as_str()))
+        .collect();
+    let mut warnings: Vec<String> = unmatched
+        .into_iter()
+        .filter_map(|user| {
+            let meant = by_look.get(&lookalike_fold(&user.email))?;
+            Some(format!(
+                "server account {:?} (id {}) looks like the manifest's {meant:?} but is a different account; it is left alone and never adopted",
+                user.email, user.id
+            ))
+        })
+        .collect();
+    warnings.sort();
+    warnings
 }
 
 /// Manifests at least this large have their users matched on several threads.
@@ -168,6 +245,7 @@ struct Context<'a> {
     options: &'a PlanOptions,
     marker: &'a str,
     by_email: &'a HashMap<Cow<'a, str>, Slot>,
+    by_fold: &'a HashMap<Cow<'a, str>, usize>,
     desired_keys: &'a HashSet<Cow<'a, str>>,
 }
 
@@ -177,6 +255,7 @@ struct Matched {
     changes: Vec<Change>,
     warnings: Vec<String>,
     pending_invites: Vec<PendingInvite>,
+    conflicts: Vec<Conflict>,
     unchanged: usize,
     /// Indices of the server users the specs took.
     matched: Vec<usize>,
@@ -233,12 +312,13 @@ fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
         marker,
         by_email,
         desired_keys,
+        ..
     } = context;
     let policy = &desired.policy;
     let mut found = Matched::default();
     for spec in specs {
         let direct = by_email
-            .get(&email_key_ref(&spec.email))
+            .get(&email_key(&spec.email))
             .map(Slot::indices)
             .unwrap_or_default();
         // A rename applies only while the new address is absent and the old one is present
@@ -246,14 +326,31 @@ fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
         let renamed = spec
             .renamed_from
             .as_deref()
-            .map(email_key_ref)
+            .map(email_key)
             .filter(|old| direct.is_empty() && !desired_keys.contains(old))
             .and_then(|old| by_email.get(&old))
             .map(Slot::indices)
             .unwrap_or_default();
         let indices = if direct.is_empty() { renamed } else { direct };
         let Some(&first) = indices.first() else {
-            found.changes.push(new_user(spec, policy, marker));
+            match colliding(&spec.email, context) {
+                Some(user) => found.conflicts.push(Conflict {
+                    email: spec.email.clone(),
+                    account: Some(ConflictingAccount {
+                        id: user.id.clone(),
+                        email: user.email.clone(),
+                    }),
+                    reason: format!(
+                        "the server already has {:?}, which its database takes for the same address (it ignores case and accents), so creating {:?} would be answered 422 \"Email address already registered by another user\"",
+                        user.email, spec.email
+                    ),
+                    hint: format!(
+                        "if {:?} is this person, write the entry as {:?}; otherwise choose another address. Re-running will not help",
+                        user.email, user.email
+                    ),
+                }),
+                None => found.changes.push(new_user(spec, policy, marker)),
+            }
             continue;
         };
         if indices.len() > 1 {
@@ -266,6 +363,10 @@ fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
         }
         found.matched.extend_from_slice(indices);
         let user = &actual[first];
+        if let Some(conflict) = refused_adoption(spec, user, policy.adopt, marker) {
+            found.conflicts.push(conflict);
+            continue;
+        }
         if let Some(since) = user
             .invited_at
             .as_ref()
@@ -289,12 +390,64 @@ fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
                 since: since.clone(),
             });
         }
-        match update_for(spec, user, direct.is_empty(), desired, marker) {
-            Some(update) => found.changes.push(Change::Update(update)),
+        match update_for(
+            spec,
+            user,
+            direct.is_empty(),
+            desired,
+            marker,
+            options.flavor,
+        ) {
+            Some(update) => {
+                if let Some(adoption) = update.adopt.as_ref().filter(|a| !a.grants.is_empty()) {
+                    found.warnings.push(format!(
+                        "adopting {:?} (id {}), an account gotrue-sync did not create, grants it {}; make sure it is the person the manifest means",
+                        update.email,
+                        update.id,
+                        adoption.grants.join(", ")
+                    ));
+                }
+                found.changes.push(Change::Update(update));
+            }
             None => found.unchanged += 1,
         }
     }
     found
+}
+
+/// Why `user`, found for `spec` but not marked as this manifest's, may not be adopted under
+/// `mode`; `None` when it may (or is already ours).
+fn refused_adoption(
+    spec: &UserSpec,
+    user: &RemoteUser,
+    mode: AdoptMode,
+    marker: &str,
+) -> Option<Conflict> {
+    if spec.adopt || is_managed(&user.app_metadata, marker) {
+        return None;
+    }
+    let why = match mode {
+        AdoptMode::All => return None,
+        AdoptMode::Confirmed if user.confirmed_at.is_some() => return None,
+        AdoptMode::Confirmed => "its address is not confirmed and `policy.adopt` is `confirmed`",
+        AdoptMode::None => "`policy.adopt` is `none`",
+    };
+    let owner = match marker_of(&user.app_metadata) {
+        Some(owner) => format!("managed by {owner}"),
+        None => "not created by gotrue-sync".to_owned(),
+    };
+    Some(Conflict {
+        email: spec.email.clone(),
+        account: Some(ConflictingAccount {
+            id: user.id.clone(),
+            email: user.email.clone(),
+        }),
+        reason: format!(
+            "the server already has an account {:?} (id {}, {owner}), and {why}: anyone who can sign up could have made it",
+            user.email, user.id
+        ),
+        hint: "check whose account it is; if it is this person's, add `adopt: true` to the entry, otherwise delete the account or change the address".into(),
+    })
 }
 
 /// `map.get(key)` for the small metadata maps of a user. A scan compares lengths before
@@ -352,7 +505,7 @@ fn new_user(spec: &UserSpec, policy: &Policy, marker: &str) -> Change {
     app_metadata.insert(MARKER_KEY.into(), Value::String(marker.to_owned()));
     let user_metadata = initial(spec.user_metadata.as_ref(), policy, "user_metadata");
     let user = NewUser {
-        email: spec.email.trim().to_owned(),
+        email: spec.email.clone(),
         user_metadata,
         app_metadata,
         role: spec.role.as_ref().map(|r| r.trim().to_owned()),
@@ -378,7 +531,7 @@ fn reinvited_user_metadata(
         spec.user_metadata.as_ref(),
         &pending.user_metadata,
         policy.user_metadata,
-        &[],
+        |_| false,
         |key| policy.ignores("user_metadata", key),
     );
     for change in changes {
@@ -412,18 +565,20 @@ fn update_for(
     renamed: bool,
     desired: &Manifest,
     marker: &str,
+    flavor: Flavor,
 ) -> Option<UserUpdate> {
-    let owner = field(&user.app_metadata, MARKER_KEY);
-    let adopt = (owner.and_then(Value::as_str) != Some(marker)).then(|| Adoption {
+    let owner = marker_of(&user.app_metadata);
+    let mut adopt = (owner.and_then(Value::as_str) != Some(marker)).then(|| Adoption {
         previous_owner: owner.cloned(),
+        grants: Vec::new(),
     });
     let policy = &desired.policy;
     let mut app_metadata = diff_map(
         spec.app_metadata.as_ref(),
         &user.app_metadata,
         policy.app_metadata,
-        &PROTECTED_APP_KEYS,
-        |key| policy.ignores("app_metadata", key),
+        |key| reserved_app_key(key).is_some(),
+        |key| policy.ignores("app_metadata", key) || flavor.is_server_owned(MetadataMap::App, key),
     );
     if adopt.is_some() {
         app_metadata.push(KeyChange {
@@ -446,6 +601,9 @@ fn update_for(
             before: user.role.clone(),
             after: r.to_owned(),
         });
+    if let Some(adoption) = &mut adopt {
+        adoption.grants = adoption_grants(roles.as_ref(), role.as_ref());
+    }
     // `id`, `email` and `expected` are filled in only once the update is known not to be
     // empty: most users of a large plan do not change, and these would be allocated for each.
     let mut update = UserUpdate {
@@ -458,8 +616,11 @@ fn update_for(
             spec.user_metadata.as_ref(),
             &user.user_metadata,
             policy.user_metadata,
-            &[],
-            |key| policy.ignores("user_metadata", key),
+            |_| false,
+            |key| {
+                policy.ignores("user_metadata", key)
+                    || flavor.is_server_owned(MetadataMap::User, key)
+            },
         ),
         // Confirming a pending invitation would void its link: an invited user confirms by
         // accepting.
@@ -468,7 +629,7 @@ fn update_for(
             && !(spec.create == CreateMode::Invite && user.is_pending_invite()),
         rename: renamed.then(|| Rename {
             from: user.email.clone(),
-            to: spec.email.trim().to_owned(),
+            to: spec.email.clone(),
         }),
         role,
         expected: String::new(),
@@ -488,7 +649,7 @@ fn diff_map(
     desired: Option<&Map<String, Value>>,
     actual: &Map<String, Value>,
     mode: MetadataMode,
-    protected: &[&str],
+    protected: impl Fn(&str) -> bool,
     ignored: impl Fn(&str) -> bool,
 ) -> Vec<KeyChange> {
     let Some(desired) = desired else {
@@ -515,7 +676,7 @@ fn diff_map(
     }
     if mode == MetadataMode::Exact {
         for (key, value) in actual {
-            if !desired.contains_key(key) && !protected.contains(&key.as_str()) && !ignored(key) {
+            if !desired.contains_key(key) && !protected(key) && !ignored(key) {
                 changes.push(KeyChange {
                     key: key.clone(),
                     before: Some(value.clone()),
@@ -526,6 +687,22 @@ fn diff_map(
     }
     changes.sort_by(|a, b| a.key.cmp(&b.key));
     changes
+}
+
+/// What an adoption hands over: roles gained, a new `role` column (the admin role named).
+fn adoption_grants(roles: Option<&RolesChange>, role: Option<&RoleChange>) -> Vec<String> {
+    let mut grants = Vec::new();
+    if let Some(roles) = roles.filter(|r| !r.added.is_empty()) {
+        grants.push(format!("roles: {}", roles.added.join(", ")));
+    }
+    if let Some(role) = role {
+        if role.after == ADMIN_GROUP {
+            grants.push(format!("role: {ADMIN_GROUP} (administrator of every user)"));
+        } else {
+            grants.push(format!("role: {}", role.after));
+        }
+    }
+    grants
 }
 
 fn roles_change(wanted: &[String], user: &RemoteUser) -> Option<RolesChange> {

@@ -7,8 +7,12 @@ mod fingerprint;
 pub(crate) mod strategies;
 
 pub use change::{
-    Adoption, Change, KeyChange, NewUser, PendingInvite, Plan, PlanPolicy, Reinvite, Removal,
-    Rename, RoleChange, RolesChange, ServerState, Summary, UserUpdate, PLAN_FORMAT_VERSION,
+    Adoption, Change, Conflict, ConflictingAccount, KeyChange, NewUser, PendingInvite, Plan,
+    PlanPolicy, Reinvite, Removal, Rename, RoleChange, RolesChange, ServerState, Summary, Target,
+    UserUpdate, PLAN_FORMAT_VERSION,
 };
-pub use diff::{marker_for, plan, plan_with, PlanOptions, MARKER_KEY};
+pub use diff::{plan, plan_with, PlanOptions};
+// The emulator's manifest seeding still imports the marker from here; it moves to
+// `crate::ownership` when the emulator becomes its own crate.
+pub use crate::ownership::{marker_for, MARKER_KEY};
 pub use fingerprint::{record_server_fingerprint, server_fingerprint, user_fingerprint};

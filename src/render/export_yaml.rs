@@ -35,6 +35,8 @@ struct User<'a> {
     confirmed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     role: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    adopt: bool,
 }
 
 /// Renders an export as a manifest file.
@@ -56,6 +58,7 @@ pub fn export_yaml(export: &Export) -> Result<String, String> {
             app_metadata: spec.app_metadata.as_ref(),
             confirmed: spec.confirmed,
             role: spec.role.as_deref(),
+            adopt: spec.adopt,
         })
         .collect();
     let document = Document {

@@ -88,6 +88,7 @@ pub fn plan_human_with(plan: &Plan, style: Style, pending_list: PendingList) -> 
         );
         pending(&mut out, plan, pending_list, style);
         warnings(&mut out, plan, style);
+        conflicts(&mut out, plan, style);
         return out;
     }
     let _ = writeln!(out, "gotrue-sync will perform the following actions:\n");
@@ -98,6 +99,7 @@ pub fn plan_human_with(plan: &Plan, style: Style, pending_list: PendingList) -> 
     delete_warning(&mut out, plan, style);
     pending(&mut out, plan, pending_list, style);
     warnings(&mut out, plan, style);
+    conflicts(&mut out, plan, style);
     let _ = writeln!(out, "{}", summary_line(plan));
     out
 }
@@ -202,10 +204,13 @@ fn update_block(out: &mut String, update: &UserUpdate, style: Style) {
         escaped(&update.id)
     );
     if let Some(adoption) = &update.adopt {
-        let note = match &adoption.previous_owner {
+        let mut note = match &adoption.previous_owner {
             Some(owner) => format!("adopted from {}", json(owner)),
             None => "adopted: not managed by gotrue-sync before".to_owned(),
         };
+        if !adoption.grants.is_empty() {
+            let _ = write!(note, "; the adoption grants {}", adoption.grants.join(", "));
+        }
         let _ = writeln!(out, "      {}", style.dim(&format!("# {note}")));
     }
     if let Some(roles) = &update.roles {
@@ -398,6 +403,23 @@ fn delete_warning(out: &mut String, plan: &Plan, style: Style) {
 fn warnings(out: &mut String, plan: &Plan, style: Style) {
     for warning in &plan.warnings {
         let _ = writeln!(out, "{} {}\n", style.yellow("Warning:"), escaped(warning));
+    }
+}
+
+/// Manifest users the plan cannot bring about, each with what to do.
+pub(crate) fn conflicts(out: &mut String, plan: &Plan, style: Style) {
+    for conflict in &plan.conflicts {
+        let _ = writeln!(
+            out,
+            "{} {}: {}
+  {} {}
+",
+            style.red("Conflict:"),
+            conflict.email,
+            conflict.reason,
+            style.bold("Hint:"),
+            conflict.hint
+        );
     }
 }
 

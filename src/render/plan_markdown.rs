@@ -445,6 +445,14 @@ fn notes(out: &mut String, plan: &Plan) {
             plan.warnings.len() - NOTES_SHOWN
         );
     }
+    // Conflicts are errors the plan cannot act on: never cut.
+    for conflict in &plan.conflicts {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> **Conflict** for `{}`: {}\n> {}\n",
+            conflict.email, conflict.reason, conflict.hint
+        );
+    }
 }
 
 /// Says what the budget cut and where the whole plan is.

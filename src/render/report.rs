@@ -29,6 +29,13 @@ pub fn change_line(report: &ChangeReport, position: usize, total: usize, style: 
             }
             text
         }
+        Outcome::Conflict { reason } => format!(
+            "{counter} {} {} {}: {}",
+            style.red("CONFLICT"),
+            report.action,
+            escaped(&report.email),
+            escaped(reason)
+        ),
         Outcome::Skipped { reason } => format!(
             "{counter} {} {} {}: {}",
             style.dim("skipped"),
@@ -54,7 +61,7 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
     let failed: Vec<&ChangeReport> = report
         .results
         .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
+        .filter(|r| matches!(r.outcome, Outcome::Failed { .. } | Outcome::Conflict { .. }))
         .collect();
     let headline = format!(
         "Apply {}: {} done, {} failed, {} not started.",
@@ -78,19 +85,37 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
     if !failed.is_empty() {
         let _ = writeln!(out, "Failed:");
         for report in failed {
-            if let Outcome::Failed { error, done } = &report.outcome {
-                let _ = writeln!(
-                    out,
-                    "  - {} {}: {}",
-                    report.action,
-                    escaped(&report.email),
-                    escaped(error)
-                );
-                if let Some(done) = done {
-                    let _ = writeln!(out, "    already done: {}", escaped(done));
+            match &report.outcome {
+                Outcome::Failed { error, done } => {
+                    let _ = writeln!(
+                        out,
+                        "  - {} {}: {}",
+                        report.action,
+                        escaped(&report.email),
+                        escaped(error)
+                    );
+                    if let Some(done) = done {
+                        let _ = writeln!(out, "    already done: {}", escaped(done));
+                    }
                 }
+                Outcome::Conflict { reason } => {
+                    let _ = writeln!(
+                        out,
+                        "  - {} {}: conflict: {}",
+                        report.action,
+                        escaped(&report.email),
+                        escaped(reason)
+                    );
+                }
+                _ => {}
             }
         }
+    }
+    if report.conflicts() > 0 {
+        let _ = writeln!(
+            out,
+            "Conflicts are not resolved by running apply again: settle each one as described, then plan again."
+        );
     }
     if let Some(limit) = &report.mail_limit {
         let _ = writeln!(
@@ -98,7 +123,7 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
             "The server's e-mail sending limit is reached: {} invitation(s) were not sent; every other change was carried out. The limit is counted per hour (supabase/auth allows 30 e-mails an hour by default, GOTRUE_RATE_LIMIT_EMAIL_SENT): run `gotrue-sync apply` again in an hour to send the rest.",
             limit.invitations_left
         );
-    } else if report.failed() > 0 || report.skipped() > 0 {
+    } else if report.failed() > report.conflicts() || report.skipped() > 0 {
         let _ = writeln!(
             out,
             "Run `gotrue-sync apply` again to converge: it plans only what is still missing."

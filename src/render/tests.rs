@@ -23,6 +23,7 @@ users:
     password: { env: GOTRUE_SYNC_RENDER_PW }
     role: deployer
   - email: bob@example.com
+    adopt: true
     roles: [admin]
     user_metadata:
       full_name: Robert
@@ -87,8 +88,17 @@ fn colour_only_when_enabled() {
 fn json_plan_is_versioned_and_has_no_secret_values() {
     let text = plan_json(&sample_plan());
     let value: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(value["format_version"], 2);
+    assert_eq!(value["format_version"], crate::plan::PLAN_FORMAT_VERSION);
     assert_eq!(value["summary"]["delete"], 1);
+    let bob = value["changes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["email"] == "Bob@example.com"))
+        .expect("bob's update");
+    assert_eq!(
+        bob["adopt"]["grants"],
+        json!(["roles: admin"]),
+        "an adoption that grants roles says so in JSON"
+    );
     assert_eq!(
         value["changes"][1]["password"],
         json!({"env": "GOTRUE_SYNC_RENDER_PW"})
@@ -444,7 +454,7 @@ fn verbose_names_every_pending_invitation_oldest_first() {
 #[test]
 fn pending_invitations_sort_by_time_not_text() {
     let manifest = validate(
-        "version: 1\nname: s\nusers:\n  - email: a@example.com\n  - email: b@example.com\n",
+        "version: 1\nname: s\npolicy: { adopt: all }\nusers:\n  - email: a@example.com\n  - email: b@example.com\n",
         std::path::Path::new("m.yaml"),
     )
     .expect("valid")

@@ -95,7 +95,10 @@ async fn json_plan_goes_to_stdout_and_parses() {
         .expect("run");
     assert_eq!(output.status.code(), Some(0));
     let plan: Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
-    assert_eq!(plan["format_version"], 2);
+    assert_eq!(
+        plan["format_version"],
+        gotrue_sync::plan::PLAN_FORMAT_VERSION
+    );
     assert_eq!(plan["summary"]["invite"], 1);
     assert_eq!(plan["changes"][0]["action"], "invite");
     assert!(String::from_utf8_lossy(&output.stderr).contains("Listing users"));

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use gotrue_sync::emulator::{Emulator, EmulatorConfig};
+use gotrue_emulator::{Emulator, EmulatorConfig};
 use sha2::{Digest, Sha256};
 
 const TARGET: &str = "x86_64-unknown-linux-musl";

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 use gotrue_sync::apply::{execute, ApplyOptions, Outcome};
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
+use gotrue_sync::emulator_seed::seeds_from_manifest;
 use gotrue_sync::gotrue::{AdminClient, ClientOptions, RemoteUser, UpdateUserRequest};
 use gotrue_sync::manifest::load;
 use gotrue_sync::ops::apply::{apply, ApplyOutcome, ApplyRequest, NoPrompt, PlanSource};
@@ -55,6 +56,8 @@ async fn converge(file: &Path, admin: &AdminClient) -> gotrue_sync::plan::Plan {
         },
         auto_approve: true,
         max_deletes: None,
+        target: Default::default(),
+        allow_admin_role: false,
         parallelism: 8,
         fail_fast: false,
     };
@@ -70,7 +73,7 @@ async fn converge(file: &Path, admin: &AdminClient) -> gotrue_sync::plan::Plan {
                 .all(|r| r.outcome == Outcome::Done && r.drift.is_empty()),
             "{report:#?}"
         ),
-        ApplyOutcome::NoChanges => assert!(!first.summary.has_changes()),
+        ApplyOutcome::NoChanges { .. } => assert!(!first.summary.has_changes()),
         other => panic!("unexpected outcome: {other:?}"),
     }
     let second = plan_files(admin, &request, &Silent)
@@ -114,7 +117,7 @@ async fn plan_apply_plan_converges_for_every_kind_of_change_and_prune_policy() {
 
     let managed = write_manifest(
         &dir,
-        "version: 1\nname: e2e\npolicy: { prune: managed }\nusers:\n  - email: new@example.com\n    roles: [editor]\n    user_metadata: { full_name: New }\n  - email: bot@example.com\n    create: password\n    password: { file: bot-password }\n    role: deployer\n    app_metadata: { team: ops }\n  - email: ADOPT@example.com\n    roles: [admin]\n    user_metadata: { full_name: Adopted }\n",
+        "version: 1\nname: e2e\npolicy: { prune: managed }\nusers:\n  - email: new@example.com\n    roles: [editor]\n    user_metadata: { full_name: New }\n  - email: bot@example.com\n    create: password\n    password: { file: bot-password }\n    role: deployer\n    app_metadata: { team: ops }\n  - email: ADOPT@example.com\n    adopt: true\n    roles: [admin]\n    user_metadata: { full_name: Adopted }\n",
     );
     let first = converge(&managed, &admin).await;
     assert_eq!(
@@ -415,8 +418,8 @@ async fn apply_sends_exactly_the_minimum_number_of_requests() {
     assert_eq!(report.done(), 35);
     assert_eq!(
         admin.requests_sent(),
-        3 + 2 * 30 + 5,
-        "list pages + 2 per invite + 1 per update"
+        3 + 3 + 2 * 30 + 5,
+        "list pages, the same again to check preconditions, 2 per invite, 1 per update"
     );
     emulator.shutdown().await;
 }
@@ -429,7 +432,8 @@ async fn an_emulator_seeded_from_a_manifest_plans_empty_against_it() {
         "version: 1\nname: seeded\npolicy: { user_metadata: exact }\nusers:\n  - email: Alice@Example.com\n    roles: [admin, editor]\n    user_metadata: { full_name: Alice, gone: null }\n    app_metadata: { team: growth }\n  - email: bot@example.com\n    create: password\n    password: { env: SEEDED_BOT_PASSWORD_NEVER_SET }\n    role: deployer\n  - email: pending@example.com\n    confirmed: false\n",
     );
     let emulator = start(EmulatorConfig {
-        seed: Some(file.clone()),
+        seed_users: seeds_from_manifest(&file)
+            .expect("the manifest's users, needing none of its secrets"),
         ..EmulatorConfig::default()
     })
     .await;
@@ -459,14 +463,7 @@ async fn an_emulator_seeded_from_a_manifest_plans_empty_against_it() {
         &dir,
         "version: 1\nname: x\nusers:\n  - email: not-an-address\n",
     );
-    let refused = Emulator::start(EmulatorConfig {
-        port: 0,
-        seed: Some(broken),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .map(|_| ())
-    .expect_err("an invalid manifest is refused");
+    let refused = seeds_from_manifest(&broken).expect_err("an invalid manifest is refused");
     assert!(refused.to_string().contains("users.yaml"), "{refused}");
     emulator.shutdown().await;
 }

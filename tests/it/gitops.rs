@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 use gotrue_sync::gotrue::RemoteUser;
 use serde_json::{json, Value};
 

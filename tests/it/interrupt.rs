@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use gotrue_sync::emulator::EmulatorConfig;
+use gotrue_emulator::EmulatorConfig;
 
 use crate::support::binary::process;
 use crate::support::emulator::start;

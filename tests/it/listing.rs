@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gotrue_sync::emulator::SeedUser;
+use gotrue_emulator::SeedUser;
 use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, GotrueError, RetryPolicy};
 use gotrue_sync::secret::Secret;
 use serde_json::{json, Value};

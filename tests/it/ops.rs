@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gotrue_sync::emulator::{Emulator, EmulatorConfig};
+use gotrue_emulator::{Emulator, EmulatorConfig};
 use gotrue_sync::gotrue::{AdminClient, ClientOptions};
 use gotrue_sync::ops::apply::{apply, ApplyOutcome, ApplyRequest, NoPrompt, PlanSource, Prompter};
 use gotrue_sync::ops::demo::{demo, DemoManifest};
@@ -42,6 +42,8 @@ fn request(source: PlanSource, auto_approve: bool, parallelism: usize) -> ApplyR
         source,
         auto_approve,
         max_deletes: None,
+        target: Default::default(),
+        allow_admin_role: false,
         parallelism,
         fail_fast: false,
     }
@@ -149,7 +151,10 @@ async fn a_declined_prompt_changes_nothing_and_an_accepted_one_applies() {
     )
     .await
     .expect("apply");
-    assert!(matches!(outcome, ApplyOutcome::NoChanges), "{outcome:?}");
+    assert!(
+        matches!(outcome, ApplyOutcome::NoChanges { conflicts: 0 }),
+        "{outcome:?}"
+    );
     assert_eq!(
         yes.asked.get(),
         1,

@@ -2,7 +2,7 @@
 //! autoconfirm, and the test users are gone afterwards (unless asked to keep them).
 
 use assert_cmd::Command;
-use gotrue_sync::emulator::{Emulator, EmulatorConfig};
+use gotrue_emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
 
 use crate::support::binary::gotrue_sync;

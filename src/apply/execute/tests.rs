@@ -120,8 +120,12 @@ fn password_create_reads_the_secret_and_sends_two_requests() {
     assert_eq!(users[0].role, "deployer");
     assert!(users[0].confirmed_at.is_some());
     let log = server.log.lock().expect("log").clone();
-    assert_eq!(log[0], "POST /admin/users");
-    assert!(log[1].starts_with("PUT /admin/users/"));
+    assert_eq!(
+        log[0], "GET /admin/users",
+        "the preconditions are read first"
+    );
+    assert_eq!(log[1], "POST /admin/users");
+    assert!(log[2].starts_with("PUT /admin/users/"));
 }
 
 #[test]
@@ -130,7 +134,44 @@ fn missing_secret_fails_that_change_without_a_request() {
     let desired = manifest("version: 1\nname: s\nusers:\n  - email: bot@example.com\n    create: password\n    password: { env: GOTRUE_SYNC_SURELY_UNSET_VAR }\n");
     let report = run(&plan(&desired, &[]), &server, &ApplyOptions::default());
     assert_eq!(report.failed(), 1);
-    assert!(server.log.lock().expect("log").is_empty());
+    assert_eq!(
+        *server.log.lock().expect("log"),
+        vec!["GET /admin/users".to_owned()],
+        "nothing but the precondition listing"
+    );
+}
+
+#[test]
+fn an_address_taken_after_the_plan_is_a_conflict_and_is_not_sent() {
+    let server = FakeServer::default();
+    let planned = plan(&manifest(THREE_INVITES), &[]);
+    // Someone signs up on one of the addresses between plan and apply.
+    let taken = planned.changes[0].email().to_uppercase();
+    run(
+        &plan(
+            &manifest(&format!(
+                "version: 1\nname: other\nusers:\n  - email: {taken}\n"
+            )),
+            &[],
+        ),
+        &server,
+        &ApplyOptions::default(),
+    );
+    server.log.lock().expect("log").clear();
+    let report = run(&planned, &server, &ApplyOptions::default());
+    assert_eq!(report.conflicts(), 1, "{report:?}");
+    assert_eq!(report.done(), 2);
+    let log = server.log.lock().expect("log").clone();
+    assert_eq!(
+        log.iter().filter(|l| l.starts_with("POST /invite")).count(),
+        2,
+        "the taken address is not invited: {log:?}"
+    );
+    assert_eq!(
+        server.snapshot().len(),
+        3,
+        "no second account on one address"
+    );
 }
 
 #[test]

@@ -8,11 +8,26 @@ use crate::manifest::{Manifest, Policy, SecretRef};
 use crate::plan::strategies::scenario;
 use crate::plan::{record_server_fingerprint, server_fingerprint};
 
+/// A manifest with `policy`, adopting every account as before adoption policies existed
+/// (tests of `policy.adopt` use [`strict_manifest`]).
 fn manifest(policy: Policy, users: Vec<UserSpec>) -> Manifest {
     Manifest {
         version: 1,
         name: "site".into(),
-        policy,
+        policy: Policy {
+            adopt: AdoptMode::All,
+            ..policy
+        },
+        users,
+    }
+}
+
+/// A manifest with the default policy, whose `adopt` is `none`.
+fn strict_manifest(users: Vec<UserSpec>) -> Manifest {
+    Manifest {
+        version: 1,
+        name: "site".into(),
+        policy: Policy::default(),
         users,
     }
 }
@@ -466,12 +481,14 @@ fn a_manifest_matched_on_several_threads_plans_as_one_would() {
     };
     let by_email = index_by_email(&users);
     let no_renames = HashSet::new();
+    let no_folds = HashMap::new();
     let context = |options| Context {
         desired: &desired,
         actual: &users,
         options,
         marker: "gotrue-sync:site",
         by_email: &by_email,
+        by_fold: &no_folds,
         desired_keys: &no_renames,
     };
     assert_eq!(
@@ -489,11 +506,67 @@ fn a_manifest_matched_on_several_threads_plans_as_one_would() {
     assert_eq!(planned.warnings.len(), 2);
     assert!(planned.warnings[0].contains("user3@example.com"));
     let mut expected = single.changes;
-    expected.sort_by_cached_key(|c| (c.rank(), email_key(c.email()), c.email().to_owned()));
+    expected.sort_by_cached_key(|c| {
+        (
+            c.rank(),
+            email_key(c.email()).into_owned(),
+            c.email().to_owned(),
+        )
+    });
     assert_eq!(planned.changes, expected);
     assert_eq!(
         planned.summary.delete, 0,
         "duplicates are matched, not pruned"
+    );
+}
+
+#[test]
+fn exact_mode_leaves_what_the_server_writes_alone_per_flavour() {
+    let stored = remote(
+        "1",
+        "a@example.com",
+        json!({"provider": "email", "providers": ["email"], "managed_by": "gotrue-sync:site", "team": "t"}),
+        json!({"email": "a@example.com", "email_verified": true, "phone_verified": false, "sub": "1", "full_name": "A"}),
+    );
+    let mut spec = UserSpec::new("a@example.com");
+    spec.app_metadata = Some(obj(json!({"team": "t"})));
+    spec.user_metadata = Some(obj(json!({"full_name": "A", "email_verified": false})));
+    let policy = Policy {
+        app_metadata: MetadataMode::Exact,
+        user_metadata: MetadataMode::Exact,
+        ..Policy::default()
+    };
+    let desired = manifest(policy, vec![spec]);
+    let supabase = PlanOptions {
+        flavor: Flavor::Supabase,
+        ..PlanOptions::default()
+    };
+    let on_supabase = plan_with(&desired, std::slice::from_ref(&stored), &supabase);
+    assert!(
+        on_supabase.changes.is_empty(),
+        "server-owned keys are neither compared nor removed: {:?}",
+        on_supabase.changes
+    );
+
+    let on_netlify = plan_with(&desired, &[stored], &PlanOptions::default());
+    let Some(Change::Update(update)) = on_netlify.changes.first() else {
+        panic!("netlify owns fewer keys: {:?}", on_netlify.changes)
+    };
+    let removed: Vec<&str> = update
+        .app_metadata
+        .iter()
+        .chain(&update.user_metadata)
+        .map(|c| c.key.as_str())
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            "providers",
+            "email",
+            "email_verified",
+            "phone_verified",
+            "sub"
+        ]
     );
 }
 
@@ -540,4 +613,96 @@ fn a_reinvite_keeps_the_pending_users_metadata_as_an_update_would() {
         json!({"a": 10, "site_fn": "kept", "new": "n"}),
         "exact: only declared and ignored keys"
     );
+}
+
+#[test]
+fn a_leading_space_is_another_account_never_adopted_but_named() {
+    let mut alice = UserSpec::new("alice@example.com");
+    alice.roles = Some(vec!["editor".into()]);
+    let stranger = remote("s1", " alice@example.com", json!({}), json!({}));
+    let planned = plan(&manifest(Policy::default(), vec![alice]), &[stranger]);
+    assert_eq!(planned.summary.invite, 1, "alice is invited: {planned:#?}");
+    assert_eq!(planned.summary.update, 0, "the stranger is not adopted");
+    assert_eq!(planned.warnings.len(), 1, "{:?}", planned.warnings);
+    assert!(planned.warnings[0].contains("\" alice@example.com\" (id s1)"));
+}
+
+#[test]
+fn an_accented_twin_on_the_server_is_a_conflict_not_an_invite() {
+    let jose = remote("j1", "jose@example.com", json!({}), json!({}));
+    let strasse = remote("s1", "straße@example.com", json!({}), json!({}));
+    let specs = vec![
+        UserSpec::new("josé@example.com"),
+        UserSpec::new("strasse@example.com"),
+    ];
+    let planned = plan(&manifest(Policy::default(), specs), &[jose, strasse]);
+    assert!(planned.changes.is_empty(), "{:#?}", planned.changes);
+    assert_eq!(planned.conflicts.len(), 2);
+    assert!(planned.conflicts[0].reason.contains("422"));
+    assert!(planned.conflicts[0]
+        .hint
+        .contains("Re-running will not help"));
+    assert_eq!(
+        planned.conflicts[0].account.as_ref().map(|a| a.id.as_str()),
+        Some("j1")
+    );
+    // A server that keys only by the lower-cased address takes both.
+    let options = PlanOptions {
+        collation: Collation::KeyOnly,
+        ..PlanOptions::default()
+    };
+    let jose = remote("j1", "jose@example.com", json!({}), json!({}));
+    let planned = plan_with(
+        &manifest(Policy::default(), vec![UserSpec::new("josé@example.com")]),
+        &[jose],
+        &options,
+    );
+    assert_eq!(planned.summary.invite, 1);
+}
+
+#[test]
+fn by_default_an_unmarked_account_is_a_conflict_unless_its_entry_adopts_it() {
+    let mut alice = UserSpec::new("alice@example.com");
+    alice.roles = Some(vec!["editor".into()]);
+    let signup = remote("a1", "alice@example.com", json!({}), json!({}));
+    let planned = plan(
+        &strict_manifest(vec![alice.clone()]),
+        std::slice::from_ref(&signup),
+    );
+    assert!(planned.changes.is_empty());
+    assert_eq!(planned.conflicts.len(), 1);
+    assert!(planned.conflicts[0].hint.contains("adopt: true"));
+
+    alice.adopt = true;
+    let planned = plan(&strict_manifest(vec![alice.clone()]), &[signup]);
+    let Change::Update(update) = &planned.changes[0] else {
+        panic!("an adoption: {planned:#?}");
+    };
+    let adoption = update.adopt.as_ref().expect("adopted");
+    assert_eq!(adoption.grants, vec!["roles: editor".to_owned()]);
+    assert!(planned.warnings[0].contains("grants it roles: editor"));
+}
+
+#[test]
+fn adopt_confirmed_takes_only_confirmed_accounts() {
+    let policy = Policy {
+        adopt: AdoptMode::Confirmed,
+        ..Policy::default()
+    };
+    let desired = Manifest {
+        version: 1,
+        name: "site".into(),
+        policy,
+        users: vec![
+            UserSpec::new("a@example.com"),
+            UserSpec::new("b@example.com"),
+        ],
+    };
+    let confirmed = remote("1", "a@example.com", json!({}), json!({}));
+    let mut unconfirmed = remote("2", "b@example.com", json!({}), json!({}));
+    unconfirmed.confirmed_at = None;
+    let planned = plan(&desired, &[confirmed, unconfirmed]);
+    assert_eq!(planned.summary.update, 1);
+    assert_eq!(planned.conflicts.len(), 1);
+    assert_eq!(planned.conflicts[0].email, "b@example.com");
 }

@@ -1,6 +1,6 @@
 //! The in-process emulator as a fixture: on a free loopback port, optionally seeded.
 
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, RemoteUser};
 use gotrue_sync::secret::Secret;
 
@@ -14,9 +14,7 @@ pub async fn start(config: EmulatorConfig) -> Emulator {
 /// Starts an emulator with the default configuration holding `users`.
 pub async fn seeded(users: impl IntoIterator<Item = SeedUser>) -> Emulator {
     let emulator = start(EmulatorConfig::default()).await;
-    for user in users {
-        emulator.seed_user(user).expect("seed");
-    }
+    emulator.seed(users.into_iter().collect()).expect("seed");
     emulator
 }
 

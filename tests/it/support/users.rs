@@ -1,6 +1,6 @@
 //! Users as the admin API lists them, and as the emulator is seeded with.
 
-use gotrue_sync::emulator::SeedUser;
+use gotrue_emulator::SeedUser;
 use serde_json::{json, Map, Value};
 
 /// A confirmed server user in the admin API's JSON shape.

@@ -1,13 +1,14 @@
-//! `--seed users.yaml`: start the emulator with the users a manifest describes, as they would
-//! look after `apply` (and after invitations were accepted), so that a plan against it is
-//! empty and an edit to the manifest shows up as exactly that change.
+//! `emulator --seed users.yaml`: the users a manifest describes, as they would look after
+//! `apply` (and after invitations were accepted), handed to the emulator through its plain
+//! seeding API. A plan of that manifest against the seeded emulator is therefore empty, and an
+//! edit to the manifest shows up as exactly that change.
 
 use std::path::Path;
 
+use gotrue_emulator::SeedUser;
 use serde_json::{Map, Value};
 
-use super::{EmulatorError, SeedUser};
-use crate::manifest;
+use crate::manifest::{self, ManifestError};
 use crate::plan::{marker_for, MARKER_KEY};
 
 /// Whether `path` names a manifest (YAML) rather than a JSON user listing.
@@ -21,11 +22,8 @@ pub fn is_manifest(path: &Path) -> bool {
 /// The users of the manifest at `path`: confirmed (unless `confirmed: false`), with their
 /// roles, metadata, `role` and the manifest's ownership marker. No passwords: seeding needs
 /// no secrets, so these users cannot log in with a password.
-pub fn seeds_from_manifest(path: &Path) -> Result<Vec<SeedUser>, EmulatorError> {
-    let loaded = manifest::load(path).map_err(|e| EmulatorError::FileContent {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
+pub fn seeds_from_manifest(path: &Path) -> Result<Vec<SeedUser>, ManifestError> {
+    let loaded = manifest::load(path)?;
     let marker = marker_for(&loaded.manifest.name);
     Ok(loaded
         .manifest
@@ -58,4 +56,17 @@ fn declared(map: Option<&Map<String, Value>>) -> Map<String, Value> {
         .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_extensions_name_manifests() {
+        assert!(is_manifest(Path::new("users.yaml")));
+        assert!(is_manifest(Path::new("dir/users.yml")));
+        assert!(!is_manifest(Path::new("users.json")));
+        assert!(!is_manifest(Path::new("users")));
+    }
 }

@@ -1,10 +1,12 @@
 //! Drives the GoTrue emulator over real HTTP on 127.0.0.1 (port 0).
 
+mod netlify_fidelity;
+
 use std::collections::HashSet;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use gotrue_sync::emulator::{Emulator, EmulatorConfig, SeedUser};
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 use hmac::{Hmac, Mac};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -22,7 +24,9 @@ fn config() -> EmulatorConfig {
 }
 
 async fn start(config: EmulatorConfig) -> (Emulator, Client, String) {
-    let emu = crate::support::emulator::start(config).await;
+    let emu = Emulator::start(EmulatorConfig { port: 0, ..config })
+        .await
+        .expect("emulator starts");
     let url = emu.url();
     (emu, Client::new(), url)
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::state::{format_ts, parse_ts, Timestamp, User};
+use super::state::{format_ts, parse_ts, Metadata, Timestamp, User};
 
 /// The User object as GoTrue renders it. Unset timestamps are omitted, not null.
 #[derive(Debug, Serialize)]
@@ -27,10 +27,10 @@ pub struct UserOut<'a> {
     pub new_email: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_change_sent_at: Option<String>,
-    pub app_metadata: &'a Map<String, Value>,
+    pub app_metadata: &'a Metadata,
     /// `None` renders as `null`, which the real server returns for freshly created users
     /// that were given no metadata.
-    pub user_metadata: Option<&'a Map<String, Value>>,
+    pub user_metadata: Option<&'a Metadata>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -135,8 +135,8 @@ impl UserRecord {
             recovery_sent_at: ts(u.recovery_sent_at),
             email_change_sent_at: ts(u.email_change_sent_at),
             new_email: non_empty(&u.new_email),
-            app_metadata: Some(u.app_metadata.clone()),
-            user_metadata: Some(u.user_metadata.clone()),
+            app_metadata: Some(u.app_metadata.to_map()),
+            user_metadata: Some(u.user_metadata.to_map()),
             created_at: Some(format_ts(u.created_at)),
             updated_at: Some(format_ts(u.updated_at)),
             encrypted_password: u.password_hash.clone(),
@@ -174,9 +174,9 @@ impl UserRecord {
         user.updated_at = parse("updated_at", self.updated_at.clone())?.unwrap_or(user.created_at);
         user.new_email = self.new_email.unwrap_or_default();
         if let Some(m) = self.app_metadata {
-            user.app_metadata = m;
+            user.app_metadata = Metadata::from(m);
         }
-        user.user_metadata = self.user_metadata.unwrap_or_default();
+        user.user_metadata = Metadata::from(self.user_metadata.unwrap_or_default());
         user.password_hash = self.encrypted_password;
         user.confirmation_token = self.confirmation_token.unwrap_or_default();
         user.recovery_token = self.recovery_token.unwrap_or_default();

@@ -1,17 +1,19 @@
 //! The in-memory user store: users ordered by creation, hash indexes by id and e-mail, refresh
 //! tokens, and conversion to and from the state/seed file format.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::collation::Collation;
 use super::wire::UserRecord;
 
 /// Unix seconds; the real server stores whole-second MySQL timestamps.
@@ -49,49 +51,9 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Salted SHA-256; the plaintext is never stored. Format: `sha256$<salt>$<digest>`.
-pub fn hash_password(password: &str) -> String {
-    let mut salt = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut salt);
-    let digest = salted_digest(&salt, password);
-    format!(
-        "sha256${}${}",
-        URL_SAFE_NO_PAD.encode(salt),
-        URL_SAFE_NO_PAD.encode(digest)
-    )
-}
-
-/// Checks a password against a hash made by [`hash_password`]; any other format never matches.
-pub fn verify_password(hash: &str, password: &str) -> bool {
-    let mut parts = hash.split('$');
-    let (Some("sha256"), Some(salt), Some(digest), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let (Ok(salt), Ok(expected)) = (URL_SAFE_NO_PAD.decode(salt), URL_SAFE_NO_PAD.decode(digest))
-    else {
-        return false;
-    };
-    constant_time_eq(&salted_digest(&salt, password), &expected)
-}
-
-fn salted_digest(salt: &[u8], password: &str) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(salt);
-    h.update(password.as_bytes());
-    h.finalize().to_vec()
-}
-
 /// Comparison whose duration does not depend on where the inputs differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The MySQL `utf8mb4_unicode_ci` comparison the real server relies on, approximated as
-/// lower-casing plus ignoring trailing spaces (PAD SPACE).
-pub fn email_key(email: &str) -> String {
-    email.trim_end_matches(' ').to_lowercase()
 }
 
 /// A stored user, including the fields GoTrue never returns over the API.
@@ -111,8 +73,8 @@ pub struct User {
     pub confirmation_token: String,
     pub recovery_token: String,
     pub email_change_token: String,
-    pub app_metadata: Map<String, Value>,
-    pub user_metadata: Map<String, Value>,
+    pub app_metadata: Metadata,
+    pub user_metadata: Metadata,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -138,18 +100,11 @@ impl User {
             confirmation_token: String::new(),
             recovery_token: String::new(),
             email_change_token: String::new(),
-            app_metadata,
-            user_metadata: Map::new(),
+            app_metadata: Metadata::from(app_metadata),
+            user_metadata: Metadata::default(),
             created_at: ts,
             updated_at: ts,
         }
-    }
-
-    /// Whether `password` matches; users without a hash can never log in with a password.
-    pub fn authenticate(&self, password: &str) -> bool {
-        self.password_hash
-            .as_deref()
-            .is_some_and(|h| verify_password(h, password))
     }
 
     fn full_name_lower(&self) -> Option<String> {
@@ -157,6 +112,60 @@ impl User {
             Some(Value::String(s)) => Some(s.to_lowercase()),
             _ => None,
         }
+    }
+}
+
+/// A metadata object (`app_metadata`, `user_metadata`) kept as its compact JSON text: held
+/// as parsed maps, a million users' metadata costs several times the memory of the text. It
+/// is parsed only where it is changed or searched, and rendered as it is.
+#[derive(Debug, Clone)]
+pub struct Metadata(Box<RawValue>);
+
+impl Metadata {
+    /// The stored object as a map (an unparsable text, which cannot be stored, reads as `{}`).
+    pub fn to_map(&self) -> Map<String, Value> {
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+
+    /// GoTrue's shallow merge of `patch` into this object (see [`merge_metadata`]).
+    pub fn merge(&mut self, patch: &Map<String, Value>) {
+        let mut map = self.to_map();
+        merge_metadata(&mut map, patch);
+        *self = Metadata::from(map);
+    }
+
+    /// The value of a top-level key.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.to_map().remove(key)
+    }
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Metadata::from(Map::new())
+    }
+}
+
+impl From<Map<String, Value>> for Metadata {
+    fn from(map: Map<String, Value>) -> Self {
+        // A map of JSON values always serializes; the fallback is never taken.
+        let text = serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned());
+        match RawValue::from_string(text) {
+            Ok(raw) => Metadata(raw),
+            Err(_) => Metadata(RawValue::from_string("{}".to_owned()).unwrap_or_default()),
+        }
+    }
+}
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Serialize for Metadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
     }
 }
 
@@ -201,18 +210,146 @@ pub enum InsertError {
     DuplicateId(Uuid),
 }
 
+/// Users of one audience in listing order, kept in blocks of bounded size: reaching any
+/// offset walks the block lengths (n / BLOCK of them) and then reads only the page, and an
+/// insert or delete moves at most one block's entries. Inserts in creation order (the usual
+/// case) append to the last block.
+#[derive(Debug, Default)]
+struct OrderIndex {
+    blocks: Vec<Vec<(OrderKey, Uuid)>>,
+    len: usize,
+}
+
+/// Target block size of [`OrderIndex`]; a block is split when it reaches twice this.
+const BLOCK: usize = 512;
+
+impl OrderIndex {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Index of the first block whose last key is not below `key`.
+    fn block_for(&self, key: OrderKey) -> usize {
+        self.blocks
+            .partition_point(|block| block.last().is_some_and(|(k, _)| *k < key))
+    }
+
+    fn insert(&mut self, key: OrderKey, id: Uuid) {
+        let b = self.block_for(key);
+        self.len += 1;
+        if b == self.blocks.len() {
+            match self.blocks.last_mut() {
+                Some(last) if last.len() < BLOCK => last.push((key, id)),
+                _ => {
+                    let mut block = Vec::with_capacity(BLOCK);
+                    block.push((key, id));
+                    self.blocks.push(block);
+                }
+            }
+            return;
+        }
+        let block = &mut self.blocks[b];
+        let at = block.partition_point(|(k, _)| *k < key);
+        block.insert(at, (key, id));
+        if block.len() >= 2 * BLOCK {
+            let tail = block.split_off(BLOCK);
+            self.blocks.insert(b + 1, tail);
+        }
+    }
+
+    fn remove(&mut self, key: OrderKey) {
+        let b = self.block_for(key);
+        let Some(block) = self.blocks.get_mut(b) else {
+            return;
+        };
+        if let Ok(at) = block.binary_search_by(|(k, _)| k.cmp(&key)) {
+            block.remove(at);
+            self.len -= 1;
+            if block.is_empty() {
+                self.blocks.remove(b);
+            }
+        }
+    }
+
+    /// The ids at ascending positions `start..end` (clamped to the length).
+    fn slice(&self, start: usize, end: usize) -> Vec<Uuid> {
+        let end = end.min(self.len);
+        let mut out = Vec::with_capacity(end.saturating_sub(start));
+        let mut position = 0;
+        for block in &self.blocks {
+            if out.len() == end.saturating_sub(start) {
+                break;
+            }
+            let next = position + block.len();
+            if next > start {
+                let from = start.saturating_sub(position);
+                let to = (end - position).min(block.len());
+                out.extend(block[from..to].iter().map(|(_, id)| *id));
+            }
+            position = next;
+        }
+        out
+    }
+
+    /// Ids in ascending or descending order, without positions (filtered listings).
+    fn iter(&self, dir: Direction) -> Box<dyn Iterator<Item = &Uuid> + '_> {
+        let all = self.blocks.iter().flatten().map(|(_, id)| id);
+        match dir {
+            Direction::Asc => Box::new(all),
+            Direction::Desc => Box::new(
+                self.blocks
+                    .iter()
+                    .rev()
+                    .flat_map(|b| b.iter().rev())
+                    .map(|(_, id)| id),
+            ),
+        }
+    }
+
+    /// One page in direction `dir`: `limit` ids from `offset`.
+    fn page(&self, dir: Direction, offset: usize, limit: usize) -> Vec<Uuid> {
+        if offset >= self.len {
+            return Vec::new();
+        }
+        match dir {
+            Direction::Asc => self.slice(offset, offset.saturating_add(limit)),
+            Direction::Desc => {
+                let end = self.len - offset;
+                let mut ids = self.slice(end.saturating_sub(limit), end);
+                ids.reverse();
+                ids
+            }
+        }
+    }
+}
+
 /// All users and tokens. Callers wrap it in a lock and keep each access synchronous.
 #[derive(Debug, Default)]
 pub struct Store {
-    users: HashMap<Uuid, Entry>,
+    /// When two addresses are the same account.
+    collation: Collation,
+    /// Boxed: the table keeps twice its length in slots, and a user is hundreds of bytes.
+    users: HashMap<Uuid, Box<Entry>>,
     /// Per audience, because every listing is scoped to one audience.
-    order: HashMap<String, BTreeMap<OrderKey, Uuid>>,
+    order: HashMap<String, OrderIndex>,
     by_email: HashMap<(String, String), Vec<Uuid>>,
     refresh: HashMap<String, RefreshToken>,
     next_seq: u64,
 }
 
 impl Store {
+    /// An empty store comparing addresses by `collation`.
+    pub fn new(collation: Collation) -> Self {
+        Store {
+            collation,
+            ..Store::default()
+        }
+    }
+
+    pub fn email_key(&self, email: &str) -> String {
+        self.collation.key(email)
+    }
+
     /// Number of users across all audiences.
     pub fn len(&self) -> usize {
         self.users.len()
@@ -230,10 +367,10 @@ impl Store {
             .or_default()
             .insert(key, user.id);
         self.by_email
-            .entry((user.aud.clone(), email_key(&user.email)))
+            .entry((user.aud.clone(), self.collation.key(&user.email)))
             .or_default()
             .push(user.id);
-        self.users.insert(user.id, Entry { user, key });
+        self.users.insert(user.id, Box::new(Entry { user, key }));
         Ok(())
     }
 
@@ -245,7 +382,7 @@ impl Store {
     /// The first user (in insertion order) with this e-mail in this audience.
     pub fn find_by_email(&self, aud: &str, email: &str) -> Option<&User> {
         self.by_email
-            .get(&(aud.to_owned(), email_key(email)))
+            .get(&(aud.to_owned(), self.email_key(email)))
             .and_then(|ids| ids.first())
             .and_then(|id| self.get(id))
     }
@@ -261,8 +398,11 @@ impl Store {
     /// Replaces a stored user (same id and audience), keeping its position in the ordering.
     pub fn replace(&mut self, user: User) -> Option<()> {
         let entry = self.users.get_mut(&user.id)?;
-        let old_key = (entry.user.aud.clone(), email_key(&entry.user.email));
-        let new_key = (user.aud.clone(), email_key(&user.email));
+        let old_key = (
+            entry.user.aud.clone(),
+            self.collation.key(&entry.user.email),
+        );
+        let new_key = (user.aud.clone(), self.collation.key(&user.email));
         entry.user = user;
         if old_key != new_key {
             let id = entry.user.id;
@@ -278,9 +418,12 @@ impl Store {
             return false;
         };
         if let Some(order) = self.order.get_mut(&entry.user.aud) {
-            order.remove(&entry.key);
+            order.remove(entry.key);
         }
-        let key = (entry.user.aud.clone(), email_key(&entry.user.email));
+        let key = (
+            entry.user.aud.clone(),
+            self.collation.key(&entry.user.email),
+        );
         remove_id(&mut self.by_email, &key, *id);
         self.revoke_all(id);
         true
@@ -299,23 +442,19 @@ impl Store {
         let Some(order) = self.order.get(aud) else {
             return (0, Vec::new());
         };
-        let ids: Box<dyn Iterator<Item = &Uuid>> = match dir {
-            Direction::Asc => Box::new(order.values()),
-            Direction::Desc => Box::new(order.values().rev()),
-        };
         let skip = usize::try_from(offset).unwrap_or(usize::MAX);
         let take = usize::try_from(limit).unwrap_or(usize::MAX);
         match filter.map(str::to_lowercase) {
-            // Skip over ids only; users are looked up just for the page itself.
             None => (
                 order.len() as u64,
-                ids.skip(skip)
-                    .take(take)
+                order
+                    .page(dir, skip, take)
+                    .iter()
                     .filter_map(|id| self.get(id))
                     .collect(),
             ),
             Some(needle) => {
-                let users = ids.filter_map(|id| self.get(id));
+                let users = order.iter(dir).filter_map(|id| self.get(id));
                 let mut total = 0u64;
                 let mut page = Vec::new();
                 for user in users {
@@ -358,7 +497,7 @@ impl Store {
 
     /// All users in ascending creation order, as persisted.
     pub fn records(&self) -> Vec<UserRecord> {
-        let mut entries: Vec<&Entry> = self.users.values().collect();
+        let mut entries: Vec<&Entry> = self.users.values().map(Box::as_ref).collect();
         entries.sort_unstable_by_key(|e| e.key);
         entries
             .into_iter()
@@ -422,20 +561,72 @@ mod tests {
     }
 
     #[test]
-    fn passwords_are_salted_and_verified() {
-        let a = hash_password("secret");
-        let b = hash_password("secret");
-        assert_ne!(a, b);
-        assert!(!a.contains("secret"));
-        assert!(verify_password(&a, "secret"));
-        assert!(!verify_password(&a, "Secret"));
-        assert!(!verify_password("$2a$10$bcrypt", "secret"));
+    fn the_store_looks_addresses_up_by_its_collation() {
+        let mut store = Store::default();
+        store
+            .insert(User::new("", "José@x.test", ""))
+            .expect("insert");
+        assert!(store.find_by_email("", "jose@X.test  ").is_some());
+        assert!(store.find_by_email("", " jose@x.test").is_none());
     }
 
     #[test]
-    fn email_key_ignores_case_and_trailing_spaces_only() {
-        assert_eq!(email_key("A@B.com  "), "a@b.com");
-        assert_eq!(email_key(" a@b.com"), " a@b.com");
+    fn the_order_index_pages_like_a_sorted_list_at_any_offset() {
+        let mut index = OrderIndex::default();
+        let mut naive: Vec<(OrderKey, Uuid)> = Vec::new();
+        // A small linear congruential generator: keys out of order, with ties in `created_at`.
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        for seq in 0..5_000u64 {
+            let key = (i64::try_from(next() % 300).expect("small"), seq);
+            let id = Uuid::new_v4();
+            index.insert(key, id);
+            naive.push((key, id));
+        }
+        naive.sort();
+        for _ in 0..1_500 {
+            let at = usize::try_from(next()).expect("fits") % naive.len();
+            let (key, _) = naive.remove(at);
+            index.remove(key);
+        }
+        index.remove((-1, 0));
+        assert_eq!(index.len(), naive.len());
+        assert!(index
+            .blocks
+            .iter()
+            .all(|b| !b.is_empty() && b.len() < 2 * BLOCK));
+        let ids: Vec<Uuid> = naive.iter().map(|(_, id)| *id).collect();
+        for (offset, limit) in [
+            (0, 1),
+            (0, 50),
+            (17, 1000),
+            (1000, 513),
+            (3400, 200),
+            (3499, 5),
+            (3500, 5),
+            (9999, 5),
+        ] {
+            let end = (offset + limit).min(ids.len());
+            let asc: Vec<Uuid> = ids.get(offset..end).unwrap_or_default().to_vec();
+            assert_eq!(
+                index.page(Direction::Asc, offset, limit),
+                asc,
+                "asc {offset} {limit}"
+            );
+            let reversed: Vec<Uuid> = ids.iter().rev().copied().collect();
+            let desc: Vec<Uuid> = reversed.get(offset..end).unwrap_or_default().to_vec();
+            assert_eq!(
+                index.page(Direction::Desc, offset, limit),
+                desc,
+                "desc {offset} {limit}"
+            );
+        }
+        assert_eq!(index.iter(Direction::Asc).copied().collect::<Vec<_>>(), ids);
     }
 
     #[test]

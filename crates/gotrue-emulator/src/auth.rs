@@ -133,21 +133,37 @@ pub fn verify(token: &str, secret: &str) -> Result<Claims, String> {
     };
     let sub = string_claim("sub")?;
     let aud = string_claim("aud")?;
+    // `StandardClaims` holds these as int64: anything else fails to unmarshal, which the real
+    // server answers with 401 like any other bad token.
+    let time_claim = |name: &str| -> Result<Option<i64>, String> {
+        match claims.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
+                format!(
+                    "json: cannot unmarshal number {n} into Go struct field GoTrueClaims.{name} of type int64"
+                )
+            }),
+            Some(other) => Err(format!(
+                "json: cannot unmarshal {} into Go struct field GoTrueClaims.{name} of type int64",
+                go_type_name(other)
+            )),
+        }
+    };
+    let (exp, iat, nbf) = (time_claim("exp")?, time_claim("iat")?, time_claim("nbf")?);
     let given = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| "signature is invalid".to_owned())?;
     if !constant_time_eq(&mac(secret, &format!("{}.{}", parts[0], parts[1])), &given) {
         return Err("signature is invalid".into());
     }
-    let time_claim = |name: &str| claims.get(name).and_then(Value::as_f64);
-    let now = now() as f64;
-    if time_claim("exp").is_some_and(|exp| now > exp) {
+    let now = now();
+    if exp.is_some_and(|exp| now > exp) {
         return Err("Token is expired".into());
     }
-    if time_claim("iat").is_some_and(|iat| now < iat) {
+    if iat.is_some_and(|iat| now < iat) {
         return Err("Token used before issued".into());
     }
-    if time_claim("nbf").is_some_and(|nbf| now < nbf) {
+    if nbf.is_some_and(|nbf| now < nbf) {
         return Err("Token is not valid yet".into());
     }
     Ok(Claims { sub, aud })
@@ -253,6 +269,16 @@ mod tests {
         assert_eq!(verify(&expired, "k"), Err("Token is expired".into()));
         let future = sign(&json!({"sub": "0", "iat": now() + 100}), "k");
         assert_eq!(verify(&future, "k"), Err("Token used before issued".into()));
+        let string_exp = sign(&json!({"sub": "0", "exp": (now() - 5).to_string()}), "k");
+        assert_eq!(
+            verify(&string_exp, "k"),
+            Err(
+                "json: cannot unmarshal string into Go struct field GoTrueClaims.exp of type int64"
+                    .into()
+            )
+        );
+        let string_future_exp = sign(&json!({"sub": "0", "exp": (now() + 60).to_string()}), "k");
+        assert!(verify(&string_future_exp, "k").is_err());
         let array_aud = sign(&json!({"sub": "0", "aud": ["a"]}), "k");
         assert!(verify(&array_aud, "k").is_err_and(|e| e.contains("unmarshal array")));
         assert_eq!(

@@ -18,6 +18,9 @@ pub enum EmulatorError {
         #[source]
         source: std::io::Error,
     },
+    /// The configuration is unusable.
+    #[error("invalid emulator configuration: {0}")]
+    Config(String),
     /// A seed or state file could not be read or written.
     #[error("cannot access {}: {source}", path.display())]
     File {

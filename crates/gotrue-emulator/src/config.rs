@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 
+use crate::SeedUser;
+
 /// How the emulated GoTrue server behaves. `Default` gives loopback, any free port, and fresh
 /// random secrets.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,13 +34,33 @@ pub struct EmulatorConfig {
     pub disable_signup: bool,
     /// Delay added before every response, to model a remote server.
     pub latency: Duration,
-    /// Users to load at start: `{"users":[...]}` or a bare array of User objects, or a
-    /// manifest (`.yaml`/`.yml`) whose users are created as `apply` would leave them. Ignored
-    /// when the `state` file already exists (it already holds the seeded users).
+    /// A mailer is configured (`GOTRUE_SMTP_HOST` set, as in production): addresses given to
+    /// signup, invite, admin create and an e-mail change are checked with the real server's
+    /// parser (Go's `net/mail`), and a bad one gets 422 `Unable to validate email address: …`.
+    /// Off: any non-empty string is accepted, as by a real server without SMTP.
+    pub validate_emails: bool,
+    /// bcrypt cost of stored passwords (4..=31). Real servers use 10; the default is 4, the
+    /// minimum, so that tests stay fast. It is also the emulator's cost model: every signup,
+    /// login, create with a password and password change pays one hash.
+    pub bcrypt_cost: u32,
+    /// At most this many password hashes run at once (0: no limit), so that a benchmark can
+    /// play a CPU-bound server with this many cores; the others queue.
+    pub max_concurrent_hashes: usize,
+    /// A connection that has not sent a complete request head within this time is closed:
+    /// slow headers as well as idle keep-alive connections waiting for their next request.
+    pub header_read_timeout: Duration,
+    /// Users to load at start: `{"users":[...]}` or a bare array of User objects (JSON).
+    /// Ignored when the `state` file already exists (it already holds the seeded users).
     pub seed: Option<PathBuf>,
+    /// Users to insert at start, after those of `seed` (see [`crate::Emulator::seed`]).
+    /// Ignored, like `seed`, when the `state` file already exists.
+    pub seed_users: Vec<SeedUser>,
     /// File to persist to after every write and to reload at start if present.
     pub state: Option<PathBuf>,
 }
+
+/// Default of [`EmulatorConfig::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A 32-byte random secret, base64url-encoded.
 pub fn random_secret() -> String {
@@ -60,7 +82,12 @@ impl Default for EmulatorConfig {
             autoconfirm: false,
             disable_signup: false,
             latency: Duration::ZERO,
+            validate_emails: true,
+            bcrypt_cost: crate::password::MIN_COST,
+            max_concurrent_hashes: 0,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             seed: None,
+            seed_users: Vec::new(),
             state: None,
         }
     }

@@ -2,40 +2,50 @@
 //!
 //! It emulates the netlify/gotrue HTTP API (admin, signup/verify/token/user flows) in memory,
 //! captures outgoing mail in an inbox served under `/_emulator/messages`, and can persist its
-//! state to a file. Deliberate differences from the real server are listed in `DIFFERENCES.md`.
+//! state to a file. It is its own reading of the contract: it shares no code with the client
+//! that talks to it, so a misunderstanding on one side is not silently mirrored on the other.
+//! Deliberate differences from the real server are listed in the crate's `README.md`.
 
+mod address;
 mod admin;
 mod auth;
-pub mod cli;
+mod collation;
 mod config;
 mod error;
 mod mail;
-mod manifest_seed;
+mod password;
 mod state;
 mod user_flow;
 mod wire;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use serde_json::{Map, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
-pub use config::{random_secret, EmulatorConfig};
+pub use config::{random_secret, EmulatorConfig, DEFAULT_HEADER_READ_TIMEOUT};
 pub use error::EmulatorError;
 
+use collation::Collation;
 use error::ApiError;
 use mail::{MailKind, Mailbox};
-use manifest_seed::{is_manifest, seeds_from_manifest};
-use state::{hash_password, now, random_token, RefreshToken, Store, User};
+use password::Hasher;
+use state::{now, random_token, Metadata, RefreshToken, Store, User};
 use wire::{RefreshRecord, SeedFile, StateFile};
 
 /// A user to insert directly into the store, bypassing HTTP (tests, benchmarks, manifests).
@@ -57,9 +67,13 @@ pub struct SeedUser {
 
 impl SeedUser {
     /// The stored user this seed describes, in audience `aud`.
-    fn to_user(&self, aud: &str) -> User {
+    fn to_user(&self, aud: &str, hasher: &Hasher) -> Result<User, bcrypt::BcryptError> {
         let mut user = User::new(aud, &self.email, &self.role);
-        user.password_hash = self.password.as_deref().map(hash_password);
+        user.password_hash = self
+            .password
+            .as_deref()
+            .map(|p| hasher.hash_now(p))
+            .transpose()?;
         if self.confirmed {
             user.confirmed_at = Some(user.created_at);
         }
@@ -71,9 +85,9 @@ impl SeedUser {
         app_metadata
             .entry("provider")
             .or_insert_with(|| Value::String("email".into()));
-        user.app_metadata = app_metadata;
-        user.user_metadata = self.user_metadata.clone();
-        user
+        user.app_metadata = Metadata::from(app_metadata);
+        user.user_metadata = Metadata::from(self.user_metadata.clone());
+        Ok(user)
     }
 }
 
@@ -82,6 +96,7 @@ pub(crate) struct Shared {
     config: EmulatorConfig,
     store: RwLock<Store>,
     mailbox: Mailbox,
+    hasher: Hasher,
     /// Serializes snapshot+write so that files land in the order their snapshots were taken.
     persist_lock: Mutex<()>,
 }
@@ -122,15 +137,24 @@ impl Shared {
             };
             serde_json::to_vec(&snapshot)?
         };
-        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(".tmp");
-        let tmp = path.with_file_name(tmp_name);
-        let file_err = |source| EmulatorError::File {
+        write_private_atomically(path, &bytes).map_err(|source| EmulatorError::File {
             path: path.clone(),
             source,
-        };
-        std::fs::write(&tmp, bytes).map_err(file_err)?;
-        std::fs::rename(&tmp, path).map_err(file_err)
+        })
+    }
+
+    /// The real server's address check (`validateEmail`): empty is refused; with a mailer
+    /// configured, so is anything Go's `net/mail` cannot parse.
+    fn validate_email(&self, email: &str) -> Result<(), ApiError> {
+        if email.is_empty() {
+            return Err(ApiError::unprocessable("An email address is required"));
+        }
+        if self.config.validate_emails {
+            address::parse_address(email).map_err(|e| {
+                ApiError::unprocessable(format!("Unable to validate email address: {e}"))
+            })?;
+        }
+        Ok(())
     }
 
     /// [`Shared::persist`] for handlers: a failure becomes a 500.
@@ -140,6 +164,33 @@ impl Shared {
             ApiError::internal("Database error saving state")
         })
     }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new one, never a part,
+/// and nobody else can read it: the state holds password hashes and refresh tokens. The
+/// temporary file is created afresh with mode 0600 (a stale one from a crash is replaced),
+/// flushed to disk, then renamed over `path`.
+fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)
 }
 
 /// A running emulator. Dropping it also stops the server (gracefully, in the background);
@@ -154,7 +205,16 @@ pub struct Emulator {
 impl Emulator {
     /// Loads state (or the seed), binds, spawns the server task and returns at once.
     pub async fn start(mut config: EmulatorConfig) -> Result<Emulator, EmulatorError> {
-        let store = load_store(&config)?;
+        if !(password::MIN_COST..=password::MAX_COST).contains(&config.bcrypt_cost) {
+            return Err(EmulatorError::Config(format!(
+                "bcrypt cost {} is outside {}..={}",
+                config.bcrypt_cost,
+                password::MIN_COST,
+                password::MAX_COST
+            )));
+        }
+        let hasher = Hasher::new(config.bcrypt_cost, config.max_concurrent_hashes);
+        let (store, seeded) = load_store(&config, &hasher)?;
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -167,25 +227,22 @@ impl Emulator {
             config,
             store: RwLock::new(store),
             mailbox: Mailbox::default(),
+            hasher,
             persist_lock: Mutex::new(()),
         });
         shared.persist()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(shared.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    // A dropped sender also means "stop".
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        Ok(Emulator {
+        let header_read_timeout = shared.config.header_read_timeout;
+        let task = tokio::spawn(serve(listener, app, header_read_timeout, stopped));
+        let emulator = Emulator {
             shared,
             url: format!("http://{bound}"),
             stop,
             task,
-        })
+        };
+        emulator.deliver_invites(&seeded);
+        Ok(emulator)
     }
 
     /// Base URL, e.g. `http://127.0.0.1:40123`.
@@ -198,38 +255,38 @@ impl Emulator {
         &self.shared.config
     }
 
-    /// Inserts a user directly into the configured audience and returns its id. Fails on an
-    /// empty or duplicate e-mail. With a `state` file configured, every call rewrites it.
+    /// Inserts one user directly into the configured audience and returns its id; see
+    /// [`Emulator::seed`].
     pub fn seed_user(&self, seed: SeedUser) -> Result<String, EmulatorError> {
+        let mut ids = self.seed(vec![seed])?;
+        ids.pop()
+            .ok_or_else(|| EmulatorError::Server("seeding returned no id".to_owned()))
+    }
+
+    /// Inserts users directly into the configured audience, bypassing HTTP, and returns their
+    /// ids in order. All or nothing: an empty e-mail, or one already taken (in the store or
+    /// earlier in `seeds`), fails the whole call. Invited users get their invite mail in the
+    /// inbox. With a `state` file configured, the file is rewritten once per call.
+    pub fn seed(&self, seeds: Vec<SeedUser>) -> Result<Vec<String>, EmulatorError> {
         let config = &self.shared.config;
-        let seed_err = |reason: &str| EmulatorError::Seed {
-            email: seed.email.clone(),
-            aud: config.aud.clone(),
-            reason: reason.to_owned(),
-        };
-        if seed.email.is_empty() {
-            return Err(seed_err("an email address is required"));
-        }
-        let user = seed.to_user(&config.aud);
-        let id = user.id;
-        let invite_token = user.confirmation_token.clone();
-        {
+        let invites = {
             let mut store = self.shared.write_store();
-            if store.find_by_email(&config.aud, &seed.email).is_some() {
-                return Err(seed_err("Email address already registered by another user"));
-            }
-            store.insert(user).map_err(|e| seed_err(&e.to_string()))?;
-        }
-        if seed.invited {
+            insert_seeds(&mut store, &config.aud, &seeds, &self.shared.hasher)?
+        };
+        self.deliver_invites(&invites);
+        self.shared.persist()?;
+        Ok(seeds_ids(&invites))
+    }
+
+    fn deliver_invites(&self, seeded: &[Seeded]) {
+        for s in seeded.iter().filter(|s| !s.invite_token.is_empty()) {
             self.shared.mailbox.deliver(
-                &config.site_url,
+                &self.shared.config.site_url,
                 MailKind::Invite,
-                &seed.email,
-                &invite_token,
+                &s.email,
+                &s.invite_token,
             );
         }
-        self.shared.persist()?;
-        Ok(id.to_string())
     }
 
     /// Number of stored users (all audiences).
@@ -243,6 +300,13 @@ impl Emulator {
         if let Err(e) = self.task.await {
             tracing::error!(error = %e, "emulator: server task failed during shutdown");
         }
+    }
+
+    /// Serves until Ctrl-C (SIGINT), then shuts down gracefully.
+    pub async fn run_until_ctrl_c(self) -> Result<(), EmulatorError> {
+        let signal = tokio::signal::ctrl_c().await;
+        self.shutdown().await;
+        signal.map_err(EmulatorError::Signal)
     }
 
     /// Runs until the server ends on its own (it only does so on an I/O failure).
@@ -259,9 +323,13 @@ impl Emulator {
     }
 }
 
-/// The state file if it exists, else the seed file, else empty.
-fn load_store(config: &EmulatorConfig) -> Result<Store, EmulatorError> {
-    let mut store = Store::default();
+/// The state file if it exists, else the seed file and then the seed users, else empty.
+/// Also returns the seeded users, whose invite mails are still to be delivered.
+fn load_store(
+    config: &EmulatorConfig,
+    hasher: &Hasher,
+) -> Result<(Store, Vec<Seeded>), EmulatorError> {
+    let mut store = Store::new(Collation::Utf8mb4UnicodeCi);
     if let Some(path) = config.state.as_ref().filter(|p| p.exists()) {
         let file: StateFile = read_json(path)?;
         insert_records(&mut store, path, file.users, &config.aud)?;
@@ -274,20 +342,69 @@ fn load_store(config: &EmulatorConfig) -> Result<Store, EmulatorError> {
                 },
             );
         }
-    } else if let Some(path) = config.seed.as_ref().filter(|p| is_manifest(p)) {
-        for seed in seeds_from_manifest(path)? {
-            store
-                .insert(seed.to_user(&config.aud))
-                .map_err(|e| EmulatorError::FileContent {
-                    path: path.to_owned(),
-                    reason: format!("{}: {e}", seed.email),
-                })?;
-        }
-    } else if let Some(path) = &config.seed {
+        return Ok((store, Vec::new()));
+    }
+    if let Some(path) = &config.seed {
         let file: SeedFile = read_json(path)?;
         insert_records(&mut store, path, file.into_users(), &config.aud)?;
     }
-    Ok(store)
+    let seeded = insert_seeds(&mut store, &config.aud, &config.seed_users, hasher)?;
+    Ok((store, seeded))
+}
+
+/// A user inserted by [`insert_seeds`]: its id, and its invite token if it was invited.
+struct Seeded {
+    id: Uuid,
+    email: String,
+    invite_token: String,
+}
+
+fn seeds_ids(seeded: &[Seeded]) -> Vec<String> {
+    seeded.iter().map(|s| s.id.to_string()).collect()
+}
+
+/// Inserts `seeds` into audience `aud`, or none of them if any e-mail is empty or taken.
+fn insert_seeds(
+    store: &mut Store,
+    aud: &str,
+    seeds: &[SeedUser],
+    hasher: &Hasher,
+) -> Result<Vec<Seeded>, EmulatorError> {
+    let seed_err = |seed: &SeedUser, reason: &str| EmulatorError::Seed {
+        email: seed.email.clone(),
+        aud: aud.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let mut batch = HashSet::with_capacity(seeds.len());
+    for seed in seeds {
+        if seed.email.is_empty() {
+            return Err(seed_err(seed, "an email address is required"));
+        }
+        if store.find_by_email(aud, &seed.email).is_some()
+            || !batch.insert(store.email_key(&seed.email))
+        {
+            return Err(seed_err(
+                seed,
+                "Email address already registered by another user",
+            ));
+        }
+    }
+    let mut seeded = Vec::with_capacity(seeds.len());
+    for seed in seeds {
+        let user = seed
+            .to_user(aud, hasher)
+            .map_err(|e| seed_err(seed, &e.to_string()))?;
+        let entry = Seeded {
+            id: user.id,
+            email: seed.email.clone(),
+            invite_token: user.confirmation_token.clone(),
+        };
+        store
+            .insert(user)
+            .map_err(|e| seed_err(seed, &e.to_string()))?;
+        seeded.push(entry);
+    }
+    Ok(seeded)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, EmulatorError> {
@@ -315,6 +432,51 @@ fn insert_records(
         let user = record.into_user(default_aud).map_err(content_err)?;
         store.insert(user).map_err(|e| content_err(e.to_string()))?;
     }
+    Ok(())
+}
+
+/// Accepts connections until `stopped` fires (or its sender is dropped), then lets the open
+/// connections finish their requests. Each connection is HTTP/1.1 with keep-alive, closed when
+/// it has not sent a complete request head within `header_read_timeout` (a slow or idle
+/// client cannot hold a connection open forever).
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    stopped: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    let mut stopped = std::pin::pin!(stopped);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = &mut stopped => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: wait for connections to close.
+                tracing::warn!(error = %e, "emulator: accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .keep_alive(true);
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "emulator: connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     Ok(())
 }
 

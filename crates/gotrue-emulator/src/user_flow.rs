@@ -16,7 +16,7 @@ use super::auth::{
 };
 use super::error::ApiError;
 use super::mail::MailKind;
-use super::state::{hash_password, merge_metadata, now, random_token, Store, User};
+use super::state::{now, random_token, Metadata, Store, User};
 use super::wire::{
     decode_json, first, parse_form, RecoverParams, SignupParams, TokenResponse, UserOut,
     UserUpdateParams, VerifyParams,
@@ -83,11 +83,9 @@ pub async fn signup(
         return Err(ApiError::unprocessable("Signup requires a valid password"));
     }
     let email = params.email.unwrap_or_default();
-    if email.is_empty() {
-        return Err(ApiError::unprocessable("An email address is required"));
-    }
+    shared.validate_email(&email)?;
     let aud = anonymous_aud(&shared, &headers);
-    let hash = hash_password(&password);
+    let hash = shared.hasher.hash(password).await?;
     let mut mail_token = None;
     let response = {
         let mut store = shared.write_store();
@@ -101,14 +99,14 @@ pub async fn signup(
             // An unconfirmed user only gets its data merged; the password is kept.
             Some(mut u) => {
                 if let Some(data) = &params.data {
-                    merge_metadata(&mut u.user_metadata, data);
+                    u.user_metadata.merge(data);
                 }
                 (u, false)
             }
             None => {
                 let mut u = User::new(&aud, &email, "");
                 u.password_hash = Some(hash);
-                u.user_metadata = params.data.clone().unwrap_or_default();
+                u.user_metadata = Metadata::from(params.data.clone().unwrap_or_default());
                 (u, true)
             }
         };
@@ -162,7 +160,11 @@ pub async fn verify(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Re
         }
     };
     let password = params.password.unwrap_or_default();
-    let new_hash = (!password.is_empty()).then(|| hash_password(&password));
+    let new_hash = if password.is_empty() {
+        None
+    } else {
+        Some(shared.hasher.hash(password).await?)
+    };
     let tokens = {
         let mut store = shared.write_store();
         let field: fn(&User) -> &str = if recovery {
@@ -228,7 +230,7 @@ pub async fn token(
     let tokens = match get("grant_type").as_str() {
         "password" => {
             let aud = anonymous_aud(&shared, &headers);
-            password_grant(&shared, &aud, &get("username"), &get("password"))?
+            password_grant(&shared, &aud, &get("username"), get("password")).await?
         }
         "refresh_token" => refresh_grant(&shared, &get("refresh_token"))?,
         _ => return Err(ApiError::oauth("unsupported_grant_type", "")),
@@ -237,11 +239,11 @@ pub async fn token(
     json_ok(&tokens)
 }
 
-fn password_grant(
+async fn password_grant(
     shared: &Shared,
     aud: &str,
     email: &str,
-    password: &str,
+    password: String,
 ) -> Result<TokenResponse, ApiError> {
     let bad_credentials = || {
         ApiError::oauth(
@@ -258,7 +260,11 @@ fn password_grant(
     if user.confirmed_at.is_none() {
         return Err(ApiError::oauth("invalid_grant", "Email not confirmed"));
     }
-    if !user.authenticate(password) {
+    // Users without a hash (seeded without a password) can never log in with one.
+    let Some(hash) = user.password_hash.clone() else {
+        return Err(bad_credentials());
+    };
+    if !shared.hasher.verify(password, hash).await {
         return Err(bad_credentials());
     }
     let mut store = shared.write_store();
@@ -313,11 +319,10 @@ pub async fn update_user(
     let id = claims_user_id(&require_user_token(&shared, &headers)?)?;
     let params: UserUpdateParams = decode_json(&body)
         .map_err(|e| ApiError::bad_request(format!("Could not read User Update params: {e}")))?;
-    let new_hash = params
-        .password
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(hash_password);
+    let new_hash = match params.password.as_deref().filter(|p| !p.is_empty()) {
+        Some(password) => Some(shared.hasher.hash(password.to_owned()).await?),
+        None => None,
+    };
     let config = &shared.config;
     let mut mail = None;
     let response = {
@@ -328,7 +333,7 @@ pub async fn update_user(
             user.password_hash = new_hash;
         }
         if let Some(data) = &params.data {
-            merge_metadata(&mut user.user_metadata, data);
+            user.user_metadata.merge(data);
         }
         if let Some(app) = &params.app_metadata {
             if !is_admin_for(current, &config.aud, &config.admin_group) {
@@ -336,7 +341,7 @@ pub async fn update_user(
                     "Updating app_metadata requires admin privileges",
                 ));
             }
-            merge_metadata(&mut user.app_metadata, app);
+            user.app_metadata.merge(app);
         }
         let change_token = params.email_change_token.unwrap_or_default();
         let email = params.email.unwrap_or_default();
@@ -352,6 +357,7 @@ pub async fn update_user(
             user.email = std::mem::take(&mut user.new_email);
             user.email_change_token.clear();
         } else if !email.is_empty() && email != user.email {
+            shared.validate_email(&email)?;
             if store.find_by_email(&user.aud, &email).is_some() {
                 return Err(ApiError::email_taken());
             }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::auth::require_admin;
 use super::error::ApiError;
 use super::mail::MailKind;
-use super::state::{hash_password, merge_metadata, now, random_token, Direction, User};
+use super::state::{now, random_token, Direction, Metadata, User};
 use super::wire::{
     decode_json, encode_form, first, parse_form, AdminUserParams, InviteParams, UserList, UserOut,
 };
@@ -172,18 +172,21 @@ pub async fn create(
     let params: AdminUserParams = decode_admin_params(&body)?;
     let aud = params.aud.filter(|a| !a.is_empty()).unwrap_or(ctx.aud);
     let email = params.email.unwrap_or_default();
-    if email.is_empty() {
-        return Err(ApiError::unprocessable("An email address is required"));
-    }
+    shared.validate_email(&email)?;
     let role = params.role.as_deref().map(str::trim).unwrap_or("");
     let mut user = User::new(&aud, &email, role);
     // The real server hashes the empty string when no password is given.
-    user.password_hash = Some(hash_password(params.password.as_deref().unwrap_or("")));
+    user.password_hash = Some(
+        shared
+            .hasher
+            .hash(params.password.clone().unwrap_or_default())
+            .await?,
+    );
     if params.confirm == Some(true) {
         user.confirmed_at = Some(user.created_at);
     }
     let metadata_given = params.user_metadata.is_some();
-    user.user_metadata = params.user_metadata.unwrap_or_default();
+    user.user_metadata = Metadata::from(params.user_metadata.unwrap_or_default());
     let response = {
         let mut store = shared.write_store();
         if store.find_by_email(&aud, &email).is_some() {
@@ -239,11 +242,10 @@ pub async fn update(
         .ok_or_else(ApiError::user_not_found)?;
     let params = decode_admin_params(&body)?;
     // Hash outside the lock; it is the only costly step.
-    let new_hash = params
-        .password
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .map(hash_password);
+    let new_hash = match params.password.as_deref().filter(|p| !p.is_empty()) {
+        Some(password) => Some(shared.hasher.hash(password.to_owned()).await?),
+        None => None,
+    };
     let response = {
         let mut store = shared.write_store();
         let mut user = store.get(&id).ok_or_else(ApiError::user_not_found)?.clone();
@@ -261,10 +263,10 @@ pub async fn update(
             user.email = email;
         }
         if let Some(app) = &params.app_metadata {
-            merge_metadata(&mut user.app_metadata, app);
+            user.app_metadata.merge(app);
         }
         if let Some(meta) = &params.user_metadata {
-            merge_metadata(&mut user.user_metadata, meta);
+            user.user_metadata.merge(meta);
         }
         user.updated_at = now();
         let response = json_ok(&UserOut::read(&user))?;
@@ -303,14 +305,12 @@ pub async fn invite(
     let params: InviteParams = decode_json(&body)
         .map_err(|e| ApiError::bad_request(format!("Could not parse JSON: {e}")))?;
     let email = params.email.unwrap_or_default();
-    if email.is_empty() {
-        return Err(ApiError::unprocessable("An email address is required"));
-    }
+    shared.validate_email(&email)?;
     let mut user = User::new(&ctx.aud, &email, "");
     user.invited_at = Some(user.created_at);
     user.confirmation_token = random_token();
     let metadata_given = params.data.is_some();
-    user.user_metadata = params.data.unwrap_or_default();
+    user.user_metadata = Metadata::from(params.data.unwrap_or_default());
     let token = user.confirmation_token.clone();
     let response = {
         let mut store = shared.write_store();
