@@ -15,6 +15,7 @@ mod integrity;
 mod interrupt;
 mod manifest_files;
 mod manifest_hardening;
+mod manifest_warnings;
 mod messages;
 mod migration;
 mod msrv;
