@@ -145,8 +145,13 @@ pub struct Summary {
     pub reinvite: usize,
     /// Listed users already as desired.
     pub unchanged: usize,
-    /// Server users not in the manifest that the policy leaves alone.
+    /// Server users not in the manifest that the policy leaves alone, this manifest's own
+    /// (see `managed_not_pruned`) excepted.
     pub unmanaged_left_alone: usize,
+    /// Server users not in the manifest that carry its marker, kept because the policy is
+    /// `prune: none`.
+    #[serde(default)]
+    pub managed_not_pruned: usize,
 }
 
 impl Summary {

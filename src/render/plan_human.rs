@@ -8,7 +8,9 @@ use similar::{ChangeTag, TextDiff};
 
 use super::escape::escape_controls as escaped;
 use super::style::Style;
-use crate::plan::{Change, KeyChange, NewUser, PendingInvite, Plan, Reinvite, Removal, UserUpdate};
+use crate::plan::{
+    Change, KeyChange, NewUser, PendingInvite, Plan, Reinvite, Removal, Summary, UserUpdate,
+};
 
 /// How many pending invitations a plan names. A large instance can have thousands, which
 /// would bury the changes, so by default only the oldest few are named beside the count.
@@ -84,7 +86,7 @@ pub fn plan_human_with(plan: &Plan, style: Style, pending_list: PendingList) -> 
             "{} The server matches the manifest ({} listed users unchanged, {}).",
             style.green(&style.bold("No changes.")),
             plan.summary.unchanged,
-            left_alone(plan.summary.unmanaged_left_alone)
+            left_alone(&plan.summary)
         );
         pending(&mut out, plan, pending_list, style);
         warnings(&mut out, plan, style);
@@ -133,15 +135,24 @@ pub fn summary_line(plan: &Plan) -> String {
         s.create,
         s.update,
         s.delete,
-        capitalize(&left_alone(s.unmanaged_left_alone))
+        capitalize(&left_alone(s))
     )
 }
 
-pub(super) fn left_alone(count: usize) -> String {
-    format!(
-        "{count} unmanaged user{} left alone",
-        if count == 1 { "" } else { "s" }
-    )
+/// `40 unmanaged users left alone`, and under `prune: none` the manifest's own accounts
+/// it keeps: `, 3 managed users not pruned under prune: none`.
+pub(super) fn left_alone(summary: &Summary) -> String {
+    let plural = |count: usize| if count == 1 { "" } else { "s" };
+    let count = summary.unmanaged_left_alone;
+    let mut text = format!("{count} unmanaged user{} left alone", plural(count));
+    let managed = summary.managed_not_pruned;
+    if managed > 0 {
+        text.push_str(&format!(
+            ", {managed} managed user{} not pruned under prune: none",
+            plural(managed)
+        ));
+    }
+    text
 }
 
 fn capitalize(text: &str) -> String {

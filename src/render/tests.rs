@@ -508,3 +508,41 @@ fn markdown_warning_names_twenty_deleted_users_and_counts_the_rest() {
     // Every one is still listed in its section: the plan fits the budget whole.
     assert!(text.contains("- delete \"gone-29@example.com\" (id u29)"));
 }
+
+/// `prune: none` with one user to invite, two of this manifest's accounts no longer listed
+/// in it, and one account of someone else's.
+fn prune_none_plan(with_change: bool) -> Plan {
+    let users_yaml = if with_change {
+        "users:\n  - email: new@example.com\n"
+    } else {
+        "users: []\n"
+    };
+    let manifest = validate(
+        &format!("version: 1\nname: site\npolicy: {{ prune: none }}\n{users_yaml}"),
+        std::path::Path::new("m.yaml"),
+    )
+    .expect("valid")
+    .manifest;
+    let users: Vec<RemoteUser> = serde_json::from_value(json!([
+        {"id": "1", "email": "left@example.com", "app_metadata": {"managed_by": "gotrue-sync:site"}},
+        {"id": "2", "email": "gone@example.com", "app_metadata": {"managed_by": "gotrue-sync:site"}},
+        {"id": "3", "email": "other@example.com", "app_metadata": {"managed_by": "gotrue-sync:elsewhere"}}
+    ]))
+    .expect("users");
+    plan(&manifest, &users)
+}
+
+#[test]
+fn prune_none_counts_its_own_accounts_as_managed_not_pruned() {
+    let changed = prune_none_plan(true);
+    let no_changes = prune_none_plan(false);
+    let value: serde_json::Value = serde_json::from_str(&plan_json(&changed)).expect("json");
+    assert_eq!(value["summary"]["unmanaged_left_alone"], 1);
+    assert_eq!(value["summary"]["managed_not_pruned"], 2);
+    insta::assert_snapshot!(format!(
+        "{}\n---\n{}\n---\n{}",
+        summary_line(&changed),
+        plan_human(&no_changes, Style::plain()),
+        plan_markdown(&changed, &MarkdownOptions::default()),
+    ));
+}
