@@ -546,3 +546,39 @@ fn prune_none_counts_its_own_accounts_as_managed_not_pruned() {
         plan_markdown(&changed, &MarkdownOptions::default()),
     ));
 }
+
+#[test]
+fn objects_and_multi_line_strings_are_diffed_line_by_line_on_both_sides() {
+    let manifest = validate(
+        r#"version: 1
+name: site
+users:
+  - email: a@example.com
+    user_metadata:
+      prefs: { theme: dark, font: mono, languages: [en, fr], notifications: { email: true } }
+      bio: "Line one\nLine two, edited\nLine three\u0085"
+      short: { a: 2 }
+"#,
+        std::path::Path::new("m.yaml"),
+    )
+    .expect("valid")
+    .manifest;
+    let users: Vec<RemoteUser> = serde_json::from_value(json!([
+        {"id": "1", "email": "a@example.com",
+         "app_metadata": {"managed_by": "gotrue-sync:site"},
+         "user_metadata": {
+             "prefs": {"theme": "light", "languages": ["en", "fr"]},
+             "bio": "Line one\nLine two\nLine three\u{85}",
+             "short": {"a": 1}
+         }}
+    ]))
+    .expect("users");
+    let text = plan_human(&plan(&manifest, &users), Style::plain());
+    // Both sides of `prefs` pretty-printed: its unchanged keys are context lines, not a
+    // removed one-liner against an added block.
+    assert!(text.contains("            \"languages\": ["), "{text}");
+    assert!(!text.contains("- {\"languages\""), "{text}");
+    // Every line of a string keeps its control characters escaped.
+    assert!(!text.contains('\u{85}'), "{text}");
+    insta::assert_snapshot!(text);
+}
