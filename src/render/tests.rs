@@ -106,6 +106,54 @@ fn json_plan_is_versioned_and_has_no_secret_values() {
 }
 
 #[test]
+fn json_metadata_has_one_shape_for_new_and_updated_users() {
+    let planned = sample_plan();
+    let value: serde_json::Value = serde_json::from_str(&plan_json(&planned)).expect("json");
+    let change = |action: &str| {
+        value["changes"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["action"] == action))
+            .cloned()
+            .expect("change")
+    };
+    let invite = change("invite");
+    assert_eq!(
+        invite["user_metadata"],
+        json!([{"key": "full_name", "after": "Alice"}])
+    );
+    assert_eq!(
+        invite["app_metadata"][0],
+        json!({"key": "team", "after": "growth"})
+    );
+    let update = change("update");
+    assert!(
+        update["user_metadata"]
+            .as_array()
+            .is_some_and(|keys| keys.iter().all(|k| k["key"].is_string())),
+        "{update:#}"
+    );
+    // The document reads back into the same plan (`apply PLAN`).
+    let again: Plan = serde_json::from_value(value).expect("reads back");
+    assert_eq!(again, planned);
+}
+
+#[test]
+fn a_new_users_metadata_cannot_remove_or_repeat_keys() {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&plan_json(&sample_plan())).expect("json");
+    value["changes"][0]["user_metadata"] = json!([{"key": "a", "before": 1, "after": 2}]);
+    let error = serde_json::from_value::<Plan>(value.clone()).expect_err("before refused");
+    assert!(
+        error.to_string().contains("needs `after` and no `before`"),
+        "{error}"
+    );
+    value["changes"][0]["user_metadata"] =
+        json!([{"key": "a", "after": 1}, {"key": "a", "after": 2}]);
+    let error = serde_json::from_value::<Plan>(value).expect_err("repeat refused");
+    assert!(error.to_string().contains("set twice"), "{error}");
+}
+
+#[test]
 fn apply_report_snapshot() {
     let report = ApplyReport {
         results: vec![
