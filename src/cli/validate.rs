@@ -31,7 +31,8 @@ pub struct ValidateArgs {
 pub enum ValidateFormat {
     /// Diagnostics with snippets, on stderr.
     Human,
-    /// `{"valid": …, "problems": [{file, line, column, message, hint}]}` on stdout.
+    /// `{"valid": …, "problems": [{file, line, column, message, hint}]}` on stdout, and for
+    /// a valid manifest its `warnings` in the same form.
     Json,
     /// `::error file=…,line=…,col=…::…` lines for GitHub Actions.
     Github,
@@ -107,8 +108,8 @@ fn problem_json(diagnostic: &Diagnostic) -> serde_json::Value {
     })
 }
 
-/// One `::error` (or `::warning`) workflow command per problem. GitHub reads `%`, CR and LF escaped in the
-/// message, and also `:` and `,` in property values.
+/// One `::error` (or `::warning`) workflow command per problem. GitHub reads `%`, CR and
+/// LF escaped in the message, and also `:` and `,` in property values.
 pub fn github_annotations(diagnostics: &[Diagnostic]) -> String {
     let data = |text: &str| {
         text.replace('%', "%25")
