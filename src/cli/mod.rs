@@ -80,8 +80,8 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Write the server's users as a manifest (adopt an existing instance).
     Export(export::ExportArgs),
-    /// Print the manifest's JSON Schema.
-    Schema,
+    /// Print the manifest's JSON Schema (or, with --plan, the JSON plan's).
+    Schema(schema::SchemaArgs),
     /// Run a local GoTrue-compatible server (in memory; mail kept in an inbox).
     Emulator(emulator::EmulatorArgs),
     /// Plan, apply and plan again against a seeded in-process emulator.
@@ -161,7 +161,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<ExitStatus, CliError> 
         Command::Plan(args) => plan::run(args, cli.verbose, printer).await,
         Command::Apply(args) => apply::run(args, printer, cli.verbose > 0).await,
         Command::Export(args) => export::run(args, printer).await,
-        Command::Schema => schema::run(printer),
+        Command::Schema(args) => schema::run(args, printer),
         Command::Emulator(args) => emulator::run(args, printer).await,
         Command::Demo(args) => demo::run(args, printer).await,
         Command::Smoke(args) => smoke::run(args, printer).await,

@@ -51,6 +51,7 @@ impl Observer for Show<'_> {
         match event {
             Event::Listing { url } => printer.status(&format!("Listing users of {url} ...")),
             Event::Warning(warning) => printer.warn(warning),
+            Event::ManifestWarning(diagnostic) => printer.diagnostics(&diagnostic.to_string()),
             Event::CheckingFreshness { plan_file } => printer.status(&format!(
                 "Checking that the server has not changed since {} was made ...",
                 plan_file.display()

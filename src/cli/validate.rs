@@ -31,7 +31,8 @@ pub struct ValidateArgs {
 pub enum ValidateFormat {
     /// Diagnostics with snippets, on stderr.
     Human,
-    /// `{"valid": …, "problems": [{file, line, column, message, hint}]}` on stdout.
+    /// `{"valid": …, "problems": [{file, line, column, message, hint}]}` on stdout, and for
+    /// a valid manifest its `warnings` in the same form.
     Json,
     /// `::error file=…,line=…,col=…::…` lines for GitHub Actions.
     Github,
@@ -49,14 +50,24 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<ExitStatus, CliErro
                 .map(|f| f.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            if args.format == ValidateFormat::Json {
-                printer.document(&pretty(&json!({
+            match args.format {
+                ValidateFormat::Json => printer.document(&pretty(&json!({
                     "valid": true,
                     "files": loaded.files,
                     "users": count,
                     "name": loaded.manifest.name,
                     "problems": [],
-                })))?;
+                    "warnings": loaded.warnings.iter().map(problem_json).collect::<Vec<_>>(),
+                })))?,
+                ValidateFormat::Github if !loaded.warnings.is_empty() => {
+                    printer.document(&github_annotations(&loaded.warnings))?
+                }
+                ValidateFormat::Github => {}
+                ValidateFormat::Human => {
+                    for warning in &loaded.warnings {
+                        printer.diagnostics(&warning.to_string())?;
+                    }
+                }
             }
             printer.status(&format!(
                 "{names} is valid: {count} user{}, owner label {:?}.",
@@ -97,8 +108,8 @@ fn problem_json(diagnostic: &Diagnostic) -> serde_json::Value {
     })
 }
 
-/// One `::error` workflow command per problem. GitHub reads `%`, CR and LF escaped in the
-/// message, and also `:` and `,` in property values.
+/// One `::error` (or `::warning`) workflow command per problem. GitHub reads `%`, CR and
+/// LF escaped in the message, and also `:` and `,` in property values.
 pub fn github_annotations(diagnostics: &[Diagnostic]) -> String {
     let data = |text: &str| {
         text.replace('%', "%25")
@@ -114,7 +125,8 @@ pub fn github_annotations(diagnostics: &[Diagnostic]) -> String {
             message.push_str(&format!("\nhelp: {hint}"));
         }
         out.push_str(&format!(
-            "::error file={},line={},col={}::{}\n",
+            "::{} file={},line={},col={}::{}\n",
+            diagnostic.severity.label(),
             property(&location.file.display().to_string()),
             location.line,
             location.column,

@@ -35,9 +35,31 @@ impl fmt::Display for SourceLocation {
     }
 }
 
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    /// The manifest cannot be used.
+    #[default]
+    Error,
+    /// The manifest is usable, but something in it does not do what it seems to.
+    Warning,
+}
+
+impl Severity {
+    /// The heading word: `error` or `warning`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem found in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Whether it stops the manifest from loading.
+    pub severity: Severity,
     /// Where the problem is.
     pub location: SourceLocation,
     /// What is wrong.
@@ -62,6 +84,7 @@ impl Diagnostic {
     pub fn at(location: SourceLocation, message: impl Into<String>, lines: &SourceLines) -> Self {
         let source_line = lines.snippet(location.line);
         Diagnostic {
+            severity: Severity::Error,
             location,
             message: message.into(),
             hint: None,
@@ -73,12 +96,19 @@ impl Diagnostic {
     /// A diagnostic about a file as a whole, with no snippet of its content.
     pub fn whole_file(file: &Path, message: impl Into<String>) -> Self {
         Diagnostic {
+            severity: Severity::Error,
             location: SourceLocation::new(file, 0, 0),
             message: message.into(),
             hint: None,
             related: None,
             source_line: None,
         }
+    }
+
+    /// Makes it a warning: reported, but the manifest still loads.
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
     }
 
     /// Adds a fix hint.
@@ -96,7 +126,7 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        writeln!(f, "{}: {}", self.severity.label(), self.message)?;
         let gutter = self.location.line.to_string().len();
         let pad = " ".repeat(gutter);
         writeln!(f, "{pad}--> {}", self.location)?;

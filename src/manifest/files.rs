@@ -179,6 +179,7 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
         .unwrap_or_else(Policy::default);
     let mut users = Vec::new();
     let mut user_locations = Vec::new();
+    let mut warnings = Vec::new();
     let mut name = String::new();
     for (file, part, _) in parts {
         name = part.manifest.name;
@@ -197,6 +198,7 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
             users.push(user);
         }
         user_locations.extend(part.user_locations);
+        warnings.extend(part.warnings);
     }
     Ok(LoadedManifest {
         path: files.first().cloned().unwrap_or_default(),
@@ -208,5 +210,6 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
         },
         user_locations,
         files,
+        warnings,
     })
 }

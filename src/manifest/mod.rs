@@ -10,7 +10,9 @@ mod yaml;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use diagnostic::{did_you_mean, is_secret_like_key, Diagnostic, SourceLines, SourceLocation};
+pub use diagnostic::{
+    did_you_mean, is_secret_like_key, Diagnostic, Severity, SourceLines, SourceLocation,
+};
 pub use files::{expand, load_all, MAX_MANIFEST_BYTES};
 pub use model::{
     AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
@@ -30,6 +32,8 @@ pub struct LoadedManifest {
     pub user_locations: Vec<SourceLocation>,
     /// Every file the manifest was read from.
     pub files: Vec<PathBuf>,
+    /// Things in the manifest that do not do what they seem to, in file order.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl LoadedManifest {

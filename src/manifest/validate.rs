@@ -26,6 +26,8 @@ pub struct Validated {
     pub manifest: Manifest,
     /// The location of each entry of `manifest.users`, by index.
     pub user_locations: Vec<SourceLocation>,
+    /// Findings that do not stop the manifest from loading, in document order.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Parses and validates a single-file manifest `source` read from `path`.
@@ -70,6 +72,7 @@ pub fn validate_file(source: &str, path: &Path) -> FileValidation {
         source,
         lines: SourceLines::new(source),
         diagnostics: Vec::new(),
+        warnings: Vec::new(),
         admin_role_uses: Vec::new(),
         allow_admin_role: false,
         policy_location: None,
@@ -91,6 +94,7 @@ struct Checker<'a> {
     /// The source's lines for snippets, secrets masked.
     lines: SourceLines<'a>,
     diagnostics: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
     admin_role_uses: Vec<Diagnostic>,
     allow_admin_role: bool,
     policy_location: Option<SourceLocation>,
@@ -181,6 +185,7 @@ impl Checker<'_> {
         Ok(Validated {
             manifest,
             user_locations,
+            warnings: std::mem::take(&mut self.warnings),
         })
     }
 
@@ -694,6 +699,20 @@ impl Checker<'_> {
                 Some("add `password: { env: VARIABLE }` or `password: { file: path }`"),
             ),
             (None, CreateMode::Invite) => {}
+        }
+        if let (Some((key, _)), CreateMode::Invite, Some(true)) =
+            (fields.get("confirmed"), spec.create, spec.confirmed)
+        {
+            // GoTrue's invite endpoint takes no confirmation: the invited user confirms by
+            // accepting the invitation, so the flag would be silently dropped.
+            let warning = Diagnostic::at(
+                self.location(key.referenced),
+                format!("{context} is created by invitation, so `confirmed: true` only confirms an existing unconfirmed account: a new one is confirmed when its invitation is accepted"),
+                &self.lines,
+            )
+            .warning()
+            .with_hint("remove `confirmed` if the account does not exist yet, or set `create: password` to create it confirmed");
+            self.warnings.push(warning);
         }
         Some(spec)
     }

@@ -4,6 +4,7 @@ use std::io;
 use std::path::Path;
 
 use crate::apply::{ApplyReport, ChangeReport};
+use crate::manifest::Diagnostic;
 use crate::plan::Plan;
 use crate::smoke::SmokeReport;
 
@@ -17,6 +18,8 @@ pub enum Event<'a> {
     },
     /// Something the user should know that does not stop the workflow.
     Warning(&'a str),
+    /// A manifest warning, with its location and snippet.
+    ManifestWarning(&'a Diagnostic),
     /// About to check that the server has not changed under a saved plan.
     CheckingFreshness {
         /// The saved plan.

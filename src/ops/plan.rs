@@ -72,6 +72,11 @@ pub(crate) async fn load_and_plan(
     observer: &dyn Observer,
 ) -> Result<Planned, OpsError> {
     let loaded = manifest::load_all(files)?;
+    for warning in &loaded.warnings {
+        observer
+            .event(Event::ManifestWarning(warning))
+            .map_err(OpsError::Output)?;
+    }
     let secrets = loaded
         .manifest
         .users

@@ -6,7 +6,11 @@ use serde_json::{Map, Value};
 
 use crate::manifest::{PruneMode, SecretRef};
 
-/// The version of the plan document (`--json`, `--out`).
+/// The version of the plan document (`--json`, `--out`); its schema is committed as
+/// `schema/plan.schema.json`.
+///
+/// 4: a new user's `user_metadata` and `app_metadata` are lists of `{key, after}`, the shape
+/// updates use, instead of maps, so every change kind's metadata reads the same way.
 ///
 /// 3: a plan names its target (server URL, audience, flavour), lists conflicts, and says
 /// which adoptions grant roles. An older file carries no target to check against, so it is
@@ -15,7 +19,7 @@ use crate::manifest::{PruneMode, SecretRef};
 /// 2: user and server fingerprints are hashed from a canonical binary encoding instead of
 /// JSON text. A version-1 plan file would read as stale for every user it touches, so it is
 /// refused with "make the plan again" instead.
-pub const PLAN_FORMAT_VERSION: u32 = 3;
+pub const PLAN_FORMAT_VERSION: u32 = 4;
 
 /// A reviewed, replayable set of changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -145,8 +149,13 @@ pub struct Summary {
     pub reinvite: usize,
     /// Listed users already as desired.
     pub unchanged: usize,
-    /// Server users not in the manifest that the policy leaves alone.
+    /// Server users not in the manifest that the policy leaves alone, this manifest's own
+    /// (see `managed_not_pruned`) excepted.
     pub unmanaged_left_alone: usize,
+    /// Server users not in the manifest that carry its marker, kept because the policy is
+    /// `prune: none`.
+    #[serde(default)]
+    pub managed_not_pruned: usize,
 }
 
 impl Summary {
@@ -227,10 +236,15 @@ impl Change {
 pub struct NewUser {
     /// E-mail as the manifest spells it.
     pub email: String,
-    /// Initial user metadata (sent with the create or invite).
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    /// Initial user metadata (sent with the create or invite). In JSON a list of
+    /// `{key, after}`, like an update's.
+    #[serde(default, skip_serializing_if = "Map::is_empty", with = "keys_set")]
+    #[schemars(with = "Vec<KeyChange>")]
     pub user_metadata: Map<String, Value>,
     /// App metadata written by the follow-up `PUT`: declared keys, `roles`, `managed_by`.
+    /// In JSON a list of `{key, after}`, like an update's.
+    #[serde(with = "keys_set")]
+    #[schemars(with = "Vec<KeyChange>")]
     pub app_metadata: Map<String, Value>,
     /// The `role` column, if managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -321,6 +335,57 @@ pub struct KeyChange {
     /// Desired value; absent means the key is removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Value>,
+}
+
+/// A new user's metadata map written as the list of [`KeyChange`]s that set each key, so
+/// that metadata has one JSON shape across change kinds.
+mod keys_set {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::{Map, Value};
+
+    use super::KeyChange;
+
+    pub fn serialize<S: Serializer>(
+        map: &Map<String, Value>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let changes: Vec<KeyChange> = map
+            .iter()
+            .map(|(key, value)| KeyChange {
+                key: key.clone(),
+                before: None,
+                after: Some(value.clone()),
+            })
+            .collect();
+        changes.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Map<String, Value>, D::Error> {
+        let mut map = Map::new();
+        for change in Vec::<KeyChange>::deserialize(deserializer)? {
+            // A new user has nothing stored to compare with or remove.
+            match (change.before, change.after) {
+                (None, Some(after)) => {
+                    if map.insert(change.key.clone(), after).is_some() {
+                        return Err(D::Error::custom(format!(
+                            "metadata key `{}` is set twice",
+                            change.key
+                        )));
+                    }
+                }
+                _ => {
+                    return Err(D::Error::custom(format!(
+                        "a new user's metadata key `{}` needs `after` and no `before`",
+                        change.key
+                    )))
+                }
+            }
+        }
+        Ok(map)
+    }
 }
 
 /// A user to delete.

@@ -103,6 +103,9 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
                 managed,
                 expected: user_fingerprint(user),
             }));
+        } else if managed {
+            // Only `prune: none` keeps an account carrying this manifest's marker.
+            summary.managed_not_pruned += 1;
         } else {
             summary.unmanaged_left_alone += 1;
         }

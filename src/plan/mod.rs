@@ -3,6 +3,7 @@
 mod change;
 mod diff;
 mod fingerprint;
+mod schema;
 #[cfg(test)]
 pub(crate) mod strategies;
 
@@ -16,3 +17,4 @@ pub use diff::{plan, plan_with, PlanOptions};
 // `crate::ownership` when the emulator becomes its own crate.
 pub use crate::ownership::{marker_for, MARKER_KEY};
 pub use fingerprint::{record_server_fingerprint, server_fingerprint, user_fingerprint};
+pub use schema::plan_schema_text;

@@ -8,7 +8,9 @@ use similar::{ChangeTag, TextDiff};
 
 use super::escape::escape_controls as escaped;
 use super::style::Style;
-use crate::plan::{Change, KeyChange, NewUser, PendingInvite, Plan, Reinvite, Removal, UserUpdate};
+use crate::plan::{
+    Change, KeyChange, NewUser, PendingInvite, Plan, Reinvite, Removal, Summary, UserUpdate,
+};
 
 /// How many pending invitations a plan names. A large instance can have thousands, which
 /// would bury the changes, so by default only the oldest few are named beside the count.
@@ -84,7 +86,7 @@ pub fn plan_human_with(plan: &Plan, style: Style, pending_list: PendingList) -> 
             "{} The server matches the manifest ({} listed users unchanged, {}).",
             style.green(&style.bold("No changes.")),
             plan.summary.unchanged,
-            left_alone(plan.summary.unmanaged_left_alone)
+            left_alone(&plan.summary)
         );
         pending(&mut out, plan, pending_list, style);
         warnings(&mut out, plan, style);
@@ -133,15 +135,24 @@ pub fn summary_line(plan: &Plan) -> String {
         s.create,
         s.update,
         s.delete,
-        capitalize(&left_alone(s.unmanaged_left_alone))
+        capitalize(&left_alone(s))
     )
 }
 
-pub(super) fn left_alone(count: usize) -> String {
-    format!(
-        "{count} unmanaged user{} left alone",
-        if count == 1 { "" } else { "s" }
-    )
+/// `40 unmanaged users left alone`, and under `prune: none` the manifest's own accounts
+/// it keeps: `, 3 managed users not pruned under prune: none`.
+pub(super) fn left_alone(summary: &Summary) -> String {
+    let plural = |count: usize| if count == 1 { "" } else { "s" };
+    let count = summary.unmanaged_left_alone;
+    let mut text = format!("{count} unmanaged user{} left alone", plural(count));
+    let managed = summary.managed_not_pruned;
+    if managed > 0 {
+        text.push_str(&format!(
+            ", {managed} managed user{} not pruned under prune: none",
+            plural(managed)
+        ));
+    }
+    text
 }
 
 fn capitalize(text: &str) -> String {
@@ -275,11 +286,15 @@ fn key_change(out: &mut String, section: &str, change: &KeyChange, style: Style)
                 json(before)
             );
         }
-        (Some(before), Some(after)) => {
-            let (old, new) = (pretty(before), pretty(after));
-            if old.contains('\n') || new.contains('\n') {
-                let _ = writeln!(out, "      {} {field}:", style.yellow("~"));
-                for line in TextDiff::from_lines(&old, &new).iter_all_changes() {
+        (Some(before), Some(after)) => match diff_sides(before, after) {
+            Some(sides) => {
+                let note = if sides.text {
+                    format!("  {}", style.dim("# text, line by line"))
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "      {} {field}:{note}", style.yellow("~"));
+                for line in TextDiff::from_lines(&sides.before, &sides.after).iter_all_changes() {
                     let text = line.value().trim_end_matches('\n');
                     let rendered = match line.tag() {
                         ChangeTag::Delete => style.red(&format!("- {text}")),
@@ -288,10 +303,17 @@ fn key_change(out: &mut String, section: &str, change: &KeyChange, style: Style)
                     };
                     let _ = writeln!(out, "          {rendered}");
                 }
-            } else {
-                let _ = writeln!(out, "      {} {field} = {old} -> {new}", style.yellow("~"));
             }
-        }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "      {} {field} = {} -> {}",
+                    style.yellow("~"),
+                    json(before),
+                    json(after)
+                );
+            }
+        },
         (None, None) => {}
     }
 }
@@ -434,13 +456,71 @@ fn json(value: &Value) -> String {
     escaped(&value.to_string()).into_owned()
 }
 
-fn pretty(value: &Value) -> String {
-    match value {
-        Value::Object(_) | Value::Array(_) if value.to_string().len() > 60 => {
-            let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string());
-            // Escaped line by line: the diff compares lines.
-            super::escape::escape_lines(&text).into_owned()
+/// Both sides of a changed value as lines to diff, each line escaped.
+struct DiffSides {
+    before: String,
+    after: String,
+    /// Both sides are strings, shown as their lines of text rather than as JSON.
+    text: bool,
+}
+
+/// Compact JSON of an object or array longer than this is diffed line by line.
+const INLINE_WIDTH: usize = 60;
+
+/// How a changed value is diffed: `None` for one `old -> new` line; otherwise both sides in
+/// the same form, so that only what changed is marked. Two strings either of which has
+/// several lines are diffed as text; objects and arrays too long for one line, and anything
+/// compared with them, as pretty-printed JSON.
+fn diff_sides(before: &Value, after: &Value) -> Option<DiffSides> {
+    let multi_line = |v: &Value| v.as_str().is_some_and(|s| s.contains('\n'));
+    if let (Some(old), Some(new)) = (before.as_str(), after.as_str()) {
+        if multi_line(before) || multi_line(after) {
+            return Some(DiffSides {
+                before: text_lines(old),
+                after: text_lines(new),
+                text: true,
+            });
         }
-        _ => json(value),
+        return None;
+    }
+    let long = |v: &Value| {
+        matches!(v, Value::Object(_) | Value::Array(_)) && v.to_string().len() > INLINE_WIDTH
+    };
+    (long(before) || long(after) || multi_line(before) || multi_line(after)).then(|| DiffSides {
+        before: pretty(before),
+        after: pretty(after),
+        text: false,
+    })
+}
+
+/// A string's lines, each with its control characters escaped, one per line.
+fn text_lines(text: &str) -> String {
+    let mut lines = String::new();
+    for line in text.split('\n') {
+        lines.push_str(&escaped(line));
+        lines.push('\n');
+    }
+    lines
+}
+
+/// Pretty-printed JSON with keys sorted at every level (the server's order and the
+/// manifest's differ, and neither is a change), escaped line by line: the diff compares lines.
+fn pretty(value: &Value) -> String {
+    let text =
+        serde_json::to_string_pretty(&keys_sorted(value)).unwrap_or_else(|_| value.to_string());
+    let mut lines = super::escape::escape_lines(&text).into_owned();
+    lines.push('\n');
+    lines
+}
+
+fn keys_sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            sorted(map)
+                .map(|(key, value)| (key.clone(), keys_sorted(value)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(keys_sorted).collect()),
+        other => other.clone(),
     }
 }

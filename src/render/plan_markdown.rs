@@ -206,7 +206,7 @@ fn render(
             out,
             "**No changes.** The server matches the manifest ({} listed users unchanged, {}).\n",
             plan.summary.unchanged,
-            left_alone(plan.summary.unmanaged_left_alone)
+            left_alone(&plan.summary)
         );
     } else {
         let _ = writeln!(out, "**{}**\n", summary_line(plan));

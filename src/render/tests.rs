@@ -106,6 +106,54 @@ fn json_plan_is_versioned_and_has_no_secret_values() {
 }
 
 #[test]
+fn json_metadata_has_one_shape_for_new_and_updated_users() {
+    let planned = sample_plan();
+    let value: serde_json::Value = serde_json::from_str(&plan_json(&planned)).expect("json");
+    let change = |action: &str| {
+        value["changes"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["action"] == action))
+            .cloned()
+            .expect("change")
+    };
+    let invite = change("invite");
+    assert_eq!(
+        invite["user_metadata"],
+        json!([{"key": "full_name", "after": "Alice"}])
+    );
+    assert_eq!(
+        invite["app_metadata"][0],
+        json!({"key": "team", "after": "growth"})
+    );
+    let update = change("update");
+    assert!(
+        update["user_metadata"]
+            .as_array()
+            .is_some_and(|keys| keys.iter().all(|k| k["key"].is_string())),
+        "{update:#}"
+    );
+    // The document reads back into the same plan (`apply PLAN`).
+    let again: Plan = serde_json::from_value(value).expect("reads back");
+    assert_eq!(again, planned);
+}
+
+#[test]
+fn a_new_users_metadata_cannot_remove_or_repeat_keys() {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&plan_json(&sample_plan())).expect("json");
+    value["changes"][0]["user_metadata"] = json!([{"key": "a", "before": 1, "after": 2}]);
+    let error = serde_json::from_value::<Plan>(value.clone()).expect_err("before refused");
+    assert!(
+        error.to_string().contains("needs `after` and no `before`"),
+        "{error}"
+    );
+    value["changes"][0]["user_metadata"] =
+        json!([{"key": "a", "after": 1}, {"key": "a", "after": 2}]);
+    let error = serde_json::from_value::<Plan>(value).expect_err("repeat refused");
+    assert!(error.to_string().contains("set twice"), "{error}");
+}
+
+#[test]
 fn apply_report_snapshot() {
     let report = ApplyReport {
         results: vec![
@@ -508,4 +556,78 @@ fn markdown_warning_names_twenty_deleted_users_and_counts_the_rest() {
     assert!(!warning.contains("gone-20@"), "{warning}");
     // Every one is still listed in its section: the plan fits the budget whole.
     assert!(text.contains("- delete \"gone-29@example.com\" (id u29)"));
+}
+
+/// `prune: none` with one user to invite, two of this manifest's accounts no longer listed
+/// in it, and one account of someone else's.
+fn prune_none_plan(with_change: bool) -> Plan {
+    let users_yaml = if with_change {
+        "users:\n  - email: new@example.com\n"
+    } else {
+        "users: []\n"
+    };
+    let manifest = validate(
+        &format!("version: 1\nname: site\npolicy: {{ prune: none }}\n{users_yaml}"),
+        std::path::Path::new("m.yaml"),
+    )
+    .expect("valid")
+    .manifest;
+    let users: Vec<RemoteUser> = serde_json::from_value(json!([
+        {"id": "1", "email": "left@example.com", "app_metadata": {"managed_by": "gotrue-sync:site"}},
+        {"id": "2", "email": "gone@example.com", "app_metadata": {"managed_by": "gotrue-sync:site"}},
+        {"id": "3", "email": "other@example.com", "app_metadata": {"managed_by": "gotrue-sync:elsewhere"}}
+    ]))
+    .expect("users");
+    plan(&manifest, &users)
+}
+
+#[test]
+fn prune_none_counts_its_own_accounts_as_managed_not_pruned() {
+    let changed = prune_none_plan(true);
+    let no_changes = prune_none_plan(false);
+    let value: serde_json::Value = serde_json::from_str(&plan_json(&changed)).expect("json");
+    assert_eq!(value["summary"]["unmanaged_left_alone"], 1);
+    assert_eq!(value["summary"]["managed_not_pruned"], 2);
+    insta::assert_snapshot!(format!(
+        "{}\n---\n{}\n---\n{}",
+        summary_line(&changed),
+        plan_human(&no_changes, Style::plain()),
+        plan_markdown(&changed, &MarkdownOptions::default()),
+    ));
+}
+
+#[test]
+fn objects_and_multi_line_strings_are_diffed_line_by_line_on_both_sides() {
+    let manifest = validate(
+        r#"version: 1
+name: site
+users:
+  - email: a@example.com
+    user_metadata:
+      prefs: { theme: dark, font: mono, languages: [en, fr], notifications: { email: true } }
+      bio: "Line one\nLine two, edited\nLine three\u0085"
+      short: { a: 2 }
+"#,
+        std::path::Path::new("m.yaml"),
+    )
+    .expect("valid")
+    .manifest;
+    let users: Vec<RemoteUser> = serde_json::from_value(json!([
+        {"id": "1", "email": "a@example.com",
+         "app_metadata": {"managed_by": "gotrue-sync:site"},
+         "user_metadata": {
+             "prefs": {"theme": "light", "languages": ["en", "fr"]},
+             "bio": "Line one\nLine two\nLine three\u{85}",
+             "short": {"a": 1}
+         }}
+    ]))
+    .expect("users");
+    let text = plan_human(&plan(&manifest, &users), Style::plain());
+    // Both sides of `prefs` pretty-printed: its unchanged keys are context lines, not a
+    // removed one-liner against an added block.
+    assert!(text.contains("            \"languages\": ["), "{text}");
+    assert!(!text.contains("- {\"languages\""), "{text}");
+    // Every line of a string keeps its control characters escaped.
+    assert!(!text.contains('\u{85}'), "{text}");
+    insta::assert_snapshot!(text);
 }

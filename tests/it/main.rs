@@ -17,6 +17,7 @@ mod interrupt;
 mod listing;
 mod manifest_files;
 mod manifest_hardening;
+mod manifest_warnings;
 mod messages;
 mod migration;
 mod msrv;

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use gotrue_sync::manifest::{load, manifest_schema_text};
+use gotrue_sync::plan::plan_schema_text;
 
 #[test]
 fn committed_schema_is_up_to_date() {
@@ -10,6 +11,15 @@ fn committed_schema_is_up_to_date() {
     assert!(
         committed == manifest_schema_text(),
         "schema/manifest.schema.json is out of date: run `cargo run -- schema > schema/manifest.schema.json`"
+    );
+}
+
+#[test]
+fn committed_plan_schema_is_up_to_date() {
+    let committed = std::fs::read_to_string("schema/plan.schema.json").expect("schema file");
+    assert!(
+        committed == plan_schema_text(),
+        "schema/plan.schema.json is out of date: run `cargo run -- schema --plan > schema/plan.schema.json`"
     );
 }
 

@@ -452,3 +452,20 @@ fn every_field_of_the_schema_is_read_as_serde_would_read_it() {
     let serde: crate::manifest::Manifest = serde_saphyr::from_str(source).expect("serde reads it");
     assert_eq!(ours, serde);
 }
+
+#[test]
+fn confirmed_on_an_invite_is_a_warning_at_the_key() {
+    let source = "version: 1\nname: site\nusers:\n  - email: a@example.com\n    confirmed: true\n  - email: b@example.com\n    confirmed: false\n  - email: c@example.com\n    create: password\n    password: { env: C }\n    confirmed: true\n";
+    let validated = validate(source, Path::new("users.yaml")).expect("warnings do not fail");
+    assert_eq!(validated.warnings.len(), 1, "{:#?}", validated.warnings);
+    let warning = &validated.warnings[0];
+    assert_eq!(warning.severity, crate::manifest::Severity::Warning);
+    assert_eq!((warning.location.line, warning.location.column), (5, 5));
+    assert!(
+        warning.to_string().starts_with(
+            "warning: user `a@example.com` is created by invitation, so `confirmed: true` only confirms"
+        ),
+        "{warning}"
+    );
+    assert_eq!(validated.manifest.users.len(), 3);
+}

@@ -206,14 +206,23 @@ fn prune_policies_decide_deletes_and_count_the_rest() {
         plan(&manifest(policy, vec![]), &users)
     };
     let none = run(PruneMode::None);
+    // The marker-carrying account is this manifest's: kept, but not "unmanaged".
     assert_eq!(
-        (none.summary.delete, none.summary.unmanaged_left_alone),
-        (0, 3)
+        (
+            none.summary.delete,
+            none.summary.unmanaged_left_alone,
+            none.summary.managed_not_pruned
+        ),
+        (0, 2, 1)
     );
     let managed = run(PruneMode::Managed);
     assert_eq!(
-        (managed.summary.delete, managed.summary.unmanaged_left_alone),
-        (1, 2)
+        (
+            managed.summary.delete,
+            managed.summary.unmanaged_left_alone,
+            managed.summary.managed_not_pruned
+        ),
+        (1, 2, 0)
     );
     assert_eq!(managed.changes[0].email(), "ours@example.com");
     let all = run(PruneMode::All);
