@@ -94,6 +94,14 @@ pub struct ApplyReport {
     /// Set when the server's e-mail sending limit stopped the invitations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_limit: Option<MailLimit>,
+    /// Manifest users the plan could not act on (its conflicts): nothing was sent for them,
+    /// and the apply is not a success while they remain.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub planning_conflicts: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// The server refused to send more e-mail (supabase/auth's `over_email_send_rate_limit`):
@@ -228,6 +236,7 @@ pub async fn execute<A: AdminApi>(
         mail_limit: (mail_limited.get() > 0).then(|| MailLimit {
             invitations_left: mail_limited.get(),
         }),
+        planning_conflicts: 0,
     }
 }
 

@@ -107,7 +107,7 @@ pub async fn run(
             }
             if report.interrupted {
                 ExitStatus::Interrupted
-            } else if report.failed() > 0 {
+            } else if report.failed() > 0 || report.planning_conflicts > 0 {
                 ExitStatus::Error
             } else {
                 ExitStatus::Success

@@ -259,7 +259,10 @@ async fn carry_out(
             total,
         });
     };
-    Ok(ApplyOutcome::Applied(report))
+    Ok(ApplyOutcome::Applied(ApplyReport {
+        planning_conflicts: plan.conflicts.len(),
+        ..report
+    }))
 }
 
 fn emit(observer: &dyn Observer, event: Event<'_>) -> Result<(), OpsError> {

@@ -120,6 +120,7 @@ fn apply_reports_show_server_text_escaped() {
         ],
         interrupted: false,
         mail_limit: None,
+        planning_conflicts: 0,
     };
     for (index, result) in report.results.iter().enumerate() {
         assert_inert(&change_line(result, index + 1, 2, Style::plain()));

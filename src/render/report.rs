@@ -67,7 +67,7 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
         "Apply {}: {} done, {} failed, {} not started.",
         if report.interrupted {
             "interrupted"
-        } else if failed.is_empty() {
+        } else if failed.is_empty() && report.planning_conflicts == 0 {
             "complete"
         } else {
             "finished with errors"
@@ -76,12 +76,19 @@ pub fn apply_summary(report: &ApplyReport, style: Style) -> String {
         report.failed(),
         report.skipped()
     );
-    let headline = if failed.is_empty() && !report.interrupted {
+    let headline = if failed.is_empty() && report.planning_conflicts == 0 && !report.interrupted {
         style.green(&style.bold(&headline))
     } else {
         style.red(&style.bold(&headline))
     };
     let _ = writeln!(out, "{headline}");
+    if report.planning_conflicts > 0 {
+        let _ = writeln!(
+            out,
+            "{} manifest user(s) in conflict with the server were not planned (see the plan's conflicts): resolve them, then plan again.",
+            report.planning_conflicts
+        );
+    }
     if !failed.is_empty() {
         let _ = writeln!(out, "Failed:");
         for report in failed {

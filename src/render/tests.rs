@@ -183,6 +183,7 @@ fn apply_report_snapshot() {
         ],
         interrupted: true,
         mail_limit: None,
+        planning_conflicts: 0,
     };
     let lines: Vec<String> = report
         .results

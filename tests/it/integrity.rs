@@ -336,3 +336,34 @@ async fn a_self_signup_is_not_adopted_by_default_and_adoption_grants_are_shown()
     }
     emulator.shutdown().await;
 }
+
+// A plan whose conflicts sit beside changes that succeed: the changes are carried out, the
+// conflicting user is left alone, and the apply still fails, so a pipeline does not read it
+// as converged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_that_leaves_a_conflict_behind_exits_1_after_the_other_changes() {
+    let emulator = emulator().await;
+    seed(&emulator, "jose@example.com", json!({}));
+    let dir = tempfile::tempdir().expect("dir");
+    let manifest = write(
+        &dir,
+        "users.yaml",
+        "version: 1\nname: site\nusers:\n  - email: josé@example.com\n  - email: new@example.com\n",
+    );
+    let text = exits(
+        &run(
+            &emulator,
+            &["apply", "--auto-approve", "-f", arg(&manifest)],
+        ),
+        1,
+    );
+    assert!(
+        text.contains("1 manifest user(s) in conflict with the server were not planned"),
+        "{text}"
+    );
+    let after = users(&emulator).await;
+    let emails: Vec<&str> = after.iter().map(|u| u.email.as_str()).collect();
+    assert!(emails.contains(&"new@example.com"), "{emails:?}");
+    assert!(!emails.contains(&"josé@example.com"), "{emails:?}");
+    emulator.shutdown().await;
+}
