@@ -178,7 +178,6 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
         .map(|(_, part, _)| part.manifest.policy.clone())
         .unwrap_or_else(Policy::default);
     let mut users = Vec::new();
-    let mut user_locations = Vec::new();
     let mut warnings = Vec::new();
     let mut name = String::new();
     for (file, part, _) in parts {
@@ -197,7 +196,6 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
             }
             users.push(user);
         }
-        user_locations.extend(part.user_locations);
         warnings.extend(part.warnings);
     }
     Ok(LoadedManifest {
@@ -208,7 +206,6 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
             policy,
             users,
         },
-        user_locations,
         files,
         warnings,
     })

@@ -28,8 +28,6 @@ pub struct LoadedManifest {
     pub path: PathBuf,
     /// The validated manifest.
     pub manifest: Manifest,
-    /// Where each user was declared.
-    pub user_locations: Vec<SourceLocation>,
     /// Every file the manifest was read from.
     pub files: Vec<PathBuf>,
     /// Things in the manifest that do not do what they seem to, in file order.
