@@ -267,6 +267,18 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
+    /// A body as `-vv` logs show it: secrets of the run redacted, and cut at a few KiB so a
+    /// page of a thousand users does not flood the log.
+    fn loggable_body(&self, body: &[u8]) -> String {
+        const SHOWN: usize = 4096;
+        let text = String::from_utf8_lossy(body);
+        let redacted = self.redactor.redact(&text);
+        match redacted.char_indices().nth(SHOWN) {
+            Some((cut, _)) => format!("{}… ({} bytes in all)", &redacted[..cut], body.len()),
+            None => redacted,
+        }
+    }
+
     /// A transport for the GoTrue root at `url`. Refuses a URL with credentials in it, and
     /// plain `http://` to a host other than loopback unless `allow_insecure_http`.
     pub fn new(
@@ -429,7 +441,14 @@ impl Transport {
             Payload::Form(fields) => request.form(fields),
         };
         self.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(request = %call.label, "sending");
+        if let Payload::Json(bytes) = &call.payload {
+            tracing::debug!(
+                request = %call.label,
+                body = %self.loggable_body(bytes),
+                "sending"
+            );
+        }
+        let started = std::time::Instant::now();
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
@@ -458,6 +477,15 @@ impl Transport {
                 return (Attempt::Truncated { status }, Err(error));
             }
         };
+        // `-v`: each request with its status and time; `-vv`: the answer too, redacted.
+        // Headers never: they carry the credential.
+        tracing::info!(
+            request = %call.label,
+            status,
+            ms = started.elapsed().as_millis() as u64,
+            "answered"
+        );
+        tracing::debug!(request = %call.label, body = %self.loggable_body(&body), "answer");
         if (200..300).contains(&status) {
             let answer = Answer { headers, body };
             return match parse(&answer) {

@@ -25,6 +25,7 @@ mod ops;
 mod output_errors;
 mod rate_limits;
 mod redaction;
+mod request_logs;
 mod schema_and_examples;
 mod smoke_emulator;
 mod smoke_supabase;
