@@ -271,7 +271,15 @@ impl Transport {
     /// page of a thousand users does not flood the log.
     fn loggable_body(&self, body: &[u8]) -> String {
         const SHOWN: usize = 4096;
-        let text = String::from_utf8_lossy(body);
+        // An answer is logged before its tokens reach the redactor (a session is registered
+        // once parsed), so fields that carry secrets are masked by name first.
+        let text = match serde_json::from_slice::<serde_json::Value>(body) {
+            Ok(mut json) => {
+                mask_secret_fields(&mut json);
+                json.to_string()
+            }
+            Err(_) => String::from_utf8_lossy(body).into_owned(),
+        };
         let redacted = self.redactor.redact(&text);
         match redacted.char_indices().nth(SHOWN) {
             Some((cut, _)) => format!("{}… ({} bytes in all)", &redacted[..cut], body.len()),
@@ -551,6 +559,40 @@ impl Transport {
         let millis = u64::try_from(exp.as_millis()).unwrap_or(u64::MAX);
         let jittered = rand::thread_rng().gen_range(millis / 2..=millis.max(1));
         Duration::from_millis(jittered)
+    }
+}
+
+/// Fields of request and answer bodies whose values are secrets: passwords, session
+/// tokens, mail tokens and links that carry them.
+const SECRET_FIELDS: [&str; 12] = [
+    "password",
+    "access_token",
+    "refresh_token",
+    "provider_token",
+    "provider_refresh_token",
+    "token",
+    "token_hash",
+    "hashed_token",
+    "email_otp",
+    "action_link",
+    "confirmation_token",
+    "recovery_token",
+];
+
+/// Replaces the value of every [`SECRET_FIELDS`] key, at any depth, with `(redacted)`.
+fn mask_secret_fields(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                if SECRET_FIELDS.contains(&key.as_str()) && !field.is_null() {
+                    *field = serde_json::Value::String("(redacted)".into());
+                } else {
+                    mask_secret_fields(field);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_secret_fields),
+        _ => {}
     }
 }
 

@@ -168,3 +168,22 @@ fn a_mail_limit_is_recognised_in_either_place() {
     );
     assert!(names_mail_limit(&headers, b""));
 }
+
+#[test]
+fn logged_bodies_mask_secret_fields_before_the_redactor_knows_them() {
+    let transport = Transport::new(
+        "http://127.0.0.1:1",
+        TransportOptions::default(),
+        Redactor::new(),
+    )
+    .expect("transport");
+    let answer = br#"{"access_token":"at-NEVER-PRINTED","refresh_token":"rt-NEVER-PRINTED","user":{"id":"1","email":"a@example.com"},"links":[{"hashed_token":"ht-NEVER-PRINTED"}]}"#;
+    let logged = transport.loggable_body(answer);
+    assert!(!logged.contains("NEVER-PRINTED"), "{logged}");
+    assert!(logged.contains("a@example.com"), "{logged}");
+    assert_eq!(
+        transport.loggable_body(b"not json"),
+        "not json",
+        "other bodies are shown as they are"
+    );
+}
