@@ -449,12 +449,14 @@ impl Transport {
             Payload::Form(fields) => request.form(fields),
         };
         self.requests.fetch_add(1, Ordering::Relaxed);
-        if let Payload::Json(bytes) = &call.payload {
-            tracing::debug!(
+        // One `sending` line per request, retries included: the benchmark counts them.
+        match &call.payload {
+            Payload::Json(bytes) => tracing::debug!(
                 request = %call.label,
                 body = %self.loggable_body(bytes),
                 "sending"
-            );
+            ),
+            Payload::None | Payload::Form(_) => tracing::debug!(request = %call.label, "sending"),
         }
         let started = std::time::Instant::now();
         let response = match request.send().await {
