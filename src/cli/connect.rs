@@ -58,6 +58,11 @@ fn parse_url(text: &str) -> Result<String, String> {
             "the URL is empty. If it comes from GOTRUE_URL: a pull request from a fork gets no secrets; set GOTRUE_URL (and the credentials) for this job, or skip the job when they are empty".into(),
         );
     }
+    // clap repeats a refused value in its error: a value with `@` may hold user:password@,
+    // so it goes on to the transport, which refuses it without printing it.
+    if text.contains('@') {
+        return Ok(text.to_owned());
+    }
     if !text.contains("://") {
         return Err(format!(
             "`{text}` has no scheme: write http://{text} (or https://{text})"

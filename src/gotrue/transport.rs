@@ -671,6 +671,13 @@ pub(crate) fn describe_transport_error(error: &reqwest::Error) -> String {
 /// Checks the target URL: http(s), no credentials, no query, and TLS unless the host is
 /// loopback or `allow_insecure_http`. The trailing slash is dropped.
 fn parse_base_url(url: &str, allow_insecure_http: bool) -> Result<Url, GotrueError> {
+    // Without a scheme, `user:password@host` parses as scheme `user`: refuse any such text
+    // without showing it, since the part before `@` may be a password.
+    if url.contains('@') && !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(GotrueError::Config(
+            "the GoTrue URL has no http:// or https:// scheme and contains `@` (not shown, in case it holds user:password@); write https://HOST/… without credentials".into(),
+        ));
+    }
     let parsed = Url::parse(url.trim()).map_err(|e| {
         GotrueError::Config(format!(
             "invalid GoTrue URL: {e}; give e.g. https://site.example/.netlify/identity"

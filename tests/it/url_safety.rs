@@ -27,6 +27,20 @@ fn a_url_with_credentials_is_refused_without_printing_them() {
 }
 
 #[test]
+fn credentials_without_a_scheme_are_refused_without_printing_them() {
+    for url in [
+        "admin:Pa55-no-scheme@gotrue.example",
+        "ftp://admin:Pa55-no-scheme@host",
+    ] {
+        let output = plan(url, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(!stderr.contains("Pa55-no-scheme"), "{url}: {stderr}");
+        assert!(stderr.contains("scheme"), "{url}: {stderr}");
+    }
+}
+
+#[test]
 fn plain_http_to_a_remote_host_is_refused_unless_allowed() {
     let output = plan("http://gotrue.example.invalid:8081", &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
