@@ -6,16 +6,16 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::gotrue::RemoteUser;
+use crate::gotrue::{Flavor, RemoteUser};
 use crate::identity::{email_key, Collation};
 use crate::plan::{user_fingerprint, Change, Plan};
 
-/// The server flavour names whose database folds accents (see [`Collation`]).
+/// How the server a plan was made against compares addresses: its recorded flavour's
+/// collation (an unknown name is taken as netlify/gotrue, the stricter fold).
 fn collation_of(flavor: &str) -> Collation {
-    match flavor {
-        "supabase" => Collation::KeyOnly,
-        _ => Collation::Utf8mb4UnicodeCi,
-    }
+    Flavor::from_name(flavor)
+        .unwrap_or(Flavor::Netlify)
+        .collation()
 }
 
 /// The current server users, indexed for the checks.

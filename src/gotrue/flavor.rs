@@ -151,6 +151,11 @@ impl Flavor {
         }
     }
 
+    /// The flavour named `name` (as [`Flavor::name`] writes it, e.g. in a saved plan).
+    pub fn from_name(name: &str) -> Option<Flavor> {
+        Flavor::ALL.into_iter().find(|flavor| flavor.name() == name)
+    }
+
     /// How this server decides that two addresses are one account: netlify/gotrue compares
     /// in MySQL's `utf8mb4_unicode_ci` (case, accents, `ß`=`ss`); supabase/auth lower-cases on
     /// write and compares the result.
