@@ -15,11 +15,13 @@ pub use diagnostic::{
 };
 pub use files::{expand, load_all, MAX_MANIFEST_BYTES};
 pub use model::{
-    AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
-    ADMIN_GROUP, ADMIN_ROLES, SUPPORTED_VERSION,
+    opens_admin_api, AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef,
+    UserSpec, ADMIN_GROUP, ADMIN_ROLES, SUPPORTED_VERSION,
 };
 pub use schema::{manifest_schema, manifest_schema_text};
-pub use validate::{validate, validate_file, FileValidation, Validated};
+pub use validate::{
+    admin_role_problems, validate, validate_file, FileValidation, RoleUse, Validated,
+};
 
 /// A manifest read from a file and validated.
 #[derive(Debug, Clone)]

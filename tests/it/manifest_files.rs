@@ -105,6 +105,25 @@ fn admin_role_without_permission_in_any_file_is_refused() {
 }
 
 #[test]
+fn admin_roles_declared_in_the_policy_file_apply_to_every_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    write(
+        &dir,
+        "1.yaml",
+        "version: 1\nname: site\npolicy: { admin_roles: [owner] }\nusers: []\n",
+    );
+    write(
+        &dir,
+        "2.yaml",
+        "version: 1\nname: site\nusers:\n  - email: a@example.com\n    role: owner\n  - email: b@example.com\n    role: editor\n",
+    );
+    let found = problems(load(dir.path()));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("2.yaml:5:11"), "{}", found[0]);
+    assert!(found[0].contains("admin role `owner`"), "{}", found[0]);
+}
+
+#[test]
 fn relative_secret_files_resolve_next_to_the_file_that_names_them() {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::create_dir(dir.path().join("team")).expect("mkdir");
