@@ -172,6 +172,14 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
     }
 
     if !diagnostics.is_empty() {
+        for (_, part, _) in &parts {
+            diagnostics.extend(part.warnings.iter().cloned());
+        }
+        let order = |d: &Diagnostic| {
+            let file = files.iter().position(|f| *f == d.location.file);
+            (file, d.location.line, d.location.column)
+        };
+        diagnostics.sort_by_key(order);
         return Err(ManifestError::Invalid {
             path: files.first().cloned().unwrap_or_default(),
             diagnostics,

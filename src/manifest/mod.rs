@@ -94,12 +94,18 @@ impl fmt::Display for DiagnosticList<'_> {
         for diagnostic in self.0 {
             writeln!(f, "{diagnostic}")?;
         }
-        let count = self.0.len();
-        write!(
-            f,
-            "{count} problem{} found",
-            if count == 1 { "" } else { "s" }
-        )
+        let warnings = self
+            .0
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count();
+        let errors = self.0.len() - warnings;
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        write!(f, "{errors} problem{} found", plural(errors))?;
+        if warnings > 0 {
+            write!(f, ", and {warnings} warning{}", plural(warnings))?;
+        }
+        Ok(())
     }
 }
 

@@ -36,7 +36,12 @@ pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>>
     let admin = admin_role_problems(file.role_uses, file.allow_admin_role, &file.admin_roles);
     match file.result {
         Ok(validated) if admin.is_empty() => Ok(validated),
-        Ok(_) => Err(admin),
+        Ok(validated) => {
+            let mut found = admin;
+            found.extend(validated.warnings);
+            found.sort_by_key(|d| (d.location.line, d.location.column));
+            Err(found)
+        }
         Err(mut diagnostics) => {
             diagnostics.extend(admin);
             diagnostics.sort_by_key(|d| (d.location.line, d.location.column));
@@ -207,7 +212,12 @@ impl Checker<'_> {
         self.numbers(&root, &mut Vec::new());
         let checked = self.root(entries);
         if !self.diagnostics.is_empty() {
-            return Err(std::mem::take(&mut self.diagnostics));
+            // The warnings go with the errors, in document order: the fix of an error should
+            // not be the first time someone hears of a warning on the line next to it.
+            let mut found = std::mem::take(&mut self.diagnostics);
+            found.append(&mut self.warnings);
+            found.sort_by_key(|d| (d.location.line, d.location.column));
+            return Err(found);
         }
         let (manifest, user_locations) = checked;
         Ok(Validated {

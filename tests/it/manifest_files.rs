@@ -82,8 +82,9 @@ fn policy_in_two_files_and_differing_names_are_errors() {
     );
     let found = problems(load(dir.path()));
     assert_eq!(found.len(), 2, "{found:#?}");
-    assert!(found[0].contains("`policy` is declared in more than one file"));
-    assert!(found[1].contains("`name: other` differs from `name: site`"));
+    // In document order: `name` (line 2) before `policy` (line 3).
+    assert!(found[0].contains("`name: other` differs from `name: site`"));
+    assert!(found[1].contains("`policy` is declared in more than one file"));
 }
 
 #[test]
