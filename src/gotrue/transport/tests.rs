@@ -240,3 +240,26 @@ fn a_large_body_is_shown_cut_at_4096_characters_without_a_secret_in_part() {
     let logged = transport.loggable_body(body.as_bytes());
     assert!(!logged.contains("s3cr"), "{logged}");
 }
+
+#[test]
+fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+    let now = httpdate::parse_http_date("Sun, 29 Nov 2026 18:00:00 GMT").expect("date");
+    let cases = [
+        ("120", Some(Duration::from_secs(120))),
+        (" 7 ", Some(Duration::from_secs(7))),
+        (
+            "Sun, 29 Nov 2026 18:00:30 GMT",
+            Some(Duration::from_secs(30)),
+        ),
+        ("Sun, 29 Nov 2026 17:59:00 GMT", Some(Duration::ZERO)),
+        (
+            "Sunday, 29-Nov-26 18:01:00 GMT",
+            Some(Duration::from_secs(60)),
+        ),
+        ("soon", None),
+        ("-5", None),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(retry_after_value(value, now), expected, "{value:?}");
+    }
+}
