@@ -272,8 +272,11 @@ impl Transport {
     /// page of a thousand users does not flood the log.
     fn loggable_body(&self, body: &[u8]) -> String {
         const SHOWN: usize = 4096;
-        // The whole body is redacted before it is cut, so that no secret is shown in part.
-        let redacted = self.redactor.redact(&String::from_utf8_lossy(body));
+        // The whole body is redacted before it is cut, so that no secret is shown in part;
+        // its strings are written as serde_json writes them first, which is the form the
+        // redactor looks for (Go servers write `<` as `\u003c`, for one).
+        let text = String::from_utf8_lossy(body);
+        let redacted = self.redactor.redact(&canonical_strings(&text));
         // An answer is logged before its tokens reach the redactor (a session is registered
         // once parsed), so fields that carry secrets are masked by name too.
         let (shown, cut) = masked_prefix(&redacted, SHOWN);
@@ -625,6 +628,34 @@ fn masked_prefix(text: &str, shown: usize) -> (String, bool) {
     }
     let complete = out.push(&text[copied..]);
     (out.text, !complete)
+}
+
+/// `text` with every JSON string that has an escape in it written as serde_json writes it;
+/// strings without one already are. Text that does not decode is left as it is.
+fn canonical_strings(text: &str) -> Cow<'_, str> {
+    if !text.contains('\\') {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut at) = (0, 0);
+    while let Some(offset) = text[at..].find('"') {
+        let start = at + offset;
+        let end = string_end(bytes, start);
+        let token = &text[start..end];
+        if token.contains('\\') {
+            if let Ok(canonical) = serde_json::from_str::<String>(token)
+                .and_then(|decoded| serde_json::to_string(&decoded))
+            {
+                out.push_str(&text[copied..start]);
+                out.push_str(&canonical);
+                copied = end;
+            }
+        }
+        at = end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 /// Text shown so far, and how many characters may still be added.

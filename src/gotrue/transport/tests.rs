@@ -242,6 +242,25 @@ fn a_large_body_is_shown_cut_at_4096_characters_without_a_secret_in_part() {
 }
 
 #[test]
+fn a_known_secret_is_redacted_however_the_server_escapes_it() {
+    let redactor = Redactor::new();
+    redactor.add(&Secret::new("p<a>ss/w&rd-é"));
+    let transport = Transport::new("http://127.0.0.1:1", TransportOptions::default(), redactor)
+        .expect("transport");
+    // As Go's encoding/json writes it, and with `/` and `é` escaped too.
+    let body = r#"{"msg":"bad p\u003ca\u003ess\/w\u0026rd-\u00e9 given","note":"a \"quote\""}"#;
+    let logged = transport.loggable_body(body.as_bytes());
+    assert!(
+        !logged.contains("ss/w") && !logged.contains("ss\\/w"),
+        "{logged}"
+    );
+    assert_eq!(
+        logged,
+        r#"{"msg":"bad (redacted) given","note":"a \"quote\""}"#
+    );
+}
+
+#[test]
 fn retry_after_is_read_as_seconds_or_as_an_http_date() {
     let now = httpdate::parse_http_date("Sun, 29 Nov 2026 18:00:00 GMT").expect("date");
     let cases = [
