@@ -310,6 +310,33 @@ impl Emulator {
         self.url.clone()
     }
 
+    /// A credential that opens the admin API: the operator token on netlify/gotrue; on
+    /// supabase/auth a `service_role` key (a JWT signed with the JWT secret, valid for ten
+    /// years, like the keys a local Supabase stack prints).
+    pub fn admin_key(&self) -> String {
+        let config = &self.shared.config;
+        match config.flavor.admin_auth() {
+            flavor::AdminAuth::StoredAdminGroup => config.operator_token.clone(),
+            flavor::AdminAuth::RoleClaim => auth::sign(
+                &serde_json::json!({
+                    "role": "service_role",
+                    "iss": "gotrue-emulator",
+                    "iat": now(),
+                    "exp": now() + 10 * 365 * 24 * 3600,
+                }),
+                &config.jwt_secret,
+            ),
+        }
+    }
+
+    /// The URL a client is given: on supabase/auth the hosted shape, `<url>/auth/v1`.
+    pub fn api_url(&self) -> String {
+        match self.shared.config.flavor.path_prefix() {
+            Some(prefix) => format!("{}{prefix}", self.url),
+            None => self.url.clone(),
+        }
+    }
+
     /// The configuration in use; `port` is the port actually bound.
     pub fn config(&self) -> &EmulatorConfig {
         &self.shared.config
