@@ -475,12 +475,9 @@ pub async fn generate_link(
     shared.validate_email(&email)?;
     let email = flavor.stored_email(&email);
     let password_hash = match (kind, params.password.as_deref()) {
-        (MailKind::Confirmation, Some(p)) => {
+        (MailKind::Confirmation, Some(p)) if !p.is_empty() => {
             flavor.check_password_strength(p)?;
             Some(shared.hasher.hash(p.to_owned()).await?)
-        }
-        (MailKind::Confirmation, None) => {
-            return Err(invalid("Signup requires a valid password"));
         }
         _ => None,
     };
@@ -492,6 +489,10 @@ pub async fn generate_link(
                 return Err(flavor.email_taken())
             }
             (Some(u), _) => (u, false),
+            // A new signup needs its password; an existing pending one keeps its own.
+            (None, MailKind::Confirmation) if password_hash.is_none() => {
+                return Err(invalid("Signup requires a valid password"))
+            }
             (None, MailKind::Confirmation | MailKind::Invite) => {
                 let mut u = User::new(&ctx.aud, &email, flavor.default_role());
                 u.app_metadata = Metadata::from(flavor.new_app_metadata());
@@ -519,7 +520,7 @@ pub async fn generate_link(
             _ => {
                 user.confirmation_token = token.clone();
                 user.confirmation_sent_at = Some(now());
-                if password_hash.is_some() {
+                if is_new {
                     user.password_hash = password_hash;
                 }
             }

@@ -588,6 +588,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/admin/users/{user_id}",
             get(admin::get).put(admin::update).delete(admin::delete),
+        )
+        // The inbox sits beside the API, so that a client given the hosted URL finds it.
+        .route(
+            "/_emulator/messages",
+            get(mail::list_messages).delete(mail::clear_messages),
         );
     if flavor.has_generate_link() {
         api = api.route("/admin/generate_link", post(admin::generate_link));
@@ -599,13 +604,9 @@ fn router(shared: Arc<Shared>) -> Router {
     if let Some(limit) = flavor.body_limit() {
         app = app.layer(DefaultBodyLimit::max(limit));
     }
-    app.route(
-        "/_emulator/messages",
-        get(mail::list_messages).delete(mail::clear_messages),
-    )
-    .layer(middleware::from_fn_with_state(shared.clone(), shape_errors))
-    .layer(middleware::from_fn_with_state(shared.clone(), add_latency))
-    .with_state(shared)
+    app.layer(middleware::from_fn_with_state(shared.clone(), shape_errors))
+        .layer(middleware::from_fn_with_state(shared.clone(), add_latency))
+        .with_state(shared)
 }
 
 /// Renders errors in the flavour's shape: handlers return [`ApiError`], which renders

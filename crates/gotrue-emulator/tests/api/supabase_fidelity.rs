@@ -711,6 +711,30 @@ async fn generate_link_returns_the_token_and_sends_no_mail() {
             .0,
         StatusCode::OK
     );
+    // A new signup needs a password; an existing pending one does not.
+    let link = |payload: Value| {
+        c.post(format!("{url}/admin/generate_link"))
+            .bearer_auth(service_role())
+            .json(&payload)
+    };
+    assert_coded(
+        send(link(json!({"type": "signup", "email": "nopw@example.com"}))).await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    );
+    body(
+        c.post(format!("{url}/signup"))
+            .json(&json!({"email": "pending@example.com", "password": "password-2"}))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let (s, _, again) = send(link(
+        json!({"type": "signup", "email": "pending@example.com"}),
+    ))
+    .await;
+    assert_eq!(s, StatusCode::OK, "{again}");
     let unknown = send(
         c.post(format!("{url}/admin/generate_link"))
             .bearer_auth(service_role())
