@@ -218,13 +218,10 @@ pub async fn create(
         .unwrap_or(flavor.default_role());
     let mut user = User::new(&aud, &email, role);
     user.app_metadata = Metadata::from(flavor.new_app_metadata());
-    // netlify/gotrue hashes the empty string when no password is given; supabase/auth a
-    // random one, so that nobody can log in without setting one.
-    let password = match (&params.password, flavor) {
-        (Some(p), _) => p.clone(),
-        (None, Flavor::Netlify) => String::new(),
-        (None, Flavor::Supabase) => random_token(),
-    };
+    let password = params
+        .password
+        .clone()
+        .unwrap_or_else(|| flavor.password_when_absent());
     user.password_hash = Some(shared.hasher.hash(password).await?);
     let metadata_given = params.user_metadata.is_some();
     user.user_metadata = Metadata::from(params.user_metadata.clone().unwrap_or_default());
@@ -303,7 +300,7 @@ pub async fn update(
         .ok_or_else(ApiError::user_not_found)?;
     let params = decode_admin_params(&body)?;
     let new_email = match params.email.as_deref().filter(|e| !e.is_empty()) {
-        Some(email) if flavor == Flavor::Supabase => {
+        Some(email) if flavor.checks_updated_email() => {
             shared.validate_email(email)?;
             Some(flavor.stored_email(email))
         }
@@ -338,7 +335,7 @@ pub async fn update(
             let taken = store
                 .find_by_email(&user.aud, &email)
                 .is_some_and(|other| other.id != user.id);
-            if taken && flavor == Flavor::Supabase {
+            if taken && flavor.checks_updated_email() {
                 return Err(ApiError::duplicate_email_key());
             }
             user.email = email;

@@ -100,32 +100,7 @@ fn mac(secret: &str, input: &str) -> Vec<u8> {
 /// An access token for `user`, as `generateAccessToken` builds it; supabase/auth adds the
 /// user's `role`, `iat` and the `session_id`.
 pub fn access_token(flavor: Flavor, user: &User, session: &Uuid, secret: &str) -> String {
-    let now = now();
-    let exp = now + ACCESS_TOKEN_TTL as i64;
-    let claims = match flavor {
-        Flavor::Netlify => json!({
-            "sub": user.id,
-            "aud": user.aud,
-            "exp": exp,
-            "email": user.email,
-            "app_metadata": user.app_metadata,
-            "user_metadata": user.user_metadata,
-        }),
-        Flavor::Supabase => json!({
-            "sub": user.id,
-            "aud": user.aud,
-            "exp": exp,
-            "iat": now,
-            "email": user.email,
-            "phone": "",
-            "app_metadata": user.app_metadata,
-            "user_metadata": user.user_metadata,
-            "role": user.role,
-            "aal": "aal1",
-            "session_id": session,
-            "is_anonymous": false,
-        }),
-    };
+    let claims = flavor.access_token_claims(user, session, now(), ACCESS_TOKEN_TTL as i64);
     sign(&claims, secret)
 }
 

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use crate::collation::Collation;
 use crate::error::ApiError;
 use crate::mail::MailKind;
+use crate::state::{random_token, Timestamp, User};
 
 /// Which GoTrue server the emulator plays.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -183,6 +184,100 @@ impl Flavor {
             Flavor::Supabase => json!({"provider": "email", "providers": ["email"]}),
         };
         value.as_object().cloned().unwrap_or_default()
+    }
+
+    /// The password stored for an admin create without one: netlify/gotrue hashes the
+    /// empty string (such a user can log in with an empty password once confirmed);
+    /// supabase/auth a random one, so nobody can log in before setting a password.
+    pub(crate) fn password_when_absent(self) -> String {
+        match self {
+            Flavor::Netlify => String::new(),
+            Flavor::Supabase => random_token(),
+        }
+    }
+
+    /// Whether an admin update's `email` is validated, lower-cased and held to the unique
+    /// index (whose violation supabase/auth passes on as a 500); netlify/gotrue stores it
+    /// verbatim with no check at all.
+    pub(crate) fn checks_updated_email(self) -> bool {
+        matches!(self, Flavor::Supabase)
+    }
+
+    /// Whether a server-wide e-mail rate limit exists (`GOTRUE_RATE_LIMIT_EMAIL_SENT`).
+    pub(crate) fn has_email_rate_limit(self) -> bool {
+        matches!(self, Flavor::Supabase)
+    }
+
+    /// The answer to a signup for an address that is already confirmed.
+    pub(crate) fn signup_taken(self) -> ApiError {
+        match self {
+            Flavor::Netlify => {
+                ApiError::bad_request("A user with this email address has already been registered")
+            }
+            Flavor::Supabase => ApiError::coded(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "user_already_exists",
+                "User already registered",
+            ),
+        }
+    }
+
+    /// The claims of a user's access token (`generateAccessToken`): supabase/auth adds the
+    /// user's `role` (which its admin check reads), `iat` and the `session_id`.
+    pub(crate) fn access_token_claims(
+        self,
+        user: &User,
+        session: &uuid::Uuid,
+        now: Timestamp,
+        ttl: i64,
+    ) -> Value {
+        match self {
+            Flavor::Netlify => json!({
+                "sub": user.id,
+                "aud": user.aud,
+                "exp": now + ttl,
+                "email": user.email,
+                "app_metadata": user.app_metadata,
+                "user_metadata": user.user_metadata,
+            }),
+            Flavor::Supabase => json!({
+                "sub": user.id,
+                "aud": user.aud,
+                "exp": now + ttl,
+                "iat": now,
+                "email": user.email,
+                "phone": "",
+                "app_metadata": user.app_metadata,
+                "user_metadata": user.user_metadata,
+                "role": user.role,
+                "aal": "aal1",
+                "session_id": session,
+                "is_anonymous": false,
+            }),
+        }
+    }
+
+    /// The admin credential a client is handed: the operator token, or a `service_role`
+    /// key signed with the JWT secret and valid for ten years, like the keys a local
+    /// Supabase stack prints.
+    pub(crate) fn admin_key(
+        self,
+        operator_token: &str,
+        jwt_secret: &str,
+        now: Timestamp,
+    ) -> String {
+        match self.admin_auth() {
+            AdminAuth::StoredAdminGroup => operator_token.to_owned(),
+            AdminAuth::RoleClaim => crate::auth::sign(
+                &json!({
+                    "role": "service_role",
+                    "iss": "gotrue-emulator",
+                    "iat": now,
+                    "exp": now + 10 * 365 * 24 * 3600,
+                }),
+                jwt_secret,
+            ),
+        }
     }
 
     /// Whether confirming writes `user_metadata.email_verified: true` (§11).

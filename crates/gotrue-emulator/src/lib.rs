@@ -123,6 +123,8 @@ pub(crate) struct Shared {
     persist_lock: Mutex<()>,
     /// When the mails of the last hour were sent, for `email_rate_limit`.
     mails_sent: Mutex<VecDeque<state::Timestamp>>,
+    /// [`Emulator::admin_key`], made once at start.
+    admin_key: String,
 }
 
 impl Shared {
@@ -266,7 +268,7 @@ impl Emulator {
                 password::MAX_COST
             )));
         }
-        if config.email_rate_limit.is_some() && config.flavor != Flavor::Supabase {
+        if config.email_rate_limit.is_some() && !config.flavor.has_email_rate_limit() {
             return Err(EmulatorError::Config(
                 "an e-mail rate limit is a supabase/auth setting; use the supabase flavour".into(),
             ));
@@ -282,7 +284,11 @@ impl Emulator {
             .local_addr()
             .map_err(|source| EmulatorError::Bind { addr, source })?;
         config.port = bound.port();
+        let admin_key = config
+            .flavor
+            .admin_key(&config.operator_token, &config.jwt_secret, now());
         let shared = Arc::new(Shared {
+            admin_key,
             config,
             store: RwLock::new(store),
             mailbox: Mailbox::default(),
@@ -314,19 +320,7 @@ impl Emulator {
     /// supabase/auth a `service_role` key (a JWT signed with the JWT secret, valid for ten
     /// years, like the keys a local Supabase stack prints).
     pub fn admin_key(&self) -> String {
-        let config = &self.shared.config;
-        match config.flavor.admin_auth() {
-            flavor::AdminAuth::StoredAdminGroup => config.operator_token.clone(),
-            flavor::AdminAuth::RoleClaim => auth::sign(
-                &serde_json::json!({
-                    "role": "service_role",
-                    "iss": "gotrue-emulator",
-                    "iat": now(),
-                    "exp": now() + 10 * 365 * 24 * 3600,
-                }),
-                &config.jwt_secret,
-            ),
-        }
+        self.shared.admin_key.clone()
     }
 
     /// The URL a client is given: on supabase/auth the hosted shape, `<url>/auth/v1`.

@@ -110,20 +110,7 @@ pub async fn signup(
         let mut store = shared.write_store();
         let existing = store.find_by_email(&aud, &email).cloned();
         let (mut user, is_new) = match existing {
-            Some(_)
-                if flavor.signup_answers_session() && existing_confirmed(&store, &aud, &email) =>
-            {
-                return Err(ApiError::coded(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "user_already_exists",
-                    "User already registered",
-                ))
-            }
-            Some(u) if u.confirmed_at.is_some() => {
-                return Err(ApiError::bad_request(
-                    "A user with this email address has already been registered",
-                ))
-            }
+            Some(u) if u.confirmed_at.is_some() => return Err(flavor.signup_taken()),
             // An unconfirmed user only gets its data merged; the password is kept.
             Some(mut u) => {
                 if let Some(data) = &params.data {
@@ -179,12 +166,6 @@ pub async fn signup(
     }
     shared.persist_api()?;
     Ok(response)
-}
-
-fn existing_confirmed(store: &Store, aud: &str, email: &str) -> bool {
-    store
-        .find_by_email(aud, email)
-        .is_some_and(|u| u.confirmed_at.is_some())
 }
 
 /// `POST /verify`: netlify/gotrue takes `{type: signup|recovery, token[, password]}` (an

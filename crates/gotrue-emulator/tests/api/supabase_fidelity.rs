@@ -538,6 +538,16 @@ async fn signup_with_autoconfirm_answers_a_session() {
     )
     .await;
     assert_eq!((s, &me["id"]), (StatusCode::OK, &user["id"]));
+    let again = send(
+        c.post(format!("{url}/signup"))
+            .json(&json!({"email": "visitor@example.com", "password": "password-1"})),
+    )
+    .await;
+    assert_coded(
+        again,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "user_already_exists",
+    );
     emu.shutdown().await;
 }
 
