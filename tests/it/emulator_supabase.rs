@@ -289,3 +289,69 @@ async fn a_bulk_import_with_one_created_at_is_listed_completely_before_planning(
     assert_eq!(yaml.matches("- email: bulk").count(), USERS, "{yaml:.300}");
     emulator.shutdown().await;
 }
+
+/// A spawned process, stopped when the test ends, even by a failed assertion.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_command_serves_the_supabase_flavour_and_prints_its_key() {
+    use std::io::BufRead;
+    let mut child = crate::support::binary::process()
+        .args(["emulator", "--flavor", "supabase", "--port", "0"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let _running = Stopped(child);
+    let banner = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.expect("line");
+            let done = line.starts_with("Press Ctrl-C");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    })
+    .await
+    .expect("banner");
+    let value_after = |prefix: &str| -> String {
+        banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {banner:?}"))
+            .trim()
+            .to_owned()
+    };
+    let url = value_after("GoTrue emulator (supabase) listening on");
+    let key = value_after("service_role key:");
+    assert!(url.ends_with("/auth/v1"), "{url}");
+    let client = reqwest::Client::new();
+    let settings: Value = client
+        .get(format!("{url}/settings"))
+        .send()
+        .await
+        .expect("settings")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(settings["mailer_autoconfirm"], false);
+    let listed = client
+        .get(format!("{url}/admin/users"))
+        .bearer_auth(&key)
+        .header("apikey", &key)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(listed.status(), reqwest::StatusCode::OK);
+}
