@@ -355,3 +355,95 @@ async fn the_emulator_command_serves_the_supabase_flavour_and_prints_its_key() {
         .expect("list");
     assert_eq!(listed.status(), reqwest::StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_owned_keys_confirmation_and_renames_converge_on_supabase() {
+    let emulator = start_supabase(EmulatorConfig::default()).await;
+    let client = reqwest::Client::new();
+    // A self-signup (unconfirmed): supabase/auth writes `email`, `sub`, `email_verified` and
+    // `phone_verified` into its metadata and `provider(s)` into its app metadata.
+    let signup = client
+        .post(format!("{}/signup", emulator.api_url()))
+        .json(&json!({"email": "Visitor@Example.com", "password": "visitor-password"}))
+        .send()
+        .await
+        .expect("signup");
+    assert!(signup.status().is_success());
+    emulator
+        .seed_user(SeedUser {
+            email: "old@example.com".into(),
+            confirmed: true,
+            ..SeedUser::default()
+        })
+        .expect("seed");
+    let manifest = r#"version: 1
+name: site
+policy:
+  adopt: all
+  user_metadata: exact
+  app_metadata: exact
+users:
+  - email: visitor@example.com
+    confirmed: true
+    roles: [member]
+    user_metadata: { plan: free }
+  - email: New@Example.com
+    renamed_from: old@example.com
+"#;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = write(&dir, "users.yaml", manifest);
+    let applied = supabase_binary(&emulator)
+        .args(["apply", "--auto-approve", "-f"])
+        .arg(&file)
+        .output()
+        .expect("apply");
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}{}",
+        text(&applied.stdout),
+        text(&applied.stderr)
+    );
+    let users = stored_users(&emulator).await;
+    let visitor = by_email(&users, "visitor@example.com");
+    assert!(visitor["email_confirmed_at"].is_string(), "{visitor}");
+    assert_eq!(visitor["app_metadata"]["providers"], json!(["email"]));
+    assert_eq!(visitor["user_metadata"]["plan"], "free");
+    assert_eq!(visitor["user_metadata"]["email_verified"], true);
+    assert_eq!(visitor["user_metadata"]["sub"], visitor["id"]);
+    by_email(&users, "new@example.com");
+
+    let again = supabase_binary(&emulator)
+        .args(["plan", "--detailed-exitcode", "-f"])
+        .arg(&file)
+        .output()
+        .expect("plan");
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "server-owned keys are not fought over:\n{}{}",
+        text(&again.stdout),
+        text(&again.stderr)
+    );
+    let exported = supabase_binary(&emulator)
+        .args(["export", "--name", "site"])
+        .output()
+        .expect("export");
+    assert_eq!(
+        exported.status.code(),
+        Some(0),
+        "{}",
+        text(&exported.stderr)
+    );
+    let yaml = text(&exported.stdout);
+    for owned in [
+        "provider",
+        "email_verified",
+        "phone_verified",
+        "sub:",
+        "authenticated",
+    ] {
+        assert!(!yaml.contains(owned), "{owned} exported:\n{yaml}");
+    }
+    emulator.shutdown().await;
+}
