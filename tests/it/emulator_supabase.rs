@@ -447,3 +447,24 @@ users:
     }
     emulator.shutdown().await;
 }
+
+#[test]
+fn the_demo_converges_on_the_supabase_flavour() {
+    let dir = tempfile::tempdir().expect("dir");
+    let output = crate::support::binary::gotrue_sync()
+        .current_dir(dir.path())
+        .args(["demo", "--flavor", "supabase"])
+        .output()
+        .expect("demo");
+    let stderr = text(&output.stderr);
+    let shown = format!("{}{stderr}", text(&output.stdout));
+    assert_eq!(output.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("/auth/v1"),
+        "the supabase URL is shown: {shown}"
+    );
+    assert!(
+        shown.contains("No changes. The server matches the manifest"),
+        "{shown}"
+    );
+}
