@@ -280,6 +280,26 @@ impl Flavor {
         }
     }
 
+    /// A user read from a seed file, completed as this server writes users: the address
+    /// as stored, the default role when none is given, the provider keys when missing.
+    pub(crate) fn complete_imported(self, user: &mut User) {
+        user.email = self.stored_email(&user.email);
+        if user.role.is_empty() {
+            self.default_role().clone_into(&mut user.role);
+        }
+        let mut app_metadata = user.app_metadata.to_map();
+        let mut missing = serde_json::Map::new();
+        for (key, value) in self.new_app_metadata() {
+            if !app_metadata.contains_key(&key) {
+                missing.insert(key, value);
+            }
+        }
+        if !missing.is_empty() {
+            app_metadata.extend(missing);
+            user.app_metadata = crate::state::Metadata::from(app_metadata);
+        }
+    }
+
     /// Whether confirming writes `user_metadata.email_verified: true` (§11).
     pub(crate) fn confirm_marks_email_verified(self) -> bool {
         matches!(self, Flavor::Supabase)

@@ -410,7 +410,7 @@ fn load_store(
     let mut store = Store::new(config.flavor);
     if let Some(path) = config.state.as_ref().filter(|p| p.exists()) {
         let file: StateFile = read_json(path)?;
-        insert_records(&mut store, path, file.users, &config.aud)?;
+        insert_records(&mut store, path, file.users, &config.aud, None)?;
         for t in file.refresh_tokens {
             store.restore_refresh(
                 t.token,
@@ -426,7 +426,13 @@ fn load_store(
     }
     if let Some(path) = &config.seed {
         let file: SeedFile = read_json(path)?;
-        insert_records(&mut store, path, file.into_users(), &config.aud)?;
+        insert_records(
+            &mut store,
+            path,
+            file.into_users(),
+            &config.aud,
+            Some(config.flavor),
+        )?;
     }
     let seeded = insert_seeds(&mut store, config, &config.seed_users, hasher)?;
     Ok((store, seeded))
@@ -501,18 +507,25 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, EmulatorE
     })
 }
 
+/// Inserts users read from a file. Those of a seed file (`imported`) are completed as the
+/// flavour writes users (address case, default role, provider keys); a state file holds
+/// users exactly as they were stored.
 fn insert_records(
     store: &mut Store,
     path: &Path,
     records: Vec<wire::UserRecord>,
     default_aud: &str,
+    imported: Option<Flavor>,
 ) -> Result<(), EmulatorError> {
     let content_err = |reason: String| EmulatorError::FileContent {
         path: path.to_owned(),
         reason,
     };
     for record in records {
-        let user = record.into_user(default_aud).map_err(content_err)?;
+        let mut user = record.into_user(default_aud).map_err(content_err)?;
+        if let Some(flavor) = imported {
+            flavor.complete_imported(&mut user);
+        }
         store.insert(user).map_err(|e| content_err(e.to_string()))?;
     }
     Ok(())

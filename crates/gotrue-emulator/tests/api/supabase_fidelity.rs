@@ -929,3 +929,29 @@ async fn delete_answers_empty_json_and_big_bodies_are_refused() {
     assert_eq!(emu.user_count(), 0);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_seed_file_is_stored_as_supabase_writes_users() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seed = dir.path().join("seed.json");
+    std::fs::write(
+        &seed,
+        json!([{"email": "Seeded@Example.com", "app_metadata": {"roles": ["x"]}}]).to_string(),
+    )
+    .expect("write seed");
+    let (emu, c, url) = start(EmulatorConfig {
+        seed: Some(seed),
+        ..supabase()
+    })
+    .await;
+    let (_, _, _, v) = list_as(&c, &url, "").await;
+    let user = &v["users"][0];
+    assert_eq!(user["email"], "seeded@example.com");
+    assert_eq!(user["role"], "authenticated");
+    assert_eq!(user["aud"], "authenticated");
+    assert_eq!(
+        user["app_metadata"],
+        json!({"roles": ["x"], "provider": "email", "providers": ["email"]})
+    );
+    emu.shutdown().await;
+}
