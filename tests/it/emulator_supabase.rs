@@ -468,3 +468,41 @@ fn the_demo_converges_on_the_supabase_flavour() {
         "{shown}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invites_past_the_email_rate_limit_fail_at_once_and_the_rest_is_done_later() {
+    let emulator = start_supabase(EmulatorConfig {
+        email_rate_limit: Some(1),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let manifest = "version: 1\nname: site\nusers:\n  - email: a@example.com\n  - email: b@example.com\n  - email: c@example.com\n";
+    let dir = tempfile::tempdir().expect("dir");
+    let file = write(&dir, "users.yaml", manifest);
+    let started = std::time::Instant::now();
+    let applied = supabase_binary(&emulator)
+        .args(["apply", "--auto-approve", "-f"])
+        .arg(&file)
+        .output()
+        .expect("apply");
+    let shown = format!("{}{}", text(&applied.stdout), text(&applied.stderr));
+    assert_eq!(applied.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("over_email_send_rate_limit"), "{shown}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "a 429 without Retry-After is not retried in a loop: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(emulator.user_count(), 1, "one mail was allowed");
+    let planned = supabase_binary(&emulator)
+        .args(["plan", "--detailed-exitcode", "-f"])
+        .arg(&file)
+        .output()
+        .expect("plan");
+    assert_eq!(
+        planned.status.code(),
+        Some(2),
+        "two invitations are left to send"
+    );
+    emulator.shutdown().await;
+}

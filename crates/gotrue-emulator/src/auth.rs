@@ -6,7 +6,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -74,9 +74,8 @@ pub fn request_aud(headers: &HeaderMap, token_aud: &str, configured: &str) -> St
     }
 }
 
-/// Signs claims as an HS256 JWT with GoTrue's `kid: nf-ident` header.
-pub fn sign(claims: &Value, secret: &str) -> String {
-    let header = json!({"alg": "HS256", "kid": "nf-ident", "typ": "JWT"});
+/// Signs claims as an HS256 JWT under `header`.
+pub fn sign(header: &Value, claims: &Value, secret: &str) -> String {
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -101,7 +100,7 @@ fn mac(secret: &str, input: &str) -> Vec<u8> {
 /// user's `role`, `iat` and the `session_id`.
 pub fn access_token(flavor: Flavor, user: &User, session: &Uuid, secret: &str) -> String {
     let claims = flavor.access_token_claims(user, session, now(), ACCESS_TOKEN_TTL as i64);
-    sign(&claims, secret)
+    sign(&flavor.jwt_header(), &claims, secret)
 }
 
 /// The bearer of a request; behind supabase's gateway a project key in `apikey` stands in
@@ -347,10 +346,12 @@ fn body_aud(body: &[u8]) -> Result<Option<String>, ApiError> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use serde_json::json;
 
     #[test]
     fn round_trip_and_rejections() {
         let token = sign(
+            &Flavor::Netlify.jwt_header(),
             &json!({"sub": "0", "aud": "a", "exp": now() + 60}),
             "s3cret",
         );
@@ -363,11 +364,23 @@ mod tests {
             })
         );
         assert_eq!(verify(&token, "other"), Err("signature is invalid".into()));
-        let expired = sign(&json!({"sub": "0", "exp": now() - 5}), "k");
+        let expired = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "exp": now() - 5}),
+            "k",
+        );
         assert_eq!(verify(&expired, "k"), Err("Token is expired".into()));
-        let future = sign(&json!({"sub": "0", "iat": now() + 100}), "k");
+        let future = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "iat": now() + 100}),
+            "k",
+        );
         assert_eq!(verify(&future, "k"), Err("Token used before issued".into()));
-        let string_exp = sign(&json!({"sub": "0", "exp": (now() - 5).to_string()}), "k");
+        let string_exp = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "exp": (now() - 5).to_string()}),
+            "k",
+        );
         assert_eq!(
             verify(&string_exp, "k"),
             Err(
@@ -375,9 +388,17 @@ mod tests {
                     .into()
             )
         );
-        let string_future_exp = sign(&json!({"sub": "0", "exp": (now() + 60).to_string()}), "k");
+        let string_future_exp = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "exp": (now() + 60).to_string()}),
+            "k",
+        );
         assert!(verify(&string_future_exp, "k").is_err());
-        let array_aud = sign(&json!({"sub": "0", "aud": ["a"]}), "k");
+        let array_aud = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "aud": ["a"]}),
+            "k",
+        );
         assert!(verify(&array_aud, "k").is_err_and(|e| e.contains("unmarshal array")));
         assert_eq!(
             verify("a.b", "k"),

@@ -257,6 +257,15 @@ impl Flavor {
         }
     }
 
+    /// The header of the JWTs this server issues: netlify/gotrue names its key `nf-ident`;
+    /// supabase/auth's HS256 tokens carry no `kid`.
+    pub(crate) fn jwt_header(self) -> Value {
+        match self {
+            Flavor::Netlify => json!({"alg": "HS256", "kid": "nf-ident", "typ": "JWT"}),
+            Flavor::Supabase => json!({"alg": "HS256", "typ": "JWT"}),
+        }
+    }
+
     /// The admin credential a client is handed: the operator token, or a `service_role`
     /// key signed with the JWT secret and valid for ten years, like the keys a local
     /// Supabase stack prints.
@@ -269,6 +278,7 @@ impl Flavor {
         match self.admin_auth() {
             AdminAuth::StoredAdminGroup => operator_token.to_owned(),
             AdminAuth::RoleClaim => crate::auth::sign(
+                &self.jwt_header(),
                 &json!({
                     "role": "service_role",
                     "iss": "gotrue-emulator",

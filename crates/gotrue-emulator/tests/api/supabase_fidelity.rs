@@ -523,6 +523,23 @@ async fn signup_with_autoconfirm_answers_a_session() {
     for key in ["access_token", "refresh_token", "expires_at", "expires_in"] {
         assert!(v.get(key).is_some(), "{key} in {v}");
     }
+    let part = |i: usize| -> Value {
+        let token = field(&v, "access_token");
+        let segment = token.split('.').nth(i).expect("three segments");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).expect("base64url")).expect("json")
+    };
+    assert_eq!(
+        part(0),
+        json!({"alg": "HS256", "typ": "JWT"}),
+        "no netlify kid"
+    );
+    let claims = part(1);
+    assert_eq!(claims["role"], "authenticated");
+    assert_eq!(claims["aud"], "authenticated");
+    assert!(
+        claims["session_id"].is_string() && claims["iat"].is_i64(),
+        "{claims}"
+    );
     let user = &v["user"];
     assert_eq!(user["email"], "visitor@example.com");
     assert!(user["email_confirmed_at"].is_string());
