@@ -14,7 +14,7 @@ use super::auth::require_admin;
 use super::error::ApiError;
 use super::flavor::Flavor;
 use super::mail::MailKind;
-use super::state::{now, random_token, Direction, Filter, Metadata, User};
+use super::state::{now, random_token, Direction, Metadata, User};
 use super::wire::{
     decode_json, encode_form, first, parse_form, AdminUserParams, GenerateLinkParams, InviteParams,
     UserList, UserOut,
@@ -142,17 +142,9 @@ pub async fn list(
     let flavor = shared.flavor();
     let pairs = parse_form(query.as_deref().unwrap_or(""));
     let params = list_params(flavor, &pairs)?;
-    let filter =
-        first(&pairs, "filter")
-            .filter(|f| !f.is_empty())
-            .map(|f| match flavor.email_scope() {
-                super::flavor::EmailScope::PerAudienceCollated => {
-                    Filter::EmailOrFullNameCaseInsensitive(f.to_owned())
-                }
-                super::flavor::EmailScope::GlobalLowercased => {
-                    Filter::EmailCaseSensitive(f.to_owned())
-                }
-            });
+    let filter = first(&pairs, "filter")
+        .filter(|f| !f.is_empty())
+        .map(|f| flavor.list_filter(f));
     // Page 0 makes the real offset underflow, which yields an empty page.
     let offset = params
         .page

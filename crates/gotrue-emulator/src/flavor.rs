@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use crate::collation::Collation;
 use crate::error::ApiError;
 use crate::mail::MailKind;
-use crate::state::{random_token, Timestamp, User};
+use crate::state::{random_token, Filter, Timestamp, User};
 
 /// Which GoTrue server the emulator plays.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -332,6 +332,56 @@ impl Flavor {
     /// Whether signup with autoconfirm answers a session (`{access_token, …, user}`).
     pub(crate) fn signup_answers_session(self) -> bool {
         matches!(self, Flavor::Supabase)
+    }
+
+    /// The listing's `filter`: netlify/gotrue's MySQL `LIKE` on the address or full name
+    /// (case-insensitive by collation); supabase/auth's PostgreSQL `LIKE` on the address
+    /// (case-sensitive, §11).
+    pub(crate) fn list_filter(self, needle: &str) -> Filter {
+        match self.email_scope() {
+            EmailScope::PerAudienceCollated => {
+                Filter::EmailOrFullNameCaseInsensitive(needle.to_owned())
+            }
+            EmailScope::GlobalLowercased => Filter::EmailCaseSensitive(needle.to_owned()),
+        }
+    }
+
+    /// Whether `/verify` takes `{type, token_hash}` (supabase/auth) rather than
+    /// `{type, token[, password]}` (netlify/gotrue).
+    pub(crate) fn verifies_token_hash(self) -> bool {
+        matches!(self, Flavor::Supabase)
+    }
+
+    /// Whether a token answer carries `expires_at` and the `user`.
+    pub(crate) fn session_has_user(self) -> bool {
+        matches!(self, Flavor::Supabase)
+    }
+
+    /// A log-in with an unknown address or a wrong password.
+    pub(crate) fn bad_credentials(self) -> ApiError {
+        match self.token_encoding() {
+            TokenEncoding::Form => ApiError::oauth(
+                "invalid_grant",
+                "No user found with that email, or password invalid.",
+            ),
+            TokenEncoding::QueryAndJson => ApiError::coded(
+                StatusCode::BAD_REQUEST,
+                "invalid_credentials",
+                "Invalid login credentials",
+            ),
+        }
+    }
+
+    /// A log-in of an address not confirmed yet.
+    pub(crate) fn email_not_confirmed(self) -> ApiError {
+        match self.token_encoding() {
+            TokenEncoding::Form => ApiError::oauth("invalid_grant", "Email not confirmed"),
+            TokenEncoding::QueryAndJson => ApiError::coded(
+                StatusCode::BAD_REQUEST,
+                "email_not_confirmed",
+                "Email not confirmed",
+            ),
+        }
     }
 
     /// Whether the `Link` header carries `rel="prev"`.

@@ -65,7 +65,7 @@ fn session_answer(
     refresh_token: String,
 ) -> TokenResponse {
     let flavor = shared.flavor();
-    let with_user = flavor.token_encoding() == TokenEncoding::QueryAndJson;
+    let with_user = flavor.session_has_user();
     TokenResponse {
         access_token: access_token(flavor, user, session, &shared.config.jwt_secret),
         token_type: "bearer",
@@ -175,7 +175,7 @@ pub async fn signup(
 pub async fn verify(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, ApiError> {
     let params: VerifyParams = decode_json(&body)
         .map_err(|e| ApiError::bad_request(format!("Could not read verification params: {e}")))?;
-    if shared.flavor().token_encoding() == TokenEncoding::QueryAndJson {
+    if shared.flavor().verifies_token_hash() {
         return verify_token_hash(&shared, params);
     }
     let token = params.token.unwrap_or_default();
@@ -327,20 +327,10 @@ async fn form_token(
     };
     fields.extend(query);
     let get = |k: &str| first(&fields, k).unwrap_or("").to_owned();
-    let bad_credentials = || {
-        ApiError::oauth(
-            "invalid_grant",
-            "No user found with that email, or password invalid.",
-        )
-    };
     match get("grant_type").as_str() {
         "password" => {
             let aud = anonymous_aud(shared, headers);
-            let failures = LoginFailures {
-                bad_credentials: &bad_credentials,
-                unconfirmed: &|| ApiError::oauth("invalid_grant", "Email not confirmed"),
-            };
-            password_grant(shared, &aud, &get("username"), get("password"), failures).await
+            password_grant(shared, &aud, &get("username"), get("password")).await
         }
         "refresh_token" => refresh_grant(shared, &get("refresh_token")),
         _ => Err(ApiError::oauth("unsupported_grant_type", "")),
@@ -360,31 +350,14 @@ async fn json_token(
             "Could not parse request body as JSON",
         )
     })?;
-    let bad_credentials = || {
-        ApiError::coded(
-            StatusCode::BAD_REQUEST,
-            "invalid_credentials",
-            "Invalid login credentials",
-        )
-    };
     match first(query, "grant_type").unwrap_or("") {
         "password" => {
             let aud = anonymous_aud(shared, headers);
             let email = shared
                 .flavor()
                 .stored_email(params.email.as_deref().unwrap_or(""));
-            let failures = LoginFailures {
-                bad_credentials: &bad_credentials,
-                unconfirmed: &|| {
-                    ApiError::coded(
-                        StatusCode::BAD_REQUEST,
-                        "email_not_confirmed",
-                        "Email not confirmed",
-                    )
-                },
-            };
             let password = params.password.unwrap_or_default();
-            password_grant(shared, &aud, &email, password, failures).await
+            password_grant(shared, &aud, &email, password).await
         }
         "refresh_token" => refresh_grant(shared, params.refresh_token.as_deref().unwrap_or("")),
         other => Err(ApiError::coded(
@@ -395,38 +368,32 @@ async fn json_token(
     }
 }
 
-/// The answers of a failed log-in, in the flavour's words.
-struct LoginFailures<'a> {
-    bad_credentials: &'a (dyn Fn() -> ApiError + Sync),
-    unconfirmed: &'a (dyn Fn() -> ApiError + Sync),
-}
-
 async fn password_grant(
     shared: &Shared,
     aud: &str,
     email: &str,
     password: String,
-    failures: LoginFailures<'_>,
 ) -> Result<TokenResponse, ApiError> {
+    let flavor = shared.flavor();
     let user = shared
         .read_store()
         .find_by_email(aud, email)
         .cloned()
-        .ok_or_else(failures.bad_credentials)?;
+        .ok_or_else(|| flavor.bad_credentials())?;
     // The real server checks confirmation before the password.
     if user.confirmed_at.is_none() {
-        return Err((failures.unconfirmed)());
+        return Err(flavor.email_not_confirmed());
     }
     // Users without a hash (seeded without a password) can never log in with one.
     let Some(hash) = user.password_hash.clone() else {
-        return Err((failures.bad_credentials)());
+        return Err(flavor.bad_credentials());
     };
     if !shared.hasher.verify(password, hash).await {
-        return Err((failures.bad_credentials)());
+        return Err(flavor.bad_credentials());
     }
     let mut store = shared.write_store();
     if store.get(&user.id).is_none() {
-        return Err((failures.bad_credentials)());
+        return Err(flavor.bad_credentials());
     }
     Ok(issue_tokens(shared, &mut store, &user))
 }
