@@ -1,8 +1,8 @@
 //! A GoTrue-compatible server for local trials and stateful tests.
 //!
 //! It emulates the netlify/gotrue HTTP API (admin, signup/verify/token/user flows) in memory,
-//! or, with [`Flavor::Supabase`], supabase/auth's version of it; it captures outgoing mail in an inbox served under `/_emulator/messages`, and can persist its
-//! state to a file. It is its own reading of the contract: it shares no code with the client
+//! or, with [`Flavor::Supabase`], supabase/auth's version of it; it captures outgoing mail in
+//! an inbox served under `/_emulator/messages`, and can persist its state to a file. It is its own reading of the contract: it shares no code with the client
 //! that talks to it, so a misunderstanding on one side is not silently mirrored on the other.
 //! Deliberate differences from the real server are listed in the crate's `README.md`.
 
@@ -79,12 +79,7 @@ impl SeedUser {
         created_at: state::Timestamp,
         hasher: &Hasher,
     ) -> Result<User, bcrypt::BcryptError> {
-        let role = if self.role.is_empty() {
-            flavor.default_role()
-        } else {
-            &self.role
-        };
-        let mut user = User::new(aud, &flavor.stored_email(&self.email), role);
+        let mut user = User::new(aud, &self.email, &self.role);
         user.created_at = created_at;
         user.updated_at = created_at;
         user.password_hash = self
@@ -99,11 +94,8 @@ impl SeedUser {
             user.invited_at = Some(user.created_at);
             user.confirmation_token = random_token();
         }
-        let mut app_metadata = self.app_metadata.clone();
-        for (key, value) in flavor.new_app_metadata() {
-            app_metadata.entry(key).or_insert(value);
-        }
-        user.app_metadata = Metadata::from(app_metadata);
+        user.app_metadata = Metadata::from(self.app_metadata.clone());
+        flavor.complete_imported(&mut user);
         let mut user_metadata = self.user_metadata.clone();
         if self.confirmed && flavor.confirm_marks_email_verified() {
             user_metadata.insert("email_verified".into(), Value::Bool(true));
