@@ -211,7 +211,9 @@ impl<'a> Checker<'a> {
     fn run(&mut self) -> Result<Validated, Vec<Diagnostic>> {
         // The users are checked as the parser reads them (on another thread for a large file),
         // so a large manifest is never held whole as a tree.
-        let mut list = UserList::with_capacity(self.source.len() / 64);
+        // A user with roles and metadata takes about 100 bytes of YAML. Bounded, so that a
+        // large file with few users (or none: not a manifest) does not reserve gigabytes.
+        let mut list = UserList::with_capacity((self.source.len() / 100).min(1 << 20));
         let source = self.source;
         let parsed = yaml::parse(
             source,
