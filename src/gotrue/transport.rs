@@ -4,6 +4,7 @@
 //! A request carries a [`Rule`] saying when it may be sent again; after every attempt the
 //! loop turns what happened into an [`Attempt`] and asks [`decide`] for the next [`Step`].
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -271,19 +272,18 @@ impl Transport {
     /// page of a thousand users does not flood the log.
     fn loggable_body(&self, body: &[u8]) -> String {
         const SHOWN: usize = 4096;
+        // The whole body is redacted before it is cut, so that no secret is shown in part;
+        // its strings are written as serde_json writes them first, which is the form the
+        // redactor looks for (Go servers write `<` as `\u003c`, for one).
+        let text = String::from_utf8_lossy(body);
+        let redacted = self.redactor.redact(&canonical_strings(&text));
         // An answer is logged before its tokens reach the redactor (a session is registered
-        // once parsed), so fields that carry secrets are masked by name first.
-        let text = match serde_json::from_slice::<serde_json::Value>(body) {
-            Ok(mut json) => {
-                mask_secret_fields(&mut json);
-                json.to_string()
-            }
-            Err(_) => String::from_utf8_lossy(body).into_owned(),
-        };
-        let redacted = self.redactor.redact(&text);
-        match redacted.char_indices().nth(SHOWN) {
-            Some((cut, _)) => format!("{}… ({} bytes in all)", &redacted[..cut], body.len()),
-            None => redacted,
+        // once parsed), so fields that carry secrets are masked by name too.
+        let (shown, cut) = masked_prefix(&redacted, SHOWN);
+        if cut {
+            format!("{shown}… ({} bytes in all)", body.len())
+        } else {
+            shown
         }
     }
 
@@ -581,20 +581,177 @@ const SECRET_FIELDS: [&str; 12] = [
     "recovery_token",
 ];
 
-/// Replaces the value of every [`SECRET_FIELDS`] key, at any depth, with `(redacted)`.
-fn mask_secret_fields(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(fields) => {
-            for (key, field) in fields.iter_mut() {
-                if SECRET_FIELDS.contains(&key.as_str()) && !field.is_null() {
-                    *field = serde_json::Value::String("(redacted)".into());
-                } else {
-                    mask_secret_fields(field);
+/// The first `shown` characters of the JSON `text`, with the value of every
+/// [`SECRET_FIELDS`] key at any depth shown as `"(redacted)"` (a `null` stays), and whether
+/// anything was left out. It scans only as far as it shows: parsing and printing a whole page
+/// of a thousand users to log 4 KiB of it cost more than the listing itself (BENCHMARKS.md).
+/// Text that is not JSON is shown as it is, but for what looks like a secret key in it.
+fn masked_prefix(text: &str, shown: usize) -> (String, bool) {
+    let bytes = text.as_bytes();
+    let mut out = Shown {
+        text: String::with_capacity(shown.min(text.len()) + 16),
+        left: shown,
+    };
+    // `copied`: where the text not yet shown starts; `at`: how far it has been scanned, which
+    // is always the end of a character; `pending`: the characters in between.
+    let (mut copied, mut at, mut pending) = (0, 0, 0);
+    while at < bytes.len() {
+        if pending >= out.left {
+            out.push(&text[copied..at]);
+            return (out.text, true);
+        }
+        if bytes[at] != b'"' {
+            let next = text[at..].chars().next().map_or(1, char::len_utf8);
+            at += next;
+            pending += 1;
+            continue;
+        }
+        let end = string_end(bytes, at);
+        let colon = skip_space(bytes, end);
+        let value = (bytes.get(colon) == Some(&b':')).then(|| skip_space(bytes, colon + 1));
+        match value {
+            Some(value)
+                if is_secret_field(&text[at..end]) && !text[value..].starts_with("null") =>
+            {
+                if !out.push(&text[copied..value]) || !out.push("\"(redacted)\"") {
+                    return (out.text, true);
                 }
+                at = value_end(bytes, value);
+                copied = at;
+                pending = 0;
+            }
+            _ => {
+                pending += text[at..end].chars().count();
+                at = end;
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(mask_secret_fields),
-        _ => {}
+    }
+    let complete = out.push(&text[copied..]);
+    (out.text, !complete)
+}
+
+/// `text` with every JSON string that has an escape in it written as serde_json writes it;
+/// strings without one already are. Text that does not decode is left as it is.
+fn canonical_strings(text: &str) -> Cow<'_, str> {
+    if !text.contains('\\') {
+        return Cow::Borrowed(text);
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut at) = (0, 0);
+    while let Some(offset) = text[at..].find('"') {
+        let start = at + offset;
+        let end = string_end(bytes, start);
+        let token = &text[start..end];
+        if token.contains('\\') {
+            if let Ok(canonical) = serde_json::from_str::<String>(token)
+                .and_then(|decoded| serde_json::to_string(&decoded))
+            {
+                out.push_str(&text[copied..start]);
+                out.push_str(&canonical);
+                copied = end;
+            }
+        }
+        at = end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Text shown so far, and how many characters may still be added.
+struct Shown {
+    text: String,
+    left: usize,
+}
+
+impl Shown {
+    /// Adds as much of `piece` as fits; `false` when not all of it did.
+    fn push(&mut self, piece: &str) -> bool {
+        match piece.char_indices().nth(self.left) {
+            Some((cut, _)) => {
+                self.text.push_str(&piece[..cut]);
+                self.left = 0;
+                false
+            }
+            None => {
+                self.left -= piece.chars().count();
+                self.text.push_str(piece);
+                true
+            }
+        }
+    }
+}
+
+/// Whether the JSON string `quoted` (with its quotes) names a [`SECRET_FIELDS`] key.
+fn is_secret_field(quoted: &str) -> bool {
+    let name = if quoted.contains('\\') {
+        match serde_json::from_str::<String>(quoted) {
+            Ok(name) => Cow::Owned(name),
+            Err(_) => return false,
+        }
+    } else {
+        Cow::Borrowed(quoted.trim_matches('"'))
+    };
+    SECRET_FIELDS.contains(&name.as_ref())
+}
+
+/// Just past the JSON string that starts at `start` (its opening quote).
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut at = start + 1;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' => at += 2,
+            b'"' => return at + 1,
+            _ => at += 1,
+        }
+    }
+    bytes.len()
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// Just past the JSON value that starts at `start`: a string, an object or array (nested
+/// ones and strings in them skipped whole), or a scalar up to the next delimiter.
+fn value_end(bytes: &[u8], start: usize) -> usize {
+    match bytes.get(start) {
+        Some(b'"') => string_end(bytes, start),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut at = start;
+            while at < bytes.len() {
+                match bytes[at] {
+                    b'"' => {
+                        at = string_end(bytes, at);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return at + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                at += 1;
+            }
+            bytes.len()
+        }
+        _ => {
+            let mut at = start;
+            while at < bytes.len()
+                && !matches!(bytes[at], b',' | b'}' | b']')
+                && !bytes[at].is_ascii_whitespace()
+            {
+                at += 1;
+            }
+            at
+        }
     }
 }
 

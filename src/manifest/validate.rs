@@ -182,10 +182,45 @@ const ADOPT_MODES: [(&str, AdoptMode); 3] = [
     ("all", AdoptMode::All),
 ];
 
-impl Checker<'_> {
+/// The users of a manifest as they are checked, with what checking them found.
+struct UserList<'a> {
+    specs: Vec<UserSpec>,
+    locations: Vec<SourceLocation>,
+    /// Each address's collation fold, with where it was first declared and as what.
+    seen: HashMap<Cow<'a, str>, (Mark, Cow<'a, str>)>,
+    /// For a list checked while it is parsed: the problems found in its items, reported in
+    /// their place once the rest of the file is checked; numbers that would not be stored
+    /// as written apart, since those come first.
+    numbers: Vec<Diagnostic>,
+    problems: Vec<Diagnostic>,
+}
+
+impl UserList<'_> {
+    fn with_capacity(capacity: usize) -> Self {
+        UserList {
+            specs: Vec::with_capacity(capacity),
+            locations: Vec::with_capacity(capacity),
+            seen: HashMap::with_capacity(capacity),
+            numbers: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl<'a> Checker<'a> {
     fn run(&mut self) -> Result<Validated, Vec<Diagnostic>> {
-        let root = match yaml::parse(self.source) {
-            Ok(root) => root,
+        // The users are checked as the parser reads them (on another thread for a large file),
+        // so a large manifest is never held whole as a tree.
+        // A user with roles and metadata takes about 100 bytes of YAML. Bounded, so that a
+        // large file with few users (or none: not a manifest) does not reserve gigabytes.
+        let mut list = UserList::with_capacity((self.source.len() / 100).min(1 << 20));
+        let source = self.source;
+        let parsed = yaml::parse(
+            source,
+            Some(&mut |index, item| self.stream_user(&mut list, index, &item)),
+        );
+        let (root, users_streamed) = match parsed {
+            Ok(parsed) => (parsed.root, parsed.users_streamed),
             Err(_) if !mentions_manifest_keys(self.source) => {
                 return Err(vec![not_a_manifest(self.path)]);
             }
@@ -209,8 +244,16 @@ impl Checker<'_> {
         {
             return Err(vec![not_a_manifest(self.path)]);
         }
-        self.numbers(&root, &mut Vec::new());
-        let checked = self.root(entries);
+        let mut streamed = users_streamed.then_some(list);
+        for (key, value) in entries {
+            match &mut streamed {
+                Some(list) if key.value == "users" => {
+                    self.diagnostics.append(&mut list.numbers);
+                }
+                _ => self.numbers(value, &mut vec![&key.value]),
+            }
+        }
+        let checked = self.root(entries, streamed);
         if !self.diagnostics.is_empty() {
             // The warnings go with the errors, in document order: the fix of an error should
             // not be the first time someone hears of a warning on the line next to it.
@@ -424,7 +467,22 @@ impl Checker<'_> {
         }
     }
 
-    fn root(&mut self, entries: &[(Key, Node)]) -> (Manifest, Vec<SourceLocation>) {
+    /// An item of the `users` list, checked as soon as it is read.
+    fn stream_user(&mut self, list: &mut UserList<'a>, index: usize, item: &Node<'a>) {
+        std::mem::swap(&mut self.diagnostics, &mut list.numbers);
+        self.numbers(item, &mut vec!["users"]);
+        std::mem::swap(&mut self.diagnostics, &mut list.numbers);
+        std::mem::swap(&mut self.diagnostics, &mut list.problems);
+        self.list_user(list, index, item);
+        std::mem::swap(&mut self.diagnostics, &mut list.problems);
+    }
+
+    /// `streamed`: the users, already checked while the file was parsed.
+    fn root(
+        &mut self,
+        entries: &[(Key<'a>, Node<'a>)],
+        streamed: Option<UserList<'a>>,
+    ) -> (Manifest, Vec<SourceLocation>) {
         let fields = self.fields(entries, Section::Root, &"the manifest");
         let top = entries
             .first()
@@ -481,9 +539,13 @@ impl Checker<'_> {
             self.admin_roles.clone_from(&policy.admin_roles);
         }
 
-        let (users, user_locations) = match fields.get("users") {
-            Some((_, users)) => self.users(users),
-            None => (Vec::new(), Vec::new()),
+        let (users, user_locations) = match (fields.get("users"), streamed) {
+            (Some(_), Some(mut list)) => {
+                self.diagnostics.append(&mut list.problems);
+                (list.specs, list.locations)
+            }
+            (Some((_, users)), None) => self.users(users),
+            (None, _) => (Vec::new(), Vec::new()),
         };
         let manifest = Manifest {
             version: SUPPORTED_VERSION,
@@ -602,7 +664,7 @@ impl Checker<'_> {
         }
     }
 
-    fn users(&mut self, users: &Node) -> (Vec<UserSpec>, Vec<SourceLocation>) {
+    fn users(&mut self, users: &Node<'a>) -> (Vec<UserSpec>, Vec<SourceLocation>) {
         let items = match &users.value {
             NodeValue::Seq(items) => items,
             NodeValue::Null => return (Vec::new(), Vec::new()),
@@ -615,23 +677,25 @@ impl Checker<'_> {
                 return (Vec::new(), Vec::new());
             }
         };
-        let mut seen: HashMap<Cow<str>, (Mark, &str)> = HashMap::with_capacity(items.len());
-        let mut specs = Vec::with_capacity(items.len());
-        let mut locations = Vec::with_capacity(items.len());
+        let mut list = UserList::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            locations.push(self.location(item.referenced));
-            if let Some(spec) = self.user(index, item, &mut seen) {
-                specs.push(spec);
-            }
+            self.list_user(&mut list, index, item);
         }
-        (specs, locations)
+        (list.specs, list.locations)
+    }
+
+    fn list_user(&mut self, list: &mut UserList<'a>, index: usize, item: &Node<'a>) {
+        list.locations.push(self.location(item.referenced));
+        if let Some(spec) = self.user(index, item, &mut list.seen) {
+            list.specs.push(spec);
+        }
     }
 
     fn user<'n>(
         &mut self,
         index: usize,
-        item: &'n Node,
-        seen: &mut HashMap<Cow<'n, str>, (Mark, &'n str)>,
+        item: &'n Node<'a>,
+        seen: &mut HashMap<Cow<'a, str>, (Mark, Cow<'a, str>)>,
     ) -> Option<UserSpec> {
         let context = Context::Entry(index);
         let NodeValue::Map(entries) = &item.value else {
@@ -657,7 +721,8 @@ impl Checker<'_> {
                 return None;
             }
             Some((_, value)) => match &value.value {
-                NodeValue::String(email) => {
+                NodeValue::String(written) => {
+                    let email: &'n str = written;
                     if let Err(problem) = check_address(email) {
                         self.report(
                             value.referenced,
@@ -669,7 +734,11 @@ impl Checker<'_> {
                         );
                     }
                     // One account on netlify/gotrue, whose database ignores case and accents.
-                    match seen.get(&collation_fold(email)) {
+                    let fold = match written {
+                        Cow::Borrowed(text) => collation_fold(text),
+                        Cow::Owned(text) => Cow::Owned(collation_fold(text).into_owned()),
+                    };
+                    match seen.get(&fold) {
                         Some((first, first_email)) => {
                             let first = self.location(*first);
                             let message = if email_key(email) == email_key(first_email) {
@@ -686,7 +755,7 @@ impl Checker<'_> {
                             self.push(diagnostic, Some("keep one entry per e-mail address"));
                         }
                         None => {
-                            seen.insert(collation_fold(email), (value.referenced, email));
+                            seen.insert(fold, (value.referenced, written.clone()));
                         }
                     }
                     email

@@ -30,6 +30,8 @@ pub struct Planned {
     pub loaded: LoadedManifest,
     /// The plan.
     pub plan: Plan,
+    /// The server's users the plan was made against.
+    pub listing: Vec<crate::gotrue::RemoteUser>,
 }
 
 /// Runs `plan`: loads and validates the manifest, checks that every secret it references
@@ -95,7 +97,11 @@ pub(crate) async fn load_and_plan(
     if fingerprint {
         record_server_fingerprint(&mut plan, &users);
     }
-    Ok(Planned { loaded, plan })
+    Ok(Planned {
+        loaded,
+        plan,
+        listing: users,
+    })
 }
 
 /// Lists every user, passing the listing's warnings on.

@@ -189,6 +189,78 @@ fn logged_bodies_mask_secret_fields_before_the_redactor_knows_them() {
 }
 
 #[test]
+fn masking_by_name_covers_every_kind_of_value_and_escaped_keys() {
+    let (shown, cut) = masked_prefix(
+        r#"{"a":1, "password" : {"x":["p1",{"y":"p2"}]},"token":["p3"],"hashed_token":null,"pass\u0077ord":"p4","n":{"refresh_token":12345},"s":"token","t":"é"}"#,
+        4096,
+    );
+    assert!(!cut);
+    assert_eq!(
+        shown,
+        r#"{"a":1, "password" : "(redacted)","token":"(redacted)","hashed_token":null,"pass\u0077ord":"(redacted)","n":{"refresh_token":"(redacted)"},"s":"token","t":"é"}"#
+    );
+    assert_eq!(
+        masked_prefix("not json", 4096),
+        ("not json".to_owned(), false)
+    );
+    assert_eq!(
+        masked_prefix("\"password\": ", 4096).0,
+        "\"password\": \"(redacted)\""
+    );
+}
+
+#[test]
+fn a_large_body_is_shown_cut_at_4096_characters_without_a_secret_in_part() {
+    let transport = Transport::new(
+        "http://127.0.0.1:1",
+        TransportOptions::default(),
+        Redactor::new(),
+    )
+    .expect("transport");
+    let users: Vec<String> = (0..2000)
+        .map(|i| format!(r#"{{"id":"{i}","email":"é{i}@example.com","recovery_token":"rt-NEVER-PRINTED-{i}"}}"#))
+        .collect();
+    let body = format!(r#"{{"users":[{}]}}"#, users.join(","));
+    let logged = transport.loggable_body(body.as_bytes());
+    assert!(!logged.contains("NEVER"), "{logged}");
+    let suffix = format!("… ({} bytes in all)", body.len());
+    let shown = logged.strip_suffix(&suffix).expect("cut, saying so");
+    assert_eq!(shown.chars().count(), 4096);
+    assert!(shown.starts_with(
+        r#"{"users":[{"id":"0","email":"é0@example.com","recovery_token":"(redacted)"}"#
+    ));
+
+    // A secret the redactor knows is replaced before the body is cut: never shown in part.
+    let redactor = Redactor::new();
+    let secret = "s3cr3t-".repeat(20);
+    redactor.add(&Secret::new(secret.clone()));
+    let transport = Transport::new("http://127.0.0.1:1", TransportOptions::default(), redactor)
+        .expect("transport");
+    let body = format!("{}{secret}{}", "x".repeat(4090), "y".repeat(100));
+    let logged = transport.loggable_body(body.as_bytes());
+    assert!(!logged.contains("s3cr"), "{logged}");
+}
+
+#[test]
+fn a_known_secret_is_redacted_however_the_server_escapes_it() {
+    let redactor = Redactor::new();
+    redactor.add(&Secret::new("p<a>ss/w&rd-é"));
+    let transport = Transport::new("http://127.0.0.1:1", TransportOptions::default(), redactor)
+        .expect("transport");
+    // As Go's encoding/json writes it, and with `/` and `é` escaped too.
+    let body = r#"{"msg":"bad p\u003ca\u003ess\/w\u0026rd-\u00e9 given","note":"a \"quote\""}"#;
+    let logged = transport.loggable_body(body.as_bytes());
+    assert!(
+        !logged.contains("ss/w") && !logged.contains("ss\\/w"),
+        "{logged}"
+    );
+    assert_eq!(
+        logged,
+        r#"{"msg":"bad (redacted) given","note":"a \"quote\""}"#
+    );
+}
+
+#[test]
 fn retry_after_is_read_as_seconds_or_as_an_http_date() {
     let now = httpdate::parse_http_date("Sun, 29 Nov 2026 18:00:00 GMT").expect("date");
     let cases = [

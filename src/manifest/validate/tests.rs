@@ -498,3 +498,28 @@ fn confirmed_on_an_invite_is_a_warning_at_the_key() {
     );
     assert_eq!(validated.manifest.users.len(), 3);
 }
+
+#[test]
+fn users_checked_as_they_are_read_report_as_a_list_read_whole() {
+    // An anchor on the list keeps it in the tree (it may be used again), so the second
+    // file's users are checked after parsing, the first's while parsing.
+    let file = |anchor: &str| {
+        format!(
+            "version: 1\nname: site\nusers: {anchor}\n  - email: a@example.com\n    user_metadata: {{ zip: 012 }}\n  - email: not-an-address\n  - email: A@example.com\n    bogus: 1\npolicy:\n  max_deletes: 1.5\n  prune: 0012\n"
+        )
+    };
+    // As `load_all` reports them.
+    let shown = |source: &str| {
+        validate_file(source, Path::new("users.yaml"))
+            .result
+            .expect_err("problems")
+            .into_iter()
+            .map(|d| (d.location.line, d.location.column, d.message))
+            .collect::<Vec<_>>()
+    };
+    let streamed = shown(&file(""));
+    assert_eq!(streamed, shown(&file("&list")));
+    // In document order.
+    let lines: Vec<usize> = streamed.iter().map(|(line, _, _)| *line as usize).collect();
+    assert_eq!(lines, [5, 6, 7, 8, 10, 11], "{streamed:#?}");
+}
