@@ -1,11 +1,22 @@
 //! How many requests may be in flight: a controller that finds the concurrency the server
-//! sustains. It starts with one request, which measures the uncontended answer time, and
-//! doubles each round (one round = as many answers as the limit) while answers stay within
-//! twice that time (slow start), then grows by one per round. It halves on a refusal (429
-//! without a mail limit, 5xx) and cuts by a quarter when a round's mean latency climbs past
-//! twice the uncontended level: the sign of a server that is busy rather than refusing
-//! (GoTrue hashes passwords with bcrypt on every invite). Bounded by the configured maximum
-//! (`--parallelism`).
+//! sustains. It starts with one request and judges the answers a round at a time (one round =
+//! as many answers as the limit). A round's latency is compared with what the same requests
+//! cost uncontended: each kind of request (method and route: a page of users, an invite, an
+//! update) has its own uncontended time, the fastest answer of that kind seen so far, since an
+//! invite that hashes a password costs the server far more than the update that follows it.
+//! The round's ratio is its summed latency over the summed uncontended times of its requests.
+//!
+//! - Flat (ratio ≤ [`FLAT`]): grow — doubling while nothing has been refused or slowed down
+//!   yet (slow start), then by a quarter (at least one).
+//! - Climbing (ratio > [`CLIMBING`]): the server is busy rather than refusing (GoTrue hashes
+//!   passwords with bcrypt on every invite): cut to the limit at which the round would have
+//!   sat at [`FLAT`], assuming latency grows with the number in flight.
+//! - In between: hold. A CPU-bound server settles here, about one request queued per core.
+//! - Refused (429 without a mail limit, 5xx): halve.
+//!
+//! Bounded by the configured maximum (`--parallelism`). [`LimitMode::Fixed`] turns the latency
+//! judgement off (start at the maximum, halve on refusals, grow back by one a round): a
+//! control for measuring, and for servers whose latency says nothing about their load.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -14,32 +25,46 @@ use tokio::sync::Notify;
 
 use super::transport::Attempt;
 
-/// Where the controller starts: one request alone shows the uncontended answer time.
-const INITIAL_LIMIT: usize = 1;
+/// Latency at or below this multiple of the uncontended time is flat: room to grow.
+const FLAT: f64 = 1.25;
 
-/// Latency above this multiple of the uncontended level counts as "climbing".
-const LATENCY_CLIMB: f64 = 2.0;
+/// Latency above this multiple of the uncontended time has climbed: cut.
+const CLIMBING: f64 = 1.6;
+
+/// How the limit moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitMode {
+    /// Start at one request and follow latency and refusals (the default).
+    Adaptive,
+    /// Start at the maximum and leave it there unless the server refuses requests.
+    Fixed,
+}
 
 /// The pure controller: no clock, no I/O; latencies come in with the signals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Control {
+    mode: LimitMode,
     current: usize,
     max: usize,
-    /// Successes since the limit last changed.
+    /// Successes since the limit was last judged.
     successes: usize,
-    /// Still doubling: nothing has been refused and latency has not climbed yet.
+    /// Answers still to come from requests sent before the last cut: they show the load
+    /// that was cut, so they are not judged again.
+    settling: usize,
+    /// Still doubling: nothing has been refused and latency has not risen yet.
     slow_start: bool,
-    /// Sum of the latencies of this round's answers, in seconds.
+    /// This round's summed latency and the summed uncontended times of its requests, in s.
     round_latency: f64,
-    /// The lowest mean latency of a round: the server's uncontended answer time.
-    baseline: Option<f64>,
+    round_uncontended: f64,
+    /// The fastest answer seen for each kind of request: its uncontended time, in seconds.
+    uncontended: Vec<(u64, f64)>,
 }
 
 /// What one request said about the server's capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
-    /// Answered normally, in this time.
-    Success(Duration),
+    /// Answered normally, in `latency`; `kind` tells requests that cost the server alike.
+    Success { kind: u64, latency: Duration },
     /// Refused for load (429 without a mail limit, 5xx): send less.
     Refused,
     /// Tells nothing about load (a 4xx of the request itself, a transport fault).
@@ -47,8 +72,8 @@ pub enum Signal {
 }
 
 impl Signal {
-    /// The signal of one attempt that took `elapsed`.
-    pub fn of(attempt: Attempt, elapsed: Duration) -> Signal {
+    /// The signal of one attempt of a request of `kind` that took `elapsed`.
+    pub fn of(attempt: Attempt, kind: u64, elapsed: Duration) -> Signal {
         match attempt {
             Attempt::Answered {
                 mail_limit: true, ..
@@ -59,23 +84,35 @@ impl Signal {
             } => Signal::Refused,
             Attempt::Answered {
                 status: 200..=299, ..
-            } => Signal::Success(elapsed),
+            } => Signal::Success {
+                kind,
+                latency: elapsed,
+            },
             _ => Signal::Neutral,
         }
     }
 }
 
+/// The shortest latency taken into account, so that a ratio never divides by zero.
+const SHORTEST: f64 = 1e-6;
+
 impl Control {
     /// A controller bounded by `max` (at least 1).
-    pub fn new(max: usize) -> Self {
+    pub fn new(max: usize, mode: LimitMode) -> Self {
         let max = max.max(1);
         Control {
-            current: INITIAL_LIMIT.min(max),
+            mode,
+            current: match mode {
+                LimitMode::Adaptive => 1,
+                LimitMode::Fixed => max,
+            },
             max,
             successes: 0,
-            slow_start: true,
+            settling: 0,
+            slow_start: mode == LimitMode::Adaptive,
             round_latency: 0.0,
-            baseline: None,
+            round_uncontended: 0.0,
+            uncontended: Vec::new(),
         }
     }
 
@@ -91,30 +128,70 @@ impl Control {
                 self.current = (self.current / 2).max(1);
                 self.successes = 0;
                 self.round_latency = 0.0;
+                self.round_uncontended = 0.0;
                 self.slow_start = false;
             }
-            Signal::Success(latency) => {
-                self.round_latency += latency.as_secs_f64();
+            Signal::Success { kind, latency } => {
+                let latency = latency.as_secs_f64().max(SHORTEST);
+                let uncontended = self.uncontended_time(kind, latency);
+                if self.settling > 0 {
+                    self.settling -= 1;
+                    return;
+                }
+                self.round_latency += latency;
+                self.round_uncontended += uncontended;
                 self.successes += 1;
                 // One decision per round of `current` answers, so one burst is judged once.
                 if self.successes < self.current {
                     return;
                 }
-                let mean = self.round_latency / self.successes as f64;
+                let ratio = self.round_latency / self.round_uncontended;
                 self.successes = 0;
                 self.round_latency = 0.0;
-                let baseline = self.baseline.map_or(mean, |b| b.min(mean));
-                self.baseline = Some(baseline);
-                if mean > LATENCY_CLIMB * baseline && baseline > 0.0 {
-                    self.current = (self.current * 3 / 4).max(1);
-                    self.slow_start = false;
-                } else if self.slow_start {
-                    self.current = (self.current * 2).min(self.max);
-                } else {
-                    self.current = (self.current + 1).min(self.max);
+                self.round_uncontended = 0.0;
+                let next = match self.mode {
+                    LimitMode::Fixed => self.current + 1,
+                    LimitMode::Adaptive => self.judge(ratio),
                 }
+                .clamp(1, self.max);
+                if next < self.current {
+                    self.settling = self.current;
+                }
+                self.current = next;
             }
             Signal::Neutral => {}
+        }
+    }
+
+    /// The fastest answer of `kind` so far, `latency` included.
+    fn uncontended_time(&mut self, kind: u64, latency: f64) -> f64 {
+        match self.uncontended.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, fastest)) => {
+                *fastest = fastest.min(latency);
+                *fastest
+            }
+            None => {
+                self.uncontended.push((kind, latency));
+                latency
+            }
+        }
+    }
+
+    /// The next limit after a round whose latency was `ratio` times the uncontended time.
+    fn judge(&mut self, ratio: f64) -> usize {
+        let current = self.current;
+        if ratio > CLIMBING {
+            self.slow_start = false;
+            // Latency grows about in proportion to the requests in flight once the server is
+            // saturated: this is where the round would have been flat.
+            ((current as f64 * FLAT / ratio) as usize).min(current - 1)
+        } else if ratio > FLAT {
+            self.slow_start = false;
+            current
+        } else if self.slow_start {
+            current * 2
+        } else {
+            current + (current / 4).max(1)
         }
     }
 }
@@ -143,10 +220,10 @@ impl Drop for Permit<'_> {
 }
 
 impl AdaptiveLimit {
-    pub fn new(max: usize) -> Self {
+    pub fn new(max: usize, mode: LimitMode) -> Self {
         AdaptiveLimit {
             state: Mutex::new(State {
-                control: Control::new(max),
+                control: Control::new(max, mode),
                 in_flight: 0,
             }),
             released: Notify::new(),
@@ -184,9 +261,9 @@ impl AdaptiveLimit {
         }
     }
 
-    /// Feeds one attempt's outcome to the controller.
-    pub fn record(&self, attempt: Attempt, elapsed: Duration) {
-        let signal = Signal::of(attempt, elapsed);
+    /// Feeds the outcome of one attempt of a request of `kind` to the controller.
+    pub fn record(&self, attempt: Attempt, kind: u64, elapsed: Duration) {
+        let signal = Signal::of(attempt, kind, elapsed);
         let changed = self.with(|state| {
             let before = state.control.current();
             state.control.observe(signal);

@@ -15,7 +15,7 @@ use reqwest::{Method, Url};
 
 use super::error::{GotrueError, RequestLabel};
 use super::flavor::{AuthHeaders, ServerError};
-use super::limit::AdaptiveLimit;
+use super::limit::{AdaptiveLimit, LimitMode};
 use crate::secret::{Redactor, Secret};
 
 /// Retry behaviour for transient failures.
@@ -152,6 +152,21 @@ pub fn decide(attempt: Attempt, rule: Rule, number: u32, max_retries: u32) -> St
     }
 }
 
+/// Which requests cost the server alike, for the in-flight limit: the method and the route
+/// (the path's first two segments, so `PUT /admin/users/{id}` is one kind for every user).
+fn request_kind(call: &Call<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let route_end = call
+        .path
+        .match_indices('/')
+        .nth(2)
+        .map_or(call.path.len(), |(at, _)| at);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    call.method.as_str().hash(&mut hasher);
+    call.path[..route_end].hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Connection settings shared by every client of one run.
 #[derive(Debug, Clone)]
 pub struct TransportOptions {
@@ -165,9 +180,11 @@ pub struct TransportOptions {
     pub ca_certs: Vec<PathBuf>,
     /// Allow `http://` to a host that is not loopback (the bearer token travels in clear).
     pub allow_insecure_http: bool,
-    /// Most requests in flight at once; the transport lowers this while the server refuses
-    /// requests (429) and raises it again as they succeed.
+    /// Most requests in flight at once. Within it the transport finds the number the server
+    /// sustains, unless `in_flight` is [`LimitMode::Fixed`].
     pub max_in_flight: usize,
+    /// Whether the number in flight follows the server's latency ([`LimitMode::Adaptive`]).
+    pub in_flight: LimitMode,
 }
 
 impl Default for TransportOptions {
@@ -179,6 +196,7 @@ impl Default for TransportOptions {
             ca_certs: Vec::new(),
             allow_insecure_http: false,
             max_in_flight: 32,
+            in_flight: LimitMode::Adaptive,
         }
     }
 }
@@ -329,7 +347,7 @@ impl Transport {
             aud: options.aud,
             retry: options.retry,
             redactor,
-            limit: AdaptiveLimit::new(options.max_in_flight),
+            limit: AdaptiveLimit::new(options.max_in_flight, options.in_flight),
             requests: AtomicU64::new(0),
         }))
     }
@@ -386,7 +404,8 @@ impl Transport {
                 let _permit = self.limit.acquire().await;
                 let started = std::time::Instant::now();
                 let (attempt, result) = self.attempt(call, &url, &headers, auth, &parse).await;
-                self.limit.record(attempt, started.elapsed());
+                self.limit
+                    .record(attempt, request_kind(call), started.elapsed());
                 (attempt, result)
             };
             match (
