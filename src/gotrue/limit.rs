@@ -14,6 +14,12 @@
 //! - In between: hold. A CPU-bound server settles here, about one request queued per core.
 //! - Refused (429 without a mail limit, 5xx): halve.
 //!
+//! A limit at which latency climbed is the ceiling: growth stops below it, and it is tried
+//! again only after [`FIRST_PATIENCE`] flat rounds, twice as many after each try that climbs
+//! again, so that probing a server already at capacity costs few slow answers. A round that
+//! does not climb at the ceiling lifts it. Uncontended times get [`JITTER`] added, so that
+//! answers of a millisecond or two are not judged by scheduling noise.
+//!
 //! Bounded by the configured maximum (`--parallelism`). [`LimitMode::Fixed`] turns the latency
 //! judgement off (start at the maximum, halve on refusals, grow back by one a round): a
 //! control for measuring, and for servers whose latency says nothing about their load.
@@ -58,6 +64,11 @@ pub struct Control {
     round_uncontended: f64,
     /// The fastest answer seen for each kind of request: its uncontended time, in seconds.
     uncontended: Vec<(u64, f64)>,
+    /// The lowest limit at which latency climbed (`usize::MAX`: none since it last held).
+    ceiling: usize,
+    /// Flat rounds to wait below the ceiling before trying it again, and those waited.
+    patience: usize,
+    flat_rounds: usize,
 }
 
 /// What one request said about the server's capacity.
@@ -96,6 +107,15 @@ impl Signal {
 /// The shortest latency taken into account, so that a ratio never divides by zero.
 const SHORTEST: f64 = 1e-6;
 
+/// Added to every uncontended time: a request that answers in a millisecond or two is not
+/// "climbing" when scheduling on a busy client delays it by another, in seconds.
+const JITTER: f64 = 0.002;
+
+/// Flat rounds before the first probe of a limit at which latency climbed, and the most
+/// (the wait doubles with each probe that fails).
+const FIRST_PATIENCE: usize = 8;
+const MOST_PATIENCE: usize = 1024;
+
 impl Control {
     /// A controller bounded by `max` (at least 1).
     pub fn new(max: usize, mode: LimitMode) -> Self {
@@ -113,6 +133,9 @@ impl Control {
             round_latency: 0.0,
             round_uncontended: 0.0,
             uncontended: Vec::new(),
+            ceiling: usize::MAX,
+            patience: FIRST_PATIENCE,
+            flat_rounds: 0,
         }
     }
 
@@ -139,7 +162,7 @@ impl Control {
                     return;
                 }
                 self.round_latency += latency;
-                self.round_uncontended += uncontended;
+                self.round_uncontended += uncontended + JITTER;
                 self.successes += 1;
                 // One decision per round of `current` answers, so one burst is judged once.
                 if self.successes < self.current {
@@ -182,16 +205,44 @@ impl Control {
         let current = self.current;
         if ratio > CLIMBING {
             self.slow_start = false;
+            self.patience = if current >= self.ceiling {
+                // A probe of the ceiling failed again: wait twice as long before the next.
+                (self.patience * 2).min(MOST_PATIENCE)
+            } else {
+                FIRST_PATIENCE
+            };
+            self.ceiling = self.ceiling.min(current);
+            self.flat_rounds = 0;
             // Latency grows about in proportion to the requests in flight once the server is
             // saturated: this is where the round would have been flat.
-            ((current as f64 * FLAT / ratio) as usize).min(current - 1)
-        } else if ratio > FLAT {
+            return ((current as f64 * FLAT / ratio) as usize).min(current - 1);
+        }
+        if current >= self.ceiling {
+            // The server sustains what it did not before (it got faster, or the load that
+            // made it climb is gone): nothing holds the limit below this any more.
+            self.ceiling = usize::MAX;
+            self.patience = FIRST_PATIENCE;
+        }
+        if ratio > FLAT {
             self.slow_start = false;
-            current
-        } else if self.slow_start {
+            return current;
+        }
+        let grown = if self.slow_start {
             current * 2
         } else {
             current + (current / 4).max(1)
+        };
+        if grown < self.ceiling {
+            return grown;
+        }
+        // Reaching the limit at which latency climbed is a probe, and a probe that fails
+        // puts every request of its round past the goal: probe after `patience` flat rounds.
+        self.flat_rounds += 1;
+        if self.flat_rounds > self.patience {
+            self.flat_rounds = 0;
+            self.ceiling
+        } else {
+            (self.ceiling - 1).max(current)
         }
     }
 }

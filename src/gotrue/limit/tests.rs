@@ -121,6 +121,54 @@ fn a_cpu_bound_server_is_kept_busy_without_doubling_its_latency() {
     }
 }
 
+/// A server that is already at capacity with one request (one core, or a busy machine):
+/// trying two again and again would put every other round past twice the uncontended time.
+/// Each try that climbs doubles the wait before the next, so few answers are slow.
+#[test]
+fn probing_a_server_at_capacity_backs_off() {
+    let service = 100 * MS;
+    let latency = cpu_bound(service, 1);
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    let mut answers = 0;
+    let mut slow = 0;
+    let mut probes = Vec::new();
+    for round in 0..2000 {
+        let in_flight = control.current();
+        if in_flight > 1 {
+            probes.push(round);
+        }
+        for _ in 0..in_flight {
+            answers += 1;
+            if latency(in_flight) > service * 3 / 2 {
+                slow += 1;
+            }
+            control.observe(success(INVITE, latency(in_flight)));
+        }
+    }
+    assert!(
+        slow * 100 <= answers * 2,
+        "{slow} of {answers} answers slow; tried more than one at rounds {probes:?}"
+    );
+    let gaps: Vec<usize> = probes.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.windows(2).skip(2).all(|w| w[1] >= w[0]),
+        "waits between tries {gaps:?}"
+    );
+}
+
+#[test]
+fn a_ceiling_is_lifted_once_the_server_sustains_it() {
+    let service = 100 * MS;
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    run(&mut control, 40, INVITE, cpu_bound(service, 2));
+    let held = control.current();
+    assert!(held <= 4, "held at {held}");
+    // The server is no longer busy (other load went away): after the wait below the
+    // ceiling, the limit grows past it to the maximum.
+    let seen = run(&mut control, 60, INVITE, |_| service);
+    assert_eq!(seen.last(), Some(&32), "limits {seen:?}");
+}
+
 /// An invite costs the server a password hash, the update after it almost nothing: each is
 /// judged against its own uncontended time, so the cheap update's fast answer does not make
 /// every invite look slow.
@@ -150,31 +198,36 @@ fn each_kind_of_request_is_judged_against_its_own_uncontended_time() {
 
 #[test]
 fn climbing_latency_cuts_once_per_burst_and_flat_latency_grows_back() {
+    let (flat, slow) = (200 * MS, 400 * MS);
     let mut control = Control::new(32, LimitMode::Adaptive);
-    run(&mut control, 6, UPDATE, |_| 20 * MS);
+    run(&mut control, 6, UPDATE, |_| flat);
     assert_eq!(control.current(), 32);
     // The server slows down to twice its uncontended time: cut to where it would be flat.
     for _ in 0..32 {
-        control.observe(success(UPDATE, 40 * MS));
+        control.observe(success(UPDATE, slow));
     }
     assert_eq!(control.current(), 20);
     // The rest of the burst that was in flight when it was cut is not judged again.
     for _ in 0..32 {
-        control.observe(success(UPDATE, 40 * MS));
+        control.observe(success(UPDATE, slow));
     }
     assert_eq!(control.current(), 20);
     // A round sent at the new limit that is still slow cuts again.
     for _ in 0..20 {
-        control.observe(success(UPDATE, 40 * MS));
+        control.observe(success(UPDATE, slow));
     }
     assert_eq!(control.current(), 12);
     for _ in 0..20 {
-        control.observe(success(UPDATE, 40 * MS));
+        control.observe(success(UPDATE, slow));
     }
     // Between flat and climbing: hold.
-    assert_eq!(run(&mut control, 3, UPDATE, |_| 30 * MS), [12, 12, 12]);
-    // Flat again: grow, by a quarter since latency has risen once.
-    assert_eq!(run(&mut control, 3, UPDATE, |_| 20 * MS), [15, 18, 22]);
+    assert_eq!(run(&mut control, 3, UPDATE, |_| 300 * MS), [12, 12, 12]);
+    // Flat again: grow by a quarter, up to just below 20, where latency last climbed; try
+    // 20 after eight flat rounds there, and once 20 is flat, grow on to the maximum.
+    assert_eq!(
+        run(&mut control, 15, UPDATE, |_| flat),
+        [15, 18, 19, 19, 19, 19, 19, 19, 19, 19, 20, 25, 31, 32, 32]
+    );
 }
 
 #[test]
