@@ -69,6 +69,9 @@ pub struct Control {
     /// Flat rounds to wait below the ceiling before trying it again, and those waited.
     patience: usize,
     flat_rounds: usize,
+    /// A request of this kind is being measured: it was sent alone, and nothing else goes
+    /// until it is answered.
+    measuring: Option<u64>,
 }
 
 /// What one request said about the server's capacity.
@@ -136,6 +139,7 @@ impl Control {
             ceiling: usize::MAX,
             patience: FIRST_PATIENCE,
             flat_rounds: 0,
+            measuring: None,
         }
     }
 
@@ -144,8 +148,43 @@ impl Control {
         self.current
     }
 
+    /// Whether a request of `kind` may be sent now, with `in_flight` requests in flight and
+    /// `unmeasured_waiting` requests of kinds not yet measured waiting (this one included).
+    /// The first request of each kind goes alone, once nothing else is in flight, so that
+    /// its answer shows what the kind costs uncontended; the others wait for it.
+    pub fn admit(&mut self, kind: u64, in_flight: usize, unmeasured_waiting: usize) -> bool {
+        if self.mode == LimitMode::Fixed {
+            return in_flight < self.current;
+        }
+        if self.measuring.is_some() {
+            return false;
+        }
+        if !self.is_measured(kind) {
+            if in_flight == 0 {
+                self.measuring = Some(kind);
+            }
+            return in_flight == 0;
+        }
+        // Known kinds wait while an unmeasured one waits for the requests in flight to end.
+        unmeasured_waiting == 0 && in_flight < self.current
+    }
+
+    /// Whether requests of `kind` have been answered: their uncontended time is known.
+    pub fn is_measured(&self, kind: u64) -> bool {
+        self.mode == LimitMode::Fixed || self.uncontended.iter().any(|(k, _)| *k == kind)
+    }
+
     /// Takes one signal into account.
     pub fn observe(&mut self, signal: Signal) {
+        if let Some(kind) = self.measuring.take() {
+            // The request sent alone: its answer is the kind's uncontended time, and says
+            // nothing about load. Any other outcome leaves the kind to be measured again.
+            if let Signal::Success { latency, .. } = signal {
+                self.uncontended
+                    .push((kind, latency.as_secs_f64().max(SHORTEST)));
+            }
+            return;
+        }
         match signal {
             Signal::Refused => {
                 self.current = (self.current / 2).max(1);
@@ -250,6 +289,8 @@ impl Control {
 struct State {
     control: Control,
     in_flight: usize,
+    /// Requests of kinds not measured yet that wait to go alone.
+    unmeasured_waiting: usize,
 }
 
 /// The controller as a gate that requests pass.
@@ -270,12 +311,29 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// Counts a request of an unmeasured kind as waiting, for as long as it waits (also when
+/// its future is dropped while waiting).
+struct Waiting<'a> {
+    limit: &'a AdaptiveLimit,
+    counted: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.counted {
+            self.limit.with(|state| state.unmeasured_waiting -= 1);
+            self.limit.released.notify_waiters();
+        }
+    }
+}
+
 impl AdaptiveLimit {
     pub fn new(max: usize, mode: LimitMode) -> Self {
         AdaptiveLimit {
             state: Mutex::new(State {
                 control: Control::new(max, mode),
                 in_flight: 0,
+                unmeasured_waiting: 0,
             }),
             released: Notify::new(),
         }
@@ -293,17 +351,38 @@ impl AdaptiveLimit {
         self.with(|state| state.control.current())
     }
 
-    /// Waits until fewer requests than the limit are in flight.
-    pub async fn acquire(&self) -> Permit<'_> {
+    /// Waits until the controller admits a request of `kind` (see [`Control::admit`]).
+    pub async fn acquire(&self, kind: u64) -> Permit<'_> {
+        let mut waiting = Waiting {
+            limit: self,
+            counted: false,
+        };
         loop {
             // Registered before the check, so a release in between is not missed.
             let released = self.released.notified();
             let admitted = self.with(|state| {
-                let free = state.in_flight < state.control.current();
-                if free {
-                    state.in_flight += 1;
+                let unmeasured = !state.control.is_measured(kind);
+                if unmeasured != waiting.counted {
+                    // Counted while its kind is unmeasured: not after another request of the
+                    // kind has been measured, nor once it goes itself.
+                    if unmeasured {
+                        state.unmeasured_waiting += 1;
+                    } else {
+                        state.unmeasured_waiting -= 1;
+                    }
+                    waiting.counted = unmeasured;
                 }
-                free
+                let admitted = state
+                    .control
+                    .admit(kind, state.in_flight, state.unmeasured_waiting);
+                if admitted {
+                    state.in_flight += 1;
+                    if waiting.counted {
+                        state.unmeasured_waiting -= 1;
+                        waiting.counted = false;
+                    }
+                }
+                admitted
             });
             if admitted {
                 return Permit { limit: self };

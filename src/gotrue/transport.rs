@@ -401,11 +401,11 @@ impl Transport {
             number += 1;
             let headers = auth.headers().await?;
             let (attempt, result) = {
-                let _permit = self.limit.acquire().await;
+                let kind = request_kind(call);
+                let _permit = self.limit.acquire(kind).await;
                 let started = std::time::Instant::now();
                 let (attempt, result) = self.attempt(call, &url, &headers, auth, &parse).await;
-                self.limit
-                    .record(attempt, request_kind(call), started.elapsed());
+                self.limit.record(attempt, kind, started.elapsed());
                 (attempt, result)
             };
             match (

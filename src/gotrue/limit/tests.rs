@@ -270,17 +270,102 @@ fn signals_come_from_statuses() {
     assert_eq!(Signal::of(Attempt::Lost, INVITE, MS), Signal::Neutral);
 }
 
+#[test]
+fn the_first_request_of_each_kind_goes_alone_and_is_not_judged() {
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    run(&mut control, 3, UPDATE, |_| 20 * MS);
+    assert_eq!(control.current(), 8);
+    // An invite, never measured: not while requests are in flight, and known kinds wait
+    // while it waits.
+    assert!(!control.admit(INVITE, 3, 1));
+    assert!(!control.admit(UPDATE, 3, 1));
+    assert!(control.admit(INVITE, 0, 1));
+    // While it is measured, nothing else goes.
+    assert!(!control.admit(UPDATE, 1, 0));
+    assert!(!control.admit(INVITE, 1, 0));
+    control.observe(success(INVITE, 100 * MS));
+    assert!(control.is_measured(INVITE));
+    assert_eq!(control.current(), 8, "the lone answer is not judged");
+    assert!(control.admit(INVITE, 7, 0));
+    assert!(!control.admit(INVITE, 8, 0));
+    // Invites are judged against the time measured alone: eight at once, each 200 ms, cut.
+    for _ in 0..8 {
+        control.observe(success(INVITE, 200 * MS));
+    }
+    assert_eq!(control.current(), 5);
+}
+
+#[test]
+fn a_failed_measurement_is_taken_again() {
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    assert!(control.admit(INVITE, 0, 1));
+    control.observe(Signal::Neutral);
+    assert!(!control.is_measured(INVITE));
+    assert!(control.admit(INVITE, 0, 1));
+    control.observe(success(INVITE, 100 * MS));
+    assert!(control.is_measured(INVITE));
+    assert_eq!(control.current(), 1);
+}
+
+#[test]
+fn a_fixed_limit_measures_nothing_alone() {
+    let mut control = Control::new(4, LimitMode::Fixed);
+    assert!(control.admit(INVITE, 3, 1));
+    assert!(!control.admit(INVITE, 4, 1));
+}
+
 #[tokio::test]
 async fn the_gate_admits_no_more_than_the_limit() {
-    // An adaptive gate starts at one request in flight.
-    let limit = AdaptiveLimit::new(2, LimitMode::Adaptive);
-    let first = limit.acquire().await;
-    let second = tokio::time::timeout(Duration::from_millis(50), limit.acquire()).await;
+    let wait = Duration::from_millis(50);
+    let limit = AdaptiveLimit::new(4, LimitMode::Adaptive);
+    // An unmeasured kind goes alone: a second request waits for the first's answer.
+    let first = limit.acquire(INVITE).await;
+    let second = tokio::time::timeout(wait, limit.acquire(INVITE)).await;
+    assert!(
+        second.is_err(),
+        "a second request waits while one is measured"
+    );
+    limit.record(answered(200, false), INVITE, 20 * MS);
+    drop(first);
+    // Measured, the kind goes up to the limit, which starts at one.
+    let first = limit.acquire(INVITE).await;
+    let second = tokio::time::timeout(wait, limit.acquire(INVITE)).await;
     assert!(
         second.is_err(),
         "a second request waits while one is in flight"
     );
     drop(first);
-    let second = tokio::time::timeout(Duration::from_millis(500), limit.acquire()).await;
+    let second = tokio::time::timeout(Duration::from_millis(500), limit.acquire(INVITE)).await;
     assert!(second.is_ok(), "and goes once it finishes");
+}
+
+#[tokio::test]
+async fn known_kinds_wait_while_an_unmeasured_kind_waits_to_go_alone() {
+    let limit = AdaptiveLimit::new(4, LimitMode::Adaptive);
+    // Measure updates, then grow to two in flight.
+    drop(limit.acquire(UPDATE).await);
+    limit.record(answered(200, false), UPDATE, 20 * MS);
+    let update = limit.acquire(UPDATE).await;
+    limit.record(answered(200, false), UPDATE, 20 * MS);
+    drop(update);
+    assert_eq!(limit.current(), 2);
+    let update = limit.acquire(UPDATE).await;
+    // An invite (unmeasured) waits for the update in flight; a second update waits too,
+    // though the limit has room, so that the invite's turn comes.
+    let (invite, second_update) = tokio::join!(
+        tokio::time::timeout(Duration::from_millis(100), limit.acquire(INVITE)),
+        async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::timeout(Duration::from_millis(50), limit.acquire(UPDATE)).await
+        }
+    );
+    assert!(invite.is_err(), "the invite waits for the update in flight");
+    assert!(
+        second_update.is_err(),
+        "a known kind waits behind the unmeasured one"
+    );
+    drop(update);
+    // Nothing in flight: the invite goes alone.
+    let invite = tokio::time::timeout(Duration::from_millis(500), limit.acquire(INVITE)).await;
+    assert!(invite.is_ok());
 }
