@@ -6,8 +6,8 @@
 //! invite that hashes a password costs the server far more than the update that follows it.
 //! The round's ratio is its summed latency over the summed uncontended times of its requests.
 //!
-//! - Flat (ratio ≤ [`FLAT`]): grow — doubling while nothing has been refused or slowed down
-//!   yet (slow start), then by a quarter (at least one).
+//! - Flat (ratio ≤ [`FLAT`]): grow — doubling while nothing has been refused and latency
+//!   stays within [`SLOW_START_FLAT`] (slow start), then by a quarter (at least one).
 //! - Climbing (ratio > [`CLIMBING`]): the server is busy rather than refusing (GoTrue hashes
 //!   passwords with bcrypt on every invite): cut to the limit at which the round would have
 //!   sat at [`FLAT`], assuming latency grows with the number in flight.
@@ -16,8 +16,8 @@
 //!
 //! A limit at which latency climbed is the ceiling: growth stops below it, and it is tried
 //! again only after [`FIRST_PATIENCE`] flat rounds, twice as many after each try that climbs
-//! again, so that probing a server already at capacity costs few slow answers. A round that
-//! does not climb at the ceiling lifts it. Uncontended times get [`JITTER`] added, so that
+//! again, so that probing a server already at capacity costs few slow answers. A flat round
+//! at the ceiling lifts it. Uncontended times get [`JITTER`] added, so that
 //! answers of a millisecond or two are not judged by scheduling noise.
 //!
 //! Bounded by the configured maximum (`--parallelism`). [`LimitMode::Fixed`] turns the latency
@@ -36,6 +36,13 @@ const FLAT: f64 = 1.25;
 
 /// Latency above this multiple of the uncontended time has climbed: cut.
 const CLIMBING: f64 = 1.6;
+
+/// Slow start doubles only while latency stays within this multiple: a server that is
+/// already slowing down is approached by a quarter at a time.
+const SLOW_START_FLAT: f64 = 1.1;
+
+/// Past slow start, a round is at least this many answers.
+const SHORTEST_ROUND: usize = 4;
 
 /// How the limit moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,8 +210,15 @@ impl Control {
                 self.round_latency += latency;
                 self.round_uncontended += uncontended + JITTER;
                 self.successes += 1;
-                // One decision per round of `current` answers, so one burst is judged once.
-                if self.successes < self.current {
+                // One decision per round of `current` answers, so one burst is judged once;
+                // past slow start, at least a few answers, so that a round of one or two
+                // (a cheap request beside an expensive one) is not read as the server's load.
+                let round = if self.slow_start {
+                    self.current
+                } else {
+                    self.current.max(SHORTEST_ROUND)
+                };
+                if self.successes < round {
                     return;
                 }
                 let ratio = self.round_latency / self.round_uncontended;
@@ -256,15 +270,18 @@ impl Control {
             // saturated: this is where the round would have been flat.
             return ((current as f64 * FLAT / ratio) as usize).min(current - 1);
         }
-        if current >= self.ceiling {
-            // The server sustains what it did not before (it got faster, or the load that
-            // made it climb is gone): nothing holds the limit below this any more.
-            self.ceiling = usize::MAX;
-            self.patience = FIRST_PATIENCE;
-        }
         if ratio > FLAT {
             self.slow_start = false;
             return current;
+        }
+        if current >= self.ceiling {
+            // Flat where latency climbed before: the server got faster, or the load that
+            // made it climb is gone, so nothing holds the limit below this any more.
+            self.ceiling = usize::MAX;
+            self.patience = FIRST_PATIENCE;
+        }
+        if ratio > SLOW_START_FLAT {
+            self.slow_start = false;
         }
         let grown = if self.slow_start {
             current * 2
