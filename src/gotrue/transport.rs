@@ -403,9 +403,9 @@ impl Transport {
             let (attempt, result) = {
                 let kind = request_kind(call);
                 let _permit = self.limit.acquire(kind).await;
-                let started = std::time::Instant::now();
-                let (attempt, result) = self.attempt(call, &url, &headers, auth, &parse).await;
-                self.limit.record(attempt, kind, started.elapsed());
+                let (attempt, result, answered_in) =
+                    self.attempt(call, &url, &headers, auth, &parse).await;
+                self.limit.record(attempt, kind, answered_in);
                 (attempt, result)
             };
             match (
@@ -446,7 +446,7 @@ impl Transport {
         headers: &AuthHeaders,
         auth: &impl Authorize,
         parse: &impl Fn(&Answer) -> Result<T, String>,
-    ) -> (Attempt, Result<T, GotrueError>) {
+    ) -> (Attempt, Result<T, GotrueError>, Duration) {
         let mut request = self.http.request(call.method.clone(), url.clone());
         if !call.query.is_empty() {
             request = request.query(call.query);
@@ -487,7 +487,7 @@ impl Transport {
                     detail: self.redactor.redact(&describe_transport_error(&error)),
                     not_sent: attempt == Attempt::NotSent,
                 };
-                return (attempt, Err(error));
+                return (attempt, Err(error), started.elapsed());
             }
         };
         let status = response.status().as_u16();
@@ -503,15 +503,18 @@ impl Transport {
                     ),
                     not_sent: false,
                 };
-                return (Attempt::Truncated { status }, Err(error));
+                return (Attempt::Truncated { status }, Err(error), started.elapsed());
             }
         };
+        // The server's answer time, without our parsing of it: what the in-flight limit
+        // judges the server's load by.
+        let answered_in = started.elapsed();
         // `-v`: each request with its status and time; `-vv`: the answer too, redacted.
         // Headers never: they carry the credential.
         tracing::info!(
             request = %call.label,
             status,
-            ms = started.elapsed().as_millis() as u64,
+            ms = answered_in.as_millis() as u64,
             "answered"
         );
         tracing::debug!(request = %call.label, body = %self.loggable_body(&body), "answer");
@@ -525,6 +528,7 @@ impl Transport {
                         mail_limit: false,
                     },
                     Ok(value),
+                    answered_in,
                 ),
                 Err(detail) => (
                     Attempt::Malformed,
@@ -532,6 +536,7 @@ impl Transport {
                         request: call.label.clone(),
                         detail: self.redactor.redact(&detail),
                     }),
+                    answered_in,
                 ),
             };
         }
@@ -559,7 +564,7 @@ impl Transport {
             retry_after: retry_after(&headers),
             mail_limit,
         };
-        (attempt, Err(error))
+        (attempt, Err(error), answered_in)
     }
 
     /// `path` below the root; the root's own path (`/.netlify/identity`) is kept.
