@@ -8,8 +8,17 @@ use std::path::Path;
 use gotrue_emulator::SeedUser;
 use serde_json::{Map, Value};
 
+use crate::gotrue::Flavor;
 use crate::manifest::{self, ManifestError};
 use crate::plan::{marker_for, MARKER_KEY};
+
+/// The emulator crate's flavour for gotrue-sync's (the crates share no types on purpose).
+pub fn emulator_flavor(flavor: Flavor) -> gotrue_emulator::Flavor {
+    match flavor {
+        Flavor::Netlify => gotrue_emulator::Flavor::Netlify,
+        Flavor::Supabase => gotrue_emulator::Flavor::Supabase,
+    }
+}
 
 /// Whether `path` names a manifest (YAML) rather than a JSON user listing.
 pub fn is_manifest(path: &Path) -> bool {

@@ -96,13 +96,15 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
             .map(|(k, v)| (k.clone(), sorted(v)))
             .collect();
         spec.user_metadata = (!own.is_empty()).then(|| sort_map(own));
+        // `confirmed` is not written: a confirmed account stays confirmed (no server can
+        // un-confirm), so on this server `confirmed: true` would change nothing, and on a new
+        // server the entry is an invitation, which confirms when it is accepted; there the
+        // manifest would only warn that `confirmed: true` cannot confirm an invitation.
         if user.is_pending_invite() {
             pending.insert(
                 user.email.clone(),
                 user.invited_at.clone().unwrap_or_default(),
             );
-        } else if user.confirmed_at.is_some() {
-            spec.confirmed = Some(true);
         }
         // The validator refuses an empty role: the server cannot clear one.
         if !user.role.trim().is_empty() && user.role != flavor.default_role() {
@@ -183,7 +185,7 @@ mod tests {
             serde_json::to_string(&b.app_metadata).expect("json"),
             r#"{"a":{"c":2,"d":1},"z":1}"#
         );
-        assert_eq!(b.confirmed, Some(true));
+        assert_eq!(b.confirmed, None, "confirmed users are not marked");
         assert!(
             m.policy.allow_admin_role,
             "an exported admin keeps the manifest valid"
@@ -214,7 +216,7 @@ mod tests {
         assert!(export.warnings.iter().any(|w| w.contains("phone-only")));
         let a = &m.users[0];
         assert_eq!(a.role, None, "the default role is not exported");
-        assert_eq!(a.confirmed, Some(true));
+        assert_eq!(a.confirmed, None);
         assert_eq!(
             serde_json::to_value(&a.app_metadata).expect("json"),
             json!({"plan": "pro"})

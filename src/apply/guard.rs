@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::gotrue::RemoteUser;
 use crate::identity::email_key;
-use crate::manifest::{SecretRef, ADMIN_GROUP};
+use crate::manifest::{opens_admin_api, SecretRef};
 use crate::plan::{user_fingerprint, Change, Plan, Target};
 use crate::secret::{resolve, SecretError, SecretSource};
 
@@ -36,7 +36,7 @@ pub enum ApplyRefusal {
         configured: Box<Target>,
     },
     /// A saved plan gives the admin role without the operator saying so now.
-    #[error("the plan gives the admin role `{ADMIN_GROUP}` to {}; a saved plan is a file anyone could have edited, so pass --allow-admin-role if this is intended", users.join(", "))]
+    #[error("the plan gives a role that opens the admin API to {}; a saved plan is a file anyone could have edited, so pass --allow-admin-role if this is intended", users.join(", "))]
     AdminRole {
         /// The users who would get it.
         users: Vec<String>,
@@ -78,7 +78,8 @@ pub fn check_saved_plan(
     Ok(())
 }
 
-/// The users a plan gives the admin role (`role` column).
+/// The users a plan gives a role that opens the admin API (`role` column): the defaults of
+/// both servers, whatever the file says, and the roles the plan's policy adds.
 fn admin_role_grants(plan: &Plan) -> Vec<String> {
     plan.changes
         .iter()
@@ -89,7 +90,7 @@ fn admin_role_grants(plan: &Plan) -> Vec<String> {
                 Change::Update(update) => update.role.as_ref().map(|r| r.after.as_str()),
                 Change::Delete(_) => None,
             };
-            role.is_some_and(|r| r.trim() == ADMIN_GROUP)
+            role.is_some_and(|r| opens_admin_api(r, &plan.policy.admin_roles))
         })
         .map(|change| change.email().to_owned())
         .collect()

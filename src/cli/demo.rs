@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::error::{CliError, ExitStatus};
 use super::output::Show;
+use crate::gotrue::Flavor;
 use crate::ops::demo::{demo, DemoManifest};
 use crate::render::Printer;
 
@@ -20,6 +21,9 @@ pub struct DemoArgs {
     /// the same example built into the binary when that file is not there).
     #[arg(short = 'f', long = "file", value_name = "FILE", num_args = 1..)]
     pub files: Vec<PathBuf>,
+    /// Which server the in-process emulator plays: netlify/gotrue or supabase/auth.
+    #[arg(long, value_enum, default_value_t = Flavor::Netlify)]
+    pub flavor: Flavor,
 }
 
 /// Runs the demo.
@@ -31,7 +35,7 @@ pub async fn run(args: &DemoArgs, printer: &Printer) -> Result<ExitStatus, CliEr
     } else {
         DemoManifest::Embedded
     };
-    let outcome = demo(&manifest, &Show::new(printer)).await?;
+    let outcome = demo(&manifest, args.flavor, &Show::new(printer)).await?;
     Ok(if outcome.failed > 0 {
         ExitStatus::Error
     } else {

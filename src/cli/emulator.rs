@@ -8,20 +8,29 @@ use std::time::Duration;
 use gotrue_emulator::{random_secret, Emulator, EmulatorConfig};
 
 use super::error::{CliError, ExitStatus};
-use crate::emulator_seed::{is_manifest, seeds_from_manifest};
+use crate::emulator_seed::{emulator_flavor, is_manifest, seeds_from_manifest};
+use crate::gotrue::Flavor;
 use crate::ops::OpsError;
 use crate::render::Printer;
 
 /// Arguments of `gotrue-sync emulator`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EmulatorArgs {
+    /// Which server to play: netlify/gotrue (Netlify Identity) or supabase/auth (Supabase
+    /// Auth, served at both `/` and `/auth/v1`).
+    #[arg(long, value_enum, default_value_t = Flavor::Netlify)]
+    pub flavor: Flavor,
+    /// supabase only: at most N mails per hour, server-wide; past that, 429
+    /// `over_email_send_rate_limit` as Supabase answers (default: no limit).
+    #[arg(long, value_name = "N")]
+    pub email_rate_limit: Option<u32>,
     /// Address to listen on.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub host: IpAddr,
     /// Port to listen on (0 = any free port).
     #[arg(long, default_value_t = 9999)]
     pub port: u16,
-    /// Operator token accepted as admin bearer (random if not given).
+    /// Operator token accepted as admin bearer on netlify (random if not given).
     #[arg(long, env = "GOTRUE_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
     /// HS256 secret for access tokens and admin JWTs (random if not given).
@@ -73,7 +82,14 @@ impl EmulatorArgs {
             Some(path) if is_manifest(&path) => (None, seeds_from_manifest(&path)?),
             other => (other, Vec::new()),
         };
+        if self.email_rate_limit.is_some() && self.flavor != Flavor::Supabase {
+            return Err(CliError::Usage(
+                "--email-rate-limit is a Supabase Auth setting; add --flavor supabase".into(),
+            ));
+        }
         Ok(EmulatorConfig {
+            flavor: emulator_flavor(self.flavor),
+            email_rate_limit: self.email_rate_limit,
             host: self.host,
             port: self.port,
             operator_token: self.operator_token.unwrap_or_else(random_secret),
@@ -102,12 +118,22 @@ pub async fn run(args: &EmulatorArgs, printer: &Printer) -> Result<ExitStatus, C
         .map_err(OpsError::from)?;
     // Printing the secrets is intended: they are the emulator's own throwaway credentials,
     // and a user needs them to talk to it.
-    printer.report(&format!(
-        "GoTrue emulator listening on {url}\n  operator token: {token}\n  jwt secret:     {secret}\n  captured mail:  {url}/_emulator/messages\nPress Ctrl-C to stop.\n",
-        url = emulator.url(),
-        token = emulator.config().operator_token,
-        secret = emulator.config().jwt_secret,
-    ))?;
+    let banner = match args.flavor {
+        Flavor::Netlify => format!(
+            "GoTrue emulator (netlify) listening on {url}\n  operator token: {token}\n  jwt secret:     {secret}\n  captured mail:  {url}/_emulator/messages\nPress Ctrl-C to stop.\n",
+            url = emulator.url(),
+            token = emulator.admin_key(),
+            secret = emulator.config().jwt_secret,
+        ),
+        Flavor::Supabase => format!(
+            "GoTrue emulator (supabase) listening on {api}\n  service_role key: {key}\n  jwt secret:       {secret}\n  captured mail:    {url}/_emulator/messages\nPress Ctrl-C to stop.\n",
+            api = emulator.api_url(),
+            url = emulator.url(),
+            key = emulator.admin_key(),
+            secret = emulator.config().jwt_secret,
+        ),
+    };
+    printer.report(&banner)?;
     emulator.run_until_ctrl_c().await.map_err(OpsError::from)?;
     Ok(ExitStatus::Success)
 }
@@ -168,6 +194,34 @@ mod tests {
         assert_eq!(defaults.bcrypt_cost, 4);
         assert!(defaults.validate_emails);
         assert!(Cli::try_parse_from(["emulator", "--bcrypt-cost", "3"]).is_err());
+        assert_eq!(defaults.flavor, gotrue_emulator::Flavor::Netlify);
+        assert_eq!(defaults.email_rate_limit, None);
+    }
+
+    #[test]
+    fn supabase_flavour_and_its_rate_limit() {
+        let cli = Cli::try_parse_from([
+            "emulator",
+            "--flavor",
+            "supabase",
+            "--email-rate-limit",
+            "30",
+        ])
+        .expect("parses");
+        let config = cli.args.into_config().expect("config");
+        assert_eq!(config.flavor, gotrue_emulator::Flavor::Supabase);
+        assert_eq!(config.email_rate_limit, Some(30));
+        let netlify =
+            Cli::try_parse_from(["emulator", "--email-rate-limit", "30"]).expect("parses");
+        let refused = netlify
+            .args
+            .into_config()
+            .expect_err("netlify has no such limit");
+        assert!(
+            refused.to_string().contains("--flavor supabase"),
+            "{refused}"
+        );
+        assert!(Cli::try_parse_from(["emulator", "--flavor", "gotrue"]).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::error::{CliError, ExitStatus};
 use super::manifest_paths;
-use crate::manifest::{self, Diagnostic, ManifestError};
+use crate::manifest::{self, Diagnostic, ManifestError, Severity};
 use crate::ops::OpsError;
 use crate::render::Printer;
 
@@ -82,10 +82,16 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> Result<ExitStatus, CliErro
         Err(error) => return Err(CliError::Ops(OpsError::Manifest(error))),
     };
     printer.document(&match args.format {
-        ValidateFormat::Json => pretty(&json!({
-            "valid": false,
-            "problems": diagnostics.iter().map(problem_json).collect::<Vec<_>>(),
-        })),
+        ValidateFormat::Json => {
+            let (warnings, problems): (Vec<_>, Vec<_>) = diagnostics
+                .iter()
+                .partition(|d| d.severity == Severity::Warning);
+            pretty(&json!({
+                "valid": false,
+                "problems": problems.into_iter().map(problem_json).collect::<Vec<_>>(),
+                "warnings": warnings.into_iter().map(problem_json).collect::<Vec<_>>(),
+            }))
+        }
         _ => github_annotations(&diagnostics),
     })?;
     Ok(ExitStatus::Error)

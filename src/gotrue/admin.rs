@@ -107,6 +107,9 @@ pub struct AdminClient {
     /// `--flavor` as given; `auto` is resolved by the first request.
     flavor_choice: FlavorChoice,
     flavor: tokio::sync::OnceCell<Flavor>,
+    /// Set once `filter` answered 500: netlify/gotrue's filter uses a JSON operator that
+    /// MariaDB lacks, so every look-up on such a server lists the users instead.
+    filter_fails: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for AdminClient {
@@ -172,6 +175,7 @@ impl AdminClient {
             token: tokio::sync::Mutex::new(None),
             flavor_choice: FlavorChoice::Netlify,
             flavor: tokio::sync::OnceCell::new(),
+            filter_fails: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -389,10 +393,30 @@ impl AdminClient {
 
     /// Finds a user by e-mail with the server's `filter` (lower-cased where the filter is
     /// case-sensitive, on supabase/auth), keeping only an exact match of the address as the
-    /// servers compare it.
+    /// servers compare it. Where `filter` answers 500 (netlify/gotrue on MariaDB, §11 of
+    /// the contract) the whole listing is read instead, with its consistency checks.
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<RemoteUser>, GotrueError> {
-        let label = RequestLabel::new("GET", "/admin/users", Some(email));
+        use std::sync::atomic::Ordering;
         let key = email_key(email);
+        if !self.filter_fails.load(Ordering::Relaxed) {
+            match self.filter_users(email).await {
+                Ok(users) => return Ok(users.into_iter().find(|u| email_key(&u.email) == key)),
+                Err(error) if error.status() == Some(500) => {
+                    tracing::warn!(%error, "the server cannot filter users; listing them all to find one");
+                    self.filter_fails.store(true, Ordering::Relaxed);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let listing = self.list_users().await?;
+        Ok(listing
+            .users
+            .into_iter()
+            .find(|u| email_key(&u.email) == key))
+    }
+
+    async fn filter_users(&self, email: &str) -> Result<Vec<RemoteUser>, GotrueError> {
+        let label = RequestLabel::new("GET", "/admin/users", Some(email));
         let query = [
             ("per_page", self.page_size.to_string()),
             ("filter", self.flavor().await?.lookup_filter(email)),
@@ -406,7 +430,7 @@ impl AdminClient {
             rule: Rule::Idempotent,
         };
         let body: ListBody = self.transport.send(&call, self, decode, no_look_up).await?;
-        Ok(body.users.into_iter().find(|u| email_key(&u.email) == key))
+        Ok(body.users)
     }
 
     /// `POST /admin/users`. After an ambiguous failure (timeout, 502–504, a broken or

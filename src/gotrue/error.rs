@@ -68,11 +68,11 @@ pub enum GotrueError {
     },
     /// The server refused to send more e-mail for now (supabase/auth's
     /// `over_email_send_rate_limit`, 30 mails an hour by default, no `Retry-After`).
-    #[error("{request}: the server's e-mail sending limit is reached: {message}")]
+    #[error("{request}: {message}")]
     MailRateLimited {
         /// The request.
         request: RequestLabel,
-        /// The server's message.
+        /// The server's message, with what it means (it already says the limit is reached).
         message: String,
     },
     /// Listing the users gave a different picture on every pass (users added or removed

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, SourceLines, SourceLocation};
 use super::model::{Manifest, Policy, SecretRef};
-use super::validate::{validate_file, Validated};
+use super::validate::{admin_role_problems, validate_file, Validated};
 use super::{LoadedManifest, ManifestError};
 use crate::identity::collation_fold;
 
@@ -81,15 +81,15 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
     let files = expand(paths)?;
     let mut diagnostics = Vec::new();
     let mut parts: Vec<(PathBuf, Validated, String)> = Vec::new();
-    let mut admin_role_uses = Vec::new();
-    let mut policy_files: Vec<(SourceLocation, bool)> = Vec::new();
+    let mut role_uses = Vec::new();
+    let mut policy_files: Vec<(SourceLocation, bool, Vec<String>)> = Vec::new();
     let mut names: Vec<SourceLocation> = Vec::new();
     for file in &files {
         let source = read_source(file)?;
         let checked = validate_file(&source, file);
-        admin_role_uses.extend(checked.admin_role_uses);
+        role_uses.extend(checked.role_uses);
         if let Some(location) = checked.policy_location {
-            policy_files.push((location, checked.allow_admin_role));
+            policy_files.push((location, checked.allow_admin_role, checked.admin_roles));
         }
         names.extend(checked.name_location);
         match checked.result {
@@ -98,8 +98,8 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
         }
     }
 
-    if let [(first, _), rest @ ..] = policy_files.as_slice() {
-        for (again, _) in rest {
+    if let [(first, ..), rest @ ..] = policy_files.as_slice() {
+        for (again, ..) in rest {
             diagnostics.push(
                 Diagnostic::new(
                     again.clone(),
@@ -111,9 +111,15 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
             );
         }
     }
-    if !policy_files.first().is_some_and(|(_, allow)| *allow) {
-        diagnostics.extend(admin_role_uses);
-    }
+    let (allow_admin_role, admin_roles) = match policy_files.first() {
+        Some((_, allow, roles)) => (*allow, roles.as_slice()),
+        None => (false, [].as_slice()),
+    };
+    diagnostics.extend(admin_role_problems(
+        role_uses,
+        allow_admin_role,
+        admin_roles,
+    ));
 
     if let Some((_, first, _)) = parts.first() {
         let name = first.manifest.name.clone();
@@ -166,6 +172,14 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
     }
 
     if !diagnostics.is_empty() {
+        for (_, part, _) in &parts {
+            diagnostics.extend(part.warnings.iter().cloned());
+        }
+        let order = |d: &Diagnostic| {
+            let file = files.iter().position(|f| *f == d.location.file);
+            (file, d.location.line, d.location.column)
+        };
+        diagnostics.sort_by_key(order);
         return Err(ManifestError::Invalid {
             path: files.first().cloned().unwrap_or_default(),
             diagnostics,
@@ -174,7 +188,7 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
 
     let policy = parts
         .iter()
-        .find(|(file, _, _)| policy_files.first().is_some_and(|(l, _)| &l.file == file))
+        .find(|(file, _, _)| policy_files.first().is_some_and(|(l, ..)| &l.file == file))
         .map(|(_, part, _)| part.manifest.policy.clone())
         .unwrap_or_else(Policy::default);
     let mut users = Vec::new();

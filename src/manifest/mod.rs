@@ -15,11 +15,13 @@ pub use diagnostic::{
 };
 pub use files::{expand, load_all, MAX_MANIFEST_BYTES};
 pub use model::{
-    AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
-    ADMIN_GROUP, ADMIN_ROLES, SUPPORTED_VERSION,
+    opens_admin_api, AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef,
+    UserSpec, ADMIN_GROUP, ADMIN_ROLES, SUPPORTED_VERSION,
 };
 pub use schema::{manifest_schema, manifest_schema_text};
-pub use validate::{validate, validate_file, FileValidation, Validated};
+pub use validate::{
+    admin_role_problems, validate, validate_file, FileValidation, RoleUse, Validated,
+};
 
 /// A manifest read from a file and validated.
 #[derive(Debug, Clone)]
@@ -92,12 +94,18 @@ impl fmt::Display for DiagnosticList<'_> {
         for diagnostic in self.0 {
             writeln!(f, "{diagnostic}")?;
         }
-        let count = self.0.len();
-        write!(
-            f,
-            "{count} problem{} found",
-            if count == 1 { "" } else { "s" }
-        )
+        let warnings = self
+            .0
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count();
+        let errors = self.0.len() - warnings;
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        write!(f, "{errors} problem{} found", plural(errors))?;
+        if warnings > 0 {
+            write!(f, ", and {warnings} warning{}", plural(warnings))?;
+        }
+        Ok(())
     }
 }
 

@@ -53,10 +53,18 @@ pub struct Policy {
     /// How declared `app_metadata` is enforced.
     #[serde(default)]
     pub app_metadata: MetadataMode,
-    /// Must be `true` before any user's `role` may be the admin group (`admin`), which
-    /// grants full control of the instance's users.
+    /// Must be `true` before any user's `role` may open the admin API (`admin`,
+    /// `service_role`, `supabase_admin`, or one listed in `admin_roles`), which grants full
+    /// control of the instance's users.
     #[serde(default)]
     pub allow_admin_role: bool,
+    /// More `role` values that open this instance's admin API, besides the defaults of both
+    /// servers (`admin`, `service_role`, `supabase_admin`): netlify/gotrue's
+    /// `GOTRUE_JWT_ADMIN_GROUP_NAME` or supabase/auth's `GOTRUE_JWT_ADMIN_ROLES` when the
+    /// server sets them. The defaults stay admin roles whatever is listed here, because a
+    /// manifest can be applied to another server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_roles: Vec<String>,
     /// Metadata keys other systems own (site functions, the users themselves), as
     /// `app_metadata.KEY` or `user_metadata.KEY`: left out of every comparison and every
     /// write, even in `exact` mode.
@@ -92,6 +100,7 @@ impl Default for Policy {
             user_metadata: MetadataMode::default(),
             app_metadata: MetadataMode::default(),
             allow_admin_role: false,
+            admin_roles: Vec::new(),
             ignore: Vec::new(),
             adopt: AdoptMode::default(),
         }
@@ -99,12 +108,27 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// Whether giving a user `role` lets that user's own token administer the instance:
+    /// one of [`ADMIN_ROLES`] or of `admin_roles`.
+    pub fn opens_admin_api(&self, role: &str) -> bool {
+        opens_admin_api(role, &self.admin_roles)
+    }
+
     /// Whether `section.key` is listed in `ignore`.
     pub fn ignores(&self, section: &str, key: &str) -> bool {
         self.ignore
             .iter()
             .any(|path| path.split_once('.') == Some((section, key)))
     }
+}
+
+/// Whether `role` is one of [`ADMIN_ROLES`] or of `extra` (a policy's `admin_roles`).
+/// Surrounding white space is ignored: a look-alike ` admin` is flagged too, the safe side
+/// for a check that only asks for an explicit yes.
+pub fn opens_admin_api(role: &str, extra: &[String]) -> bool {
+    let role = role.trim();
+    !role.is_empty()
+        && (ADMIN_ROLES.contains(&role) || extra.iter().any(|admin| admin.trim() == role))
 }
 
 fn default_max_deletes() -> u32 {

@@ -11,8 +11,8 @@ use super::diagnostic::{
     did_you_mean, is_secret_like_key, Diagnostic, SourceLines, SourceLocation,
 };
 use super::model::{
-    AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec,
-    ADMIN_ROLES, SUPPORTED_VERSION,
+    opens_admin_api, AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef,
+    UserSpec, SUPPORTED_VERSION,
 };
 use super::schema::{field_names, Section};
 use super::yaml::{self, Key, Mark, Node, NodeValue};
@@ -33,14 +33,15 @@ pub struct Validated {
 /// Parses and validates a single-file manifest `source` read from `path`.
 pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>> {
     let file = validate_file(source, path);
-    let admin = if file.allow_admin_role {
-        Vec::new()
-    } else {
-        file.admin_role_uses
-    };
+    let admin = admin_role_problems(file.role_uses, file.allow_admin_role, &file.admin_roles);
     match file.result {
         Ok(validated) if admin.is_empty() => Ok(validated),
-        Ok(_) => Err(admin),
+        Ok(validated) => {
+            let mut found = admin;
+            found.extend(validated.warnings);
+            found.sort_by_key(|d| (d.location.line, d.location.column));
+            Err(found)
+        }
         Err(mut diagnostics) => {
             diagnostics.extend(admin);
             diagnostics.sort_by_key(|d| (d.location.line, d.location.column));
@@ -49,16 +50,45 @@ pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>>
     }
 }
 
+/// A user's `role`, with the finding to report if the policy counts it as an admin role
+/// and does not allow one.
+#[derive(Debug)]
+pub struct RoleUse {
+    /// The role as written.
+    pub role: String,
+    /// The finding, located at the role.
+    pub diagnostic: Diagnostic,
+}
+
+/// The findings for `uses` of roles that open the admin API (the defaults and
+/// `admin_roles`), unless `allow_admin_role`.
+pub fn admin_role_problems(
+    uses: Vec<RoleUse>,
+    allow_admin_role: bool,
+    admin_roles: &[String],
+) -> Vec<Diagnostic> {
+    if allow_admin_role {
+        return Vec::new();
+    }
+    uses.into_iter()
+        .filter(|used| opens_admin_api(&used.role, admin_roles))
+        .map(|used| used.diagnostic)
+        .collect()
+}
+
 /// One file of a manifest, validated on its own. Whether the admin role is allowed depends
 /// on the policy, which may live in another file, so those findings are kept apart.
 #[derive(Debug)]
 pub struct FileValidation {
     /// The file's manifest, or its problems (admin-role uses excluded).
     pub result: Result<Validated, Vec<Diagnostic>>,
-    /// Users given the admin role, as ready diagnostics for when the policy forbids it.
-    pub admin_role_uses: Vec<Diagnostic>,
+    /// Users given a `role`: which of them are admin roles depends on the policy, which may
+    /// live in another file (see [`admin_role_problems`]).
+    pub role_uses: Vec<RoleUse>,
     /// This file's `policy.allow_admin_role`.
     pub allow_admin_role: bool,
+    /// This file's `policy.admin_roles`.
+    pub admin_roles: Vec<String>,
     /// Where this file declares `policy`, if it does.
     pub policy_location: Option<SourceLocation>,
     /// Where this file declares `name`.
@@ -73,16 +103,18 @@ pub fn validate_file(source: &str, path: &Path) -> FileValidation {
         lines: SourceLines::new(source),
         diagnostics: Vec::new(),
         warnings: Vec::new(),
-        admin_role_uses: Vec::new(),
+        role_uses: Vec::new(),
         allow_admin_role: false,
+        admin_roles: Vec::new(),
         policy_location: None,
         name_location: None,
     };
     let result = check.run();
     FileValidation {
         result,
-        admin_role_uses: check.admin_role_uses,
+        role_uses: check.role_uses,
         allow_admin_role: check.allow_admin_role,
+        admin_roles: check.admin_roles,
         policy_location: check.policy_location,
         name_location: check.name_location,
     }
@@ -95,8 +127,9 @@ struct Checker<'a> {
     lines: SourceLines<'a>,
     diagnostics: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
-    admin_role_uses: Vec<Diagnostic>,
+    role_uses: Vec<RoleUse>,
     allow_admin_role: bool,
+    admin_roles: Vec<String>,
     policy_location: Option<SourceLocation>,
     name_location: Option<SourceLocation>,
 }
@@ -179,7 +212,12 @@ impl Checker<'_> {
         self.numbers(&root, &mut Vec::new());
         let checked = self.root(entries);
         if !self.diagnostics.is_empty() {
-            return Err(std::mem::take(&mut self.diagnostics));
+            // The warnings go with the errors, in document order: the fix of an error should
+            // not be the first time someone hears of a warning on the line next to it.
+            let mut found = std::mem::take(&mut self.diagnostics);
+            found.append(&mut self.warnings);
+            found.sort_by_key(|d| (d.location.line, d.location.column));
+            return Err(found);
         }
         let (manifest, user_locations) = checked;
         Ok(Validated {
@@ -440,6 +478,7 @@ impl Checker<'_> {
             self.policy_location = Some(self.location(key.referenced));
             policy = self.policy(value);
             self.allow_admin_role = policy.allow_admin_role;
+            self.admin_roles.clone_from(&policy.admin_roles);
         }
 
         let (users, user_locations) = match fields.get("users") {
@@ -504,6 +543,12 @@ impl Checker<'_> {
                         policy.allow_admin_role = allow;
                     }
                 }
+                "admin_roles" => {
+                    if let Some(roles) = self.string_list(key, value, context) {
+                        self.admin_role_names(value);
+                        policy.admin_roles = roles;
+                    }
+                }
                 "adopt" => {
                     if let Some(mode) = self.choice(key, value, context, &ADOPT_MODES) {
                         policy.adopt = mode;
@@ -537,6 +582,21 @@ impl Checker<'_> {
                     path.referenced,
                     format!("invalid ignore path `{text}` in `policy`"),
                     Some("write `app_metadata.KEY` or `user_metadata.KEY` (top-level keys only)"),
+                );
+            }
+        }
+    }
+
+    fn admin_role_names(&mut self, list: &Node) {
+        let NodeValue::Seq(roles) = &list.value else {
+            return;
+        };
+        for role in roles {
+            if matches!(&role.value, NodeValue::String(text) if text.trim().is_empty()) {
+                self.report(
+                    role.referenced,
+                    "empty role in `policy.admin_roles`",
+                    Some("list the role names your server's admin setting gives (`GOTRUE_JWT_ADMIN_GROUP_NAME` or `GOTRUE_JWT_ADMIN_ROLES`)"),
                 );
             }
         }
@@ -760,14 +820,18 @@ impl Checker<'_> {
                     format!("empty `role` in {context}"),
                     Some("the server cannot clear a role; remove `role` to leave it alone"),
                 );
-            } else if let Some(admin) = ADMIN_ROLES.iter().find(|r| **r == role.trim()) {
+            } else {
+                let role = role.trim();
                 let diagnostic = Diagnostic::at(
                     self.location(value.referenced),
-                    format!("{context} would get the admin role `{admin}`, which controls every user of the instance"),
+                    format!("{context} would get the admin role `{role}`, which controls every user of the instance"),
                     &self.lines,
                 )
                 .with_hint("if this is intended, set `policy.allow_admin_role: true`");
-                self.admin_role_uses.push(diagnostic);
+                self.role_uses.push(RoleUse {
+                    role: role.to_owned(),
+                    diagnostic,
+                });
             }
         }
     }

@@ -7,9 +7,10 @@ use serde_json::{json, Map, Value};
 
 use super::{Event, Observer, OpsError};
 use crate::apply::{check_deletes, execute, ApplyOptions};
-use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions};
+use crate::emulator_seed::emulator_flavor;
+use crate::gotrue::{AdminClient, AdminCredentials, ClientOptions, Flavor, FlavorChoice};
 use crate::manifest::{self, SecretRef};
-use crate::plan::{plan, Change, Plan};
+use crate::plan::{plan_with, Change, Plan, PlanOptions};
 use crate::secret::Secret;
 use gotrue_emulator::{random_secret, Emulator, EmulatorConfig, SeedUser};
 
@@ -32,10 +33,12 @@ pub struct DemoOutcome {
     pub failed: usize,
 }
 
-/// Runs the demo. Passwords the manifest reads from unset environment variables get
-/// throwaway values (the emulator is a throwaway too); the environment is never modified.
+/// Runs the demo against an emulator of `flavor`. Passwords the manifest reads from unset
+/// environment variables get throwaway values (the emulator is a throwaway too); the
+/// environment is never modified.
 pub async fn demo(
     manifest: &DemoManifest,
+    flavor: Flavor,
     observer: &dyn Observer,
 ) -> Result<DemoOutcome, OpsError> {
     let scratch = Scratch::new()?;
@@ -54,16 +57,18 @@ pub async fn demo(
     let marker = crate::plan::marker_for(&loaded.manifest.name);
     let emulator = Emulator::start(EmulatorConfig {
         port: 0,
+        flavor: emulator_flavor(flavor),
         ..EmulatorConfig::default()
     })
     .await?;
-    let result = run_against(&emulator, &loaded, &marker, &scratch, observer).await;
+    let result = run_against(&emulator, flavor, &loaded, &marker, &scratch, observer).await;
     emulator.shutdown().await;
     result
 }
 
 async fn run_against(
     emulator: &Emulator,
+    flavor: Flavor,
     loaded: &manifest::LoadedManifest,
     marker: &str,
     scratch: &Scratch,
@@ -92,15 +97,24 @@ async fn run_against(
         emulator.seed_user(user)?;
     }
     emit(Event::EmulatorStarted {
-        url: &emulator.url(),
+        url: &emulator.api_url(),
         users: emulator.user_count(),
     })?;
-    let credentials =
-        AdminCredentials::Token(Secret::new(emulator.config().operator_token.clone()));
-    let client = AdminClient::new(&emulator.url(), credentials, ClientOptions::default())?;
+    let credentials = AdminCredentials::Token(Secret::new(emulator.admin_key()));
+    let client = AdminClient::new(&emulator.api_url(), credentials, ClientOptions::default())?
+        .with_flavor(FlavorChoice::from(flavor))?;
+    let options = PlanOptions {
+        flavor,
+        collation: flavor.collation(),
+        ..PlanOptions::default()
+    };
 
     emit(Event::DemoStep("$ gotrue-sync plan"))?;
-    let first = plan(&loaded.manifest, &client.list_users().await?.users);
+    let first = plan_with(
+        &loaded.manifest,
+        &client.list_users().await?.users,
+        &options,
+    );
     emit(Event::Plan(&first))?;
     check_deletes(&first, first.policy.max_deletes)?;
 
@@ -109,14 +123,14 @@ async fn run_against(
     for variable in &throwaway {
         emit(Event::ThrowawaySecret { variable })?;
     }
-    let options = ApplyOptions {
+    let apply_options = ApplyOptions {
         secrets_dir: loaded.base_dir(),
         ..ApplyOptions::default()
     };
     let total = runnable.changes.len();
     let mut position = 0;
     let mut output_error = None;
-    let report = execute(&runnable, &client, &options, |result| {
+    let report = execute(&runnable, &client, &apply_options, |result| {
         position += 1;
         let event = Event::ChangeFinished {
             result,
@@ -136,7 +150,11 @@ async fn run_against(
     emit(Event::DemoStep(
         "$ gotrue-sync plan   # again: the server now matches the manifest",
     ))?;
-    let second = plan(&loaded.manifest, &client.list_users().await?.users);
+    let second = plan_with(
+        &loaded.manifest,
+        &client.list_users().await?.users,
+        &options,
+    );
     emit(Event::Plan(&second))?;
     emit(Event::DemoFinished {
         requests: client.requests_sent(),

@@ -131,6 +131,10 @@ pub struct PlanPolicy {
     pub prune: PruneMode,
     /// Apply refuses more deletes than this.
     pub max_deletes: u32,
+    /// The manifest's `policy.admin_roles`: roles besides the defaults that open the admin
+    /// API of this server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admin_roles: Vec<String>,
 }
 
 /// How many of each change, and what was left alone.

@@ -15,9 +15,7 @@ use super::change::{
 use super::fingerprint::user_fingerprint;
 use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
 use crate::identity::{email_key, lookalike_fold, Collation};
-use crate::manifest::{
-    AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, UserSpec, ADMIN_GROUP,
-};
+use crate::manifest::{AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, UserSpec};
 use crate::ownership::{is_managed, marker_for, marker_of, reserved_app_key, MARKER_KEY};
 
 /// Options that make a plan depend on more than the manifest and the users.
@@ -137,6 +135,7 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
         policy: PlanPolicy {
             prune: policy.prune,
             max_deletes: policy.max_deletes,
+            admin_roles: policy.admin_roles.clone(),
         },
         summary,
         changes,
@@ -605,7 +604,7 @@ fn update_for(
             after: r.to_owned(),
         });
     if let Some(adoption) = &mut adopt {
-        adoption.grants = adoption_grants(roles.as_ref(), role.as_ref());
+        adoption.grants = adoption_grants(roles.as_ref(), role.as_ref(), policy);
     }
     // `id`, `email` and `expected` are filled in only once the update is known not to be
     // empty: most users of a large plan do not change, and these would be allocated for each.
@@ -692,15 +691,22 @@ fn diff_map(
     changes
 }
 
-/// What an adoption hands over: roles gained, a new `role` column (the admin role named).
-fn adoption_grants(roles: Option<&RolesChange>, role: Option<&RoleChange>) -> Vec<String> {
+/// What an adoption hands over: roles gained, a new `role` column (an admin role named).
+fn adoption_grants(
+    roles: Option<&RolesChange>,
+    role: Option<&RoleChange>,
+    policy: &Policy,
+) -> Vec<String> {
     let mut grants = Vec::new();
     if let Some(roles) = roles.filter(|r| !r.added.is_empty()) {
         grants.push(format!("roles: {}", roles.added.join(", ")));
     }
     if let Some(role) = role {
-        if role.after == ADMIN_GROUP {
-            grants.push(format!("role: {ADMIN_GROUP} (administrator of every user)"));
+        if policy.opens_admin_api(&role.after) {
+            grants.push(format!(
+                "role: {} (administrator of every user)",
+                role.after
+            ));
         } else {
             grants.push(format!("role: {}", role.after));
         }

@@ -111,6 +111,7 @@ pub(crate) fn scenario() -> impl Strategy<Value = (Manifest, Vec<RemoteUser>)> {
                 user_metadata,
                 app_metadata,
                 allow_admin_role: false,
+                admin_roles: Vec::new(),
                 adopt: crate::manifest::AdoptMode::All,
                 ignore: if ignore {
                     vec!["app_metadata.a".into(), "user_metadata.b".into()]

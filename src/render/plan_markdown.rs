@@ -12,7 +12,7 @@ use std::fmt::Write;
 use super::escape::escape_controls as escaped;
 use super::plan_human::{change_block, left_alone, oldest_pending, summary_line, PendingList};
 use super::style::Style;
-use crate::manifest::{ADMIN_GROUP, ADMIN_ROLES};
+use crate::manifest::{opens_admin_api, ADMIN_GROUP};
 use crate::plan::{Change, PendingInvite, Plan};
 
 /// The default byte budget: under GitHub's 65,536-character comment limit, with room for a
@@ -390,7 +390,7 @@ fn admin_grants(plan: &Plan) -> Vec<String> {
             ),
             _ => (None, false),
         };
-        if let Some(role) = role.filter(|r| ADMIN_ROLES.contains(r)) {
+        if let Some(role) = role.filter(|r| opens_admin_api(r, &plan.policy.admin_roles)) {
             found.push(format!("{} (role `{role}`)", escaped(change.email())));
         } else if roles {
             found.push(format!(

@@ -236,6 +236,11 @@ fn exported_yaml_is_a_valid_manifest_with_pending_invites_marked() {
     insta::assert_snapshot!(text);
     let validated = validate(&text, std::path::Path::new("export.yaml")).expect("export is valid");
     assert_eq!(validated.manifest.users.len(), 2);
+    assert!(
+        validated.warnings.is_empty(),
+        "an export validates without warnings: {:?}",
+        validated.warnings
+    );
     assert!(text.contains("email: p@example.com # invited (pending since 2026-01-01T00:00:00Z)"));
 }
 

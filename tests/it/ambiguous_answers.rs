@@ -182,3 +182,56 @@ async fn a_listing_page_that_breaks_off_is_fetched_again() {
     assert_eq!(listing.users.len(), 1);
     assert_eq!(log.lock().expect("log").len(), 2);
 }
+
+/// netlify/gotrue on MariaDB answers `filter` with 500 (§11); the look-up after an ambiguous
+/// invite then reads the whole listing, and later look-ups go straight to it.
+#[tokio::test]
+async fn a_look_up_where_filter_fails_reads_the_listing_instead() {
+    let server_error = || {
+        let body = r#"{"code":500,"msg":"Database error finding users"}"#;
+        format!(
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let (url, log) = raw_server(move |line, _| {
+        if line.starts_with("POST /invite") {
+            complete("<html>Welcome!</html>", "")
+        } else if line.contains("filter=") {
+            server_error()
+        } else {
+            let other = json!({"id": "1", "email": "old@example.com"}).to_string();
+            listing_of(&format!("{other},{}", invited_user()), 2)
+        }
+    })
+    .await;
+    let client = admin(&url);
+    let user = client
+        .invite_user(&invite())
+        .await
+        .expect("the listing finds the invited user");
+    assert_eq!(user.id, "9");
+    let seen = log.lock().expect("log").clone();
+    let posts = seen.iter().filter(|l| l.starts_with("POST")).count();
+    assert_eq!(posts, 1, "never invited twice: {seen:?}");
+    let filters = seen.iter().filter(|l| l.contains("filter=")).count();
+    assert!(filters >= 1, "{seen:?}");
+    let listings = seen
+        .iter()
+        .filter(|l| l.starts_with("GET /admin/users") && !l.contains("filter="))
+        .count();
+    assert_eq!(listings, 1, "{seen:?}");
+
+    let again = client
+        .find_user_by_email("OLD@example.com")
+        .await
+        .expect("look-up")
+        .expect("found");
+    assert_eq!(again.id, "1");
+    let after = log.lock().expect("log").clone();
+    assert_eq!(
+        after.iter().filter(|l| l.contains("filter=")).count(),
+        filters,
+        "filter is not tried again: {after:?}"
+    );
+}

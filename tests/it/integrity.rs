@@ -223,6 +223,51 @@ async fn a_saved_plan_cannot_grant_admin_or_raise_max_deletes_by_editing_the_fil
     emulator.shutdown().await;
 }
 
+// A saved plan that gives a role opening the admin API needs --allow-admin-role at apply
+// time: supabase's default admin roles as well as netlify's group, and the roles the
+// manifest's policy.admin_roles added when the plan was made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_granting_any_admin_role_needs_allow_admin_role_at_apply() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let manifest = write(
+        &dir,
+        "users.yaml",
+        "version: 1\nname: site\npolicy: { admin_roles: [deployer], allow_admin_role: true }\nusers:\n  - email: bot@example.com\n    role: deployer\n",
+    );
+    let saved = dir.path().join("plan.json");
+    exits(
+        &run(
+            &emulator,
+            &["plan", "--out", arg(&saved), "-f", arg(&manifest)],
+        ),
+        0,
+    );
+    let text = exits(
+        &run(&emulator, &["apply", "--auto-approve", arg(&saved)]),
+        1,
+    );
+    assert!(text.contains("--allow-admin-role"), "{text}");
+    assert!(text.contains("bot@example.com"), "{text}");
+
+    let mut edited: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("plan")).expect("json");
+    edited["policy"]
+        .as_object_mut()
+        .expect("policy")
+        .remove("admin_roles")
+        .expect("the plan records admin_roles");
+    edited["changes"][0]["role"] = json!("service_role");
+    std::fs::write(&saved, edited.to_string()).expect("edit");
+    let text = exits(
+        &run(&emulator, &["apply", "--auto-approve", arg(&saved)]),
+        1,
+    );
+    assert!(text.contains("--allow-admin-role"), "{text}");
+    assert!(users(&emulator).await.is_empty(), "nothing was changed");
+    emulator.shutdown().await;
+}
+
 // Case 7: with jose@ stored, netlify/gotrue refuses josé@ forever (its database ignores
 // accents). The plan says so as a conflict, exits 1 and sends nothing; two such entries in
 // one manifest are duplicates.

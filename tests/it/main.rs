@@ -9,6 +9,7 @@ mod client_contract;
 mod client_supabase;
 mod distribution;
 mod e2e;
+mod emulator_supabase;
 mod fuzz_pipeline;
 mod gitops;
 mod hardening;

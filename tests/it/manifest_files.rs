@@ -82,8 +82,9 @@ fn policy_in_two_files_and_differing_names_are_errors() {
     );
     let found = problems(load(dir.path()));
     assert_eq!(found.len(), 2, "{found:#?}");
-    assert!(found[0].contains("`policy` is declared in more than one file"));
-    assert!(found[1].contains("`name: other` differs from `name: site`"));
+    // In document order: `name` (line 2) before `policy` (line 3).
+    assert!(found[0].contains("`name: other` differs from `name: site`"));
+    assert!(found[1].contains("`policy` is declared in more than one file"));
 }
 
 #[test]
@@ -102,6 +103,25 @@ fn admin_role_without_permission_in_any_file_is_refused() {
     let found = problems(load(dir.path()));
     assert_eq!(found.len(), 1);
     assert!(found[0].contains("admin role"));
+}
+
+#[test]
+fn admin_roles_declared_in_the_policy_file_apply_to_every_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    write(
+        &dir,
+        "1.yaml",
+        "version: 1\nname: site\npolicy: { admin_roles: [owner] }\nusers: []\n",
+    );
+    write(
+        &dir,
+        "2.yaml",
+        "version: 1\nname: site\nusers:\n  - email: a@example.com\n    role: owner\n  - email: b@example.com\n    role: editor\n",
+    );
+    let found = problems(load(dir.path()));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("2.yaml:5:11"), "{}", found[0]);
+    assert!(found[0].contains("admin role `owner`"), "{}", found[0]);
 }
 
 #[test]

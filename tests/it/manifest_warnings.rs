@@ -87,3 +87,39 @@ async fn plan_prints_the_warning_and_still_plans() {
         "the plan is still shown"
     );
 }
+
+#[test]
+fn warnings_are_shown_beside_the_errors_of_an_invalid_manifest() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\nname: site\nusers:\n  - email: alice@example.com\n    confirmed: true\n  - email: not-an-address\n",
+    )
+    .expect("manifest");
+    let run = |args: &[&str]| {
+        crate::support::binary::gotrue_sync()
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .expect("run")
+    };
+
+    let human = run(&["validate", "users.yaml"]);
+    assert_eq!(human.status.code(), Some(1));
+    let text = stderr(&human);
+    let warning = text
+        .find("warning: user `alice@example.com` is created by invitation")
+        .unwrap_or_else(|| panic!("the warning is shown: {text}"));
+    let error = text
+        .find("error: ")
+        .unwrap_or_else(|| panic!("the error is shown: {text}"));
+    assert!(warning < error, "in document order: {text}");
+    assert!(text.contains("1 problem found, and 1 warning"), "{text}");
+
+    let json = run(&["validate", "--format", "json", "users.yaml"]);
+    assert_eq!(json.status.code(), Some(1));
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(document["valid"], false);
+    assert_eq!(document["problems"].as_array().map(Vec::len), Some(1));
+    assert_eq!(document["warnings"][0]["line"], 5);
+}

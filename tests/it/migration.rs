@@ -1,7 +1,8 @@
-//! Netlify Identity → Supabase Auth with one manifest: `export` from the netlify emulator,
-//! `apply` to a Supabase Auth, and a `plan` there that is empty afterwards. The Supabase side
-//! is a stateful wiremock fake of supabase/auth's admin API (gotrue-api.md §10–11), since the
-//! emulator has no supabase flavour yet.
+//! Netlify Identity → Supabase Auth with one manifest: `export` from a netlify-flavoured
+//! emulator, `apply` to a supabase-flavoured one, and a `plan` there that is empty
+//! afterwards. A stateful wiremock fake of supabase/auth's admin API stays for what the
+//! emulator cannot show: the exact bodies the migration writes (no server-owned key in any)
+//! and the newer `sb_secret_…` key, which only the hosted gateway understands.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,10 +10,10 @@ use serde_json::{json, Map, Value};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::binary::gotrue_sync;
-use crate::support::emulator::{binary, seeded};
+use crate::support::emulator::{binary, seeded, start_supabase, supabase_binary};
 use crate::support::mock::requests;
 use crate::support::users::seed;
-use gotrue_emulator::SeedUser;
+use gotrue_emulator::{Emulator, EmulatorConfig, SeedUser};
 
 const SECRET_KEY: &str = "sb_secret_NEVER-PRINTED-migration";
 
@@ -126,8 +127,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn export_from_netlify_applies_to_supabase_and_plans_empty_there() {
+/// A netlify emulator holding a confirmed user with roles and metadata (in mixed case), an
+/// admin-group user, and a pending invitation; and its export as a manifest file.
+async fn netlify_export(dir: &tempfile::TempDir) -> (Emulator, std::path::PathBuf, String) {
     let netlify = seeded([
         seed(
             "Alice@Example.com",
@@ -160,25 +162,28 @@ async fn export_from_netlify_applies_to_supabase_and_plans_empty_there() {
         !yaml.contains("provider"),
         "server-owned keys stay behind:\n{yaml}"
     );
-    let dir = tempfile::tempdir().expect("dir");
-    let file = crate::support::write(&dir, "users.yaml", &yaml);
+    let file = crate::support::write(dir, "users.yaml", &yaml);
+    (netlify, file, yaml)
+}
 
-    let server = MockServer::start().await;
-    let fake = FakeSupabase::default();
-    Mock::given(wiremock::matchers::any())
-        .respond_with(fake.clone())
-        .mount(&server)
-        .await;
-    let applied = supabase(&server)
+#[tokio::test(flavor = "multi_thread")]
+async fn export_from_a_netlify_emulator_applies_to_a_supabase_emulator_and_plans_empty() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (netlify, file, _) = netlify_export(&dir).await;
+    let supabase = start_supabase(EmulatorConfig::default()).await;
+    let applied = supabase_binary(&supabase)
         .args(["apply", "--auto-approve", "-f"])
         .arg(&file)
         .output()
         .expect("apply");
     let applied_text = format!("{}{}", text(&applied.stdout), text(&applied.stderr));
     assert_eq!(applied.status.code(), Some(0), "{applied_text}");
-    assert!(!applied_text.contains("NEVER-PRINTED"), "{applied_text}");
+    assert!(
+        !applied_text.contains(&supabase.admin_key()),
+        "{applied_text}"
+    );
 
-    let planned = supabase(&server)
+    let planned = supabase_binary(&supabase)
         .args(["plan", "--detailed-exitcode", "-f"])
         .arg(&file)
         .output()
@@ -191,7 +196,16 @@ async fn export_from_netlify_applies_to_supabase_and_plans_empty_there() {
         text(&planned.stderr)
     );
 
-    let users = fake.users.lock().expect("users").clone();
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{}/admin/users", supabase.api_url()))
+        .bearer_auth(supabase.admin_key())
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let users = listed["users"].as_array().cloned().unwrap_or_default();
     let by_email = |email: &str| -> Map<String, Value> {
         users
             .iter()
@@ -209,14 +223,49 @@ async fn export_from_netlify_applies_to_supabase_and_plans_empty_there() {
         "never removed"
     );
     assert_eq!(alice["user_metadata"]["full_name"], "Alice Example");
+    // Passwords cannot move: everyone is invited to set one on the new instance.
+    assert!(alice["invited_at"].is_string(), "{alice:?}");
     assert_eq!(by_email("carol@example.com")["role"], "admin");
-    assert_eq!(
-        by_email("bob@example.com")["app_metadata"]["roles"],
-        json!(["viewer"])
-    );
-    // No write carried a server-owned key.
-    for request in requests(&server).await {
+    let bob = by_email("bob@example.com");
+    assert_eq!(bob["app_metadata"]["roles"], json!(["viewer"]));
+    assert!(bob.get("email_confirmed_at").is_none());
+    netlify.shutdown().await;
+    supabase.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_migration_writes_no_server_owned_key_and_sends_a_secret_key_as_apikey() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (netlify, file, _) = netlify_export(&dir).await;
+    let server = MockServer::start().await;
+    let fake = FakeSupabase::default();
+    Mock::given(wiremock::matchers::any())
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
+    let applied = supabase(&server)
+        .args(["apply", "--auto-approve", "-f"])
+        .arg(&file)
+        .output()
+        .expect("apply");
+    let applied_text = format!("{}{}", text(&applied.stdout), text(&applied.stderr));
+    assert_eq!(applied.status.code(), Some(0), "{applied_text}");
+    assert!(!applied_text.contains("NEVER-PRINTED"), "{applied_text}");
+    assert_eq!(fake.users.lock().expect("users").len(), 3);
+    let writes: Vec<_> = requests(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .collect();
+    assert!(!writes.is_empty());
+    for request in writes {
         let body = text(&request.body);
         assert!(!body.contains("provider"), "{} {body}", request.url.path());
+        assert!(
+            !body.contains("email_verified"),
+            "{} {body}",
+            request.url.path()
+        );
     }
+    netlify.shutdown().await;
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gotrue_emulator::{Emulator, EmulatorConfig};
-use gotrue_sync::gotrue::{AdminClient, ClientOptions};
+use gotrue_sync::gotrue::{AdminClient, ClientOptions, Flavor};
 use gotrue_sync::ops::apply::{apply, ApplyOutcome, ApplyRequest, NoPrompt, PlanSource, Prompter};
 use gotrue_sync::ops::demo::{demo, DemoManifest};
 use gotrue_sync::ops::plan::{plan, PlanRequest};
@@ -330,6 +330,10 @@ async fn a_saved_plan_applies_when_the_server_has_not_changed() {
 
 #[tokio::test]
 async fn the_demo_runs_on_the_embedded_example_without_any_environment() {
-    let outcome = demo(&DemoManifest::Embedded, &Silent).await.expect("demo");
-    assert_eq!(outcome.failed, 0);
+    for flavor in Flavor::ALL {
+        let outcome = demo(&DemoManifest::Embedded, flavor, &Silent)
+            .await
+            .expect("demo");
+        assert_eq!(outcome.failed, 0, "{flavor}");
+    }
 }

@@ -1,15 +1,17 @@
 //! Bearer extraction, HS256 JWTs, audience resolution and the admin check, following
-//! netlify/gotrue's `requireAuthentication` / `requireAdminCredentials`.
+//! netlify/gotrue's `requireAuthentication` / `requireAdminCredentials`, and supabase/auth's
+//! role-claim check ([`AdminAuth`]).
 
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::Sha256;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::flavor::{AdminAuth, Flavor};
 use super::state::{constant_time_eq, now, User};
 use super::Shared;
 
@@ -21,6 +23,10 @@ pub const ACCESS_TOKEN_TTL: u64 = 3600;
 pub struct Claims {
     pub sub: String,
     pub aud: String,
+    /// supabase/auth's `role` claim (the user's Postgres role); netlify tokens have none.
+    pub role: String,
+    /// supabase/auth's `session_id` claim: the session must still exist.
+    pub session_id: String,
 }
 
 impl Claims {
@@ -68,9 +74,8 @@ pub fn request_aud(headers: &HeaderMap, token_aud: &str, configured: &str) -> St
     }
 }
 
-/// Signs claims as an HS256 JWT with GoTrue's `kid: nf-ident` header.
-pub fn sign(claims: &Value, secret: &str) -> String {
-    let header = json!({"alg": "HS256", "kid": "nf-ident", "typ": "JWT"});
+/// Signs claims as an HS256 JWT under `header`.
+pub fn sign(header: &Value, claims: &Value, secret: &str) -> String {
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -91,17 +96,47 @@ fn mac(secret: &str, input: &str) -> Vec<u8> {
     }
 }
 
-/// An access token for `user`, as `generateAccessToken` builds it.
-pub fn access_token(user: &User, secret: &str) -> String {
-    let claims = json!({
-        "sub": user.id,
-        "aud": user.aud,
-        "exp": now() + ACCESS_TOKEN_TTL as i64,
-        "email": user.email,
-        "app_metadata": user.app_metadata,
-        "user_metadata": user.user_metadata,
-    });
-    sign(&claims, secret)
+/// An access token for `user`, as `generateAccessToken` builds it; supabase/auth adds the
+/// user's `role`, `iat` and the `session_id`.
+pub fn access_token(flavor: Flavor, user: &User, session: &Uuid, secret: &str) -> String {
+    let claims = flavor.access_token_claims(user, session, now(), ACCESS_TOKEN_TTL as i64);
+    sign(&flavor.jwt_header(), &claims, secret)
+}
+
+/// The bearer of a request; behind supabase's gateway a project key in `apikey` stands in
+/// for a missing `Authorization` header (supabase-js sends the key in both).
+fn presented_token(flavor: Flavor, headers: &HeaderMap) -> Result<&str, ApiError> {
+    let apikey = headers
+        .get("apikey")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty());
+    match (
+        flavor.admin_auth(),
+        headers.contains_key(header::AUTHORIZATION),
+        apikey,
+    ) {
+        (AdminAuth::RoleClaim, false, Some(key)) => Ok(key),
+        (AdminAuth::RoleClaim, _, _) => bearer(headers).map_err(|_| {
+            ApiError::coded(
+                StatusCode::UNAUTHORIZED,
+                "no_authorization",
+                "This endpoint requires a valid Bearer token",
+            )
+        }),
+        (AdminAuth::StoredAdminGroup, _, _) => bearer(headers),
+    }
+}
+
+/// A bearer JWT that fails verification, in the flavour's answer.
+fn bad_jwt(flavor: Flavor, reason: &str) -> ApiError {
+    match flavor.admin_auth() {
+        AdminAuth::StoredAdminGroup => ApiError::unauthorized(format!("Invalid token: {reason}")),
+        AdminAuth::RoleClaim => ApiError::coded(
+            StatusCode::FORBIDDEN,
+            "bad_jwt",
+            format!("invalid JWT: unable to parse or verify signature, {reason}"),
+        ),
+    }
 }
 
 /// Verifies an HS256 JWT like golang-jwt v4 with GoTrue's claims struct; the error text is
@@ -133,6 +168,8 @@ pub fn verify(token: &str, secret: &str) -> Result<Claims, String> {
     };
     let sub = string_claim("sub")?;
     let aud = string_claim("aud")?;
+    let role = string_claim("role")?;
+    let session_id = string_claim("session_id")?;
     // `StandardClaims` holds these as int64: anything else fails to unmarshal, which the real
     // server answers with 401 like any other bad token.
     let time_claim = |name: &str| -> Result<Option<i64>, String> {
@@ -166,7 +203,12 @@ pub fn verify(token: &str, secret: &str) -> Result<Claims, String> {
     if nbf.is_some_and(|nbf| now < nbf) {
         return Err("Token is not valid yet".into());
     }
-    Ok(Claims { sub, aud })
+    Ok(Claims {
+        sub,
+        aud,
+        role,
+        session_id,
+    })
 }
 
 fn go_type_name(v: &Value) -> &'static str {
@@ -179,16 +221,65 @@ fn go_type_name(v: &Value) -> &'static str {
     }
 }
 
-/// `requireAuthentication`: a valid bearer JWT.
+/// `requireAuthentication`: a valid bearer JWT (on supabase/auth, of a live session).
 pub fn require_user_token(shared: &Shared, headers: &HeaderMap) -> Result<Claims, ApiError> {
-    let token = bearer(headers)?;
-    verify(token, &shared.config.jwt_secret)
-        .map_err(|e| ApiError::unauthorized(format!("Invalid token: {e}")))
+    let flavor = shared.flavor();
+    let token = presented_token(flavor, headers)?;
+    let claims = verify(token, &shared.config.jwt_secret).map_err(|e| bad_jwt(flavor, &e))?;
+    check_session(shared, &claims)?;
+    Ok(claims)
 }
 
-/// `requireAdminCredentials`: operator token, or a JWT of the system user or of a stored
-/// user whose role is the admin group in the checked audience.
+/// A `session_id` claim must name a session that still exists (logout ends it).
+fn check_session(shared: &Shared, claims: &Claims) -> Result<(), ApiError> {
+    if claims.session_id.is_empty() {
+        return Ok(());
+    }
+    let alive = Uuid::parse_str(&claims.session_id)
+        .is_ok_and(|session| shared.read_store().session_alive(&session));
+    if alive {
+        Ok(())
+    } else {
+        Err(ApiError::coded(
+            StatusCode::FORBIDDEN,
+            "session_not_found",
+            "Session from session_id claim in JWT does not exist",
+        ))
+    }
+}
+
+/// The admin check of the flavour ([`AdminAuth`]).
 pub fn require_admin(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<AdminContext, ApiError> {
+    match shared.flavor().admin_auth() {
+        AdminAuth::StoredAdminGroup => require_stored_admin(shared, headers, body),
+        AdminAuth::RoleClaim => require_admin_role(shared, headers),
+    }
+}
+
+/// supabase/auth's `requireAdmin`: a JWT whose `role` claim is an admin role; no user is
+/// loaded, the token's audience is not used (`X-JWT-AUD` or the configured one is).
+fn require_admin_role(shared: &Shared, headers: &HeaderMap) -> Result<AdminContext, ApiError> {
+    let flavor = shared.flavor();
+    let claims = require_user_token(shared, headers)?;
+    if !flavor.is_admin_role(&claims.role, &shared.config.admin_group) {
+        return Err(ApiError::coded(
+            StatusCode::FORBIDDEN,
+            "not_admin",
+            "User not allowed",
+        ));
+    }
+    Ok(AdminContext {
+        aud: request_aud(headers, "", &shared.config.aud),
+    })
+}
+
+/// netlify/gotrue's `requireAdminCredentials`: operator token, or a JWT of the system user
+/// or of a stored user whose role is the admin group in the checked audience.
+fn require_stored_admin(
     shared: &Shared,
     headers: &HeaderMap,
     body: &[u8],
@@ -199,7 +290,7 @@ pub fn require_admin(
     let claims = if operator {
         Claims {
             sub: Uuid::nil().to_string(),
-            aud: String::new(),
+            ..Claims::default()
         }
     } else {
         verify(token, &shared.config.jwt_secret)
@@ -219,7 +310,12 @@ pub fn require_admin(
     let user = store
         .get(&id)
         .ok_or_else(|| ApiError::unauthorized("Invalid admin user"))?;
-    if is_admin_for(user, &check_aud, &shared.config.admin_group) {
+    if is_admin_for(
+        Flavor::Netlify,
+        user,
+        &check_aud,
+        &shared.config.admin_group,
+    ) {
         Ok(AdminContext { aud })
     } else {
         Err(ApiError::unauthorized("User not allowed"))
@@ -227,8 +323,8 @@ pub fn require_admin(
 }
 
 /// Whether a stored user is an admin for `aud` (used by `PUT /user` for `app_metadata`).
-pub fn is_admin_for(user: &User, aud: &str, admin_group: &str) -> bool {
-    user.aud == aud && user.role == admin_group
+pub fn is_admin_for(flavor: Flavor, user: &User, aud: &str, admin_group: &str) -> bool {
+    user.aud == aud && flavor.is_admin_role(&user.role, admin_group)
 }
 
 /// A non-empty top-level `"aud"` string in a JSON body, which overrides the audience of the
@@ -250,10 +346,12 @@ fn body_aud(body: &[u8]) -> Result<Option<String>, ApiError> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use serde_json::json;
 
     #[test]
     fn round_trip_and_rejections() {
         let token = sign(
+            &Flavor::Netlify.jwt_header(),
             &json!({"sub": "0", "aud": "a", "exp": now() + 60}),
             "s3cret",
         );
@@ -261,15 +359,28 @@ mod tests {
             verify(&token, "s3cret"),
             Ok(Claims {
                 sub: "0".into(),
-                aud: "a".into()
+                aud: "a".into(),
+                ..Claims::default()
             })
         );
         assert_eq!(verify(&token, "other"), Err("signature is invalid".into()));
-        let expired = sign(&json!({"sub": "0", "exp": now() - 5}), "k");
+        let expired = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "exp": now() - 5}),
+            "k",
+        );
         assert_eq!(verify(&expired, "k"), Err("Token is expired".into()));
-        let future = sign(&json!({"sub": "0", "iat": now() + 100}), "k");
+        let future = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "iat": now() + 100}),
+            "k",
+        );
         assert_eq!(verify(&future, "k"), Err("Token used before issued".into()));
-        let string_exp = sign(&json!({"sub": "0", "exp": (now() - 5).to_string()}), "k");
+        let string_exp = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "exp": (now() - 5).to_string()}),
+            "k",
+        );
         assert_eq!(
             verify(&string_exp, "k"),
             Err(
@@ -277,9 +388,17 @@ mod tests {
                     .into()
             )
         );
-        let string_future_exp = sign(&json!({"sub": "0", "exp": (now() + 60).to_string()}), "k");
+        let string_future_exp = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "exp": (now() + 60).to_string()}),
+            "k",
+        );
         assert!(verify(&string_future_exp, "k").is_err());
-        let array_aud = sign(&json!({"sub": "0", "aud": ["a"]}), "k");
+        let array_aud = sign(
+            &Flavor::Netlify.jwt_header(),
+            &json!({"sub": "0", "aud": ["a"]}),
+            "k",
+        );
         assert!(verify(&array_aud, "k").is_err_and(|e| e.contains("unmarshal array")));
         assert_eq!(
             verify("a.b", "k"),

@@ -2,7 +2,8 @@
 //!
 //! netlify/gotrue leaves comparison to MySQL's `utf8mb4_unicode_ci` collation (§11 of the
 //! contract): case- and accent-insensitive, `ß` equal to `ss`, trailing spaces ignored
-//! (PAD SPACE) but leading ones significant.
+//! (PAD SPACE) but leading ones significant. supabase/auth lower-cases addresses on write and
+//! compares the stored text.
 
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
@@ -16,6 +17,8 @@ pub enum Collation {
     /// those are not modelled.
     #[default]
     Utf8mb4UnicodeCi,
+    /// supabase/auth: addresses are lower-cased on write and compared as stored (§11).
+    Lowercase,
 }
 
 impl Collation {
@@ -23,6 +26,7 @@ impl Collation {
     pub fn key(self, email: &str) -> String {
         match self {
             Collation::Utf8mb4UnicodeCi => unicode_ci_key(email),
+            Collation::Lowercase => email.to_lowercase(),
         }
     }
 }
@@ -55,5 +59,13 @@ mod tests {
         assert_ne!(key(" a@b.com"), key("a@b.com"));
         assert_ne!(key("a@b.com\t"), key("a@b.com"));
         assert_ne!(key("jose@x.com"), key("josh@x.com"));
+    }
+
+    #[test]
+    fn lowercase_folds_case_only() {
+        let key = |e| Collation::Lowercase.key(e);
+        assert_eq!(key("Jose@Example.com"), key("jose@example.com"));
+        assert_ne!(key("josé@example.com"), key("jose@example.com"));
+        assert_ne!(key("a@b.com "), key("a@b.com"));
     }
 }

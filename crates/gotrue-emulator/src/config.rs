@@ -8,12 +8,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 
-use crate::SeedUser;
+use crate::{Flavor, SeedUser};
 
 /// How the emulated GoTrue server behaves. `Default` gives loopback, any free port, and fresh
 /// random secrets.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EmulatorConfig {
+    /// Which server to play: netlify/gotrue (default) or supabase/auth.
+    pub flavor: Flavor,
     /// Address to bind (default `127.0.0.1`).
     pub host: IpAddr,
     /// Port to bind; `0` picks any free port.
@@ -32,6 +34,10 @@ pub struct EmulatorConfig {
     pub autoconfirm: bool,
     /// `GOTRUE_DISABLE_SIGNUP`: `/signup` answers 403.
     pub disable_signup: bool,
+    /// supabase/auth only (`GOTRUE_RATE_LIMIT_EMAIL_SENT`): at most this many mails per hour,
+    /// server-wide; past it, 429 `over_email_send_rate_limit` with no `Retry-After`.
+    /// `None` (the default): no limit.
+    pub email_rate_limit: Option<u32>,
     /// Delay added before every response, to model a remote server.
     pub latency: Duration,
     /// A mailer is configured (`GOTRUE_SMTP_HOST` set, as in production): addresses given to
@@ -72,6 +78,7 @@ pub fn random_secret() -> String {
 impl Default for EmulatorConfig {
     fn default() -> Self {
         EmulatorConfig {
+            flavor: Flavor::Netlify,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             operator_token: random_secret(),
@@ -81,6 +88,7 @@ impl Default for EmulatorConfig {
             site_url: "http://localhost:8888".to_owned(),
             autoconfirm: false,
             disable_signup: false,
+            email_rate_limit: None,
             latency: Duration::ZERO,
             validate_emails: true,
             bcrypt_cost: crate::password::MIN_COST,

@@ -1,8 +1,8 @@
 //! A GoTrue-compatible server for local trials and stateful tests.
 //!
 //! It emulates the netlify/gotrue HTTP API (admin, signup/verify/token/user flows) in memory,
-//! captures outgoing mail in an inbox served under `/_emulator/messages`, and can persist its
-//! state to a file. It is its own reading of the contract: it shares no code with the client
+//! or, with [`Flavor::Supabase`], supabase/auth's version of it; it captures outgoing mail in
+//! an inbox served under `/_emulator/messages`, and can persist its state to a file. It is its own reading of the contract: it shares no code with the client
 //! that talks to it, so a misunderstanding on one side is not silently mirrored on the other.
 //! Deliberate differences from the real server are listed in the crate's `README.md`.
 
@@ -12,19 +12,21 @@ mod auth;
 mod collation;
 mod config;
 mod error;
+mod flavor;
 mod mail;
 mod password;
 mod state;
 mod user_flow;
 mod wire;
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -40,9 +42,9 @@ use uuid::Uuid;
 
 pub use config::{random_secret, EmulatorConfig, DEFAULT_HEADER_READ_TIMEOUT};
 pub use error::EmulatorError;
+pub use flavor::Flavor;
 
-use collation::Collation;
-use error::ApiError;
+use error::{ApiError, ErrorShape};
 use mail::{MailKind, Mailbox};
 use password::Hasher;
 use state::{now, random_token, Metadata, RefreshToken, Store, User};
@@ -51,7 +53,8 @@ use wire::{RefreshRecord, SeedFile, StateFile};
 /// A user to insert directly into the store, bypassing HTTP (tests, benchmarks, manifests).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeedUser {
-    /// Stored verbatim; must be unique (case-insensitively) in the configured audience.
+    /// Stored as the flavour stores addresses (verbatim, or lower-cased); must be unique the
+    /// way the flavour compares them.
     pub email: String,
     /// Without a password the user cannot log in until one is set.
     pub password: Option<String>,
@@ -59,16 +62,26 @@ pub struct SeedUser {
     pub confirmed: bool,
     /// Sets `invited_at` and a pending invite token, whose invite mail goes to the inbox.
     pub invited: bool,
+    /// Empty: the flavour's default role.
     pub role: String,
-    /// `provider: "email"` is added unless present, as the real server always writes it.
+    /// `provider: "email"` (and on supabase `providers: ["email"]`) is added unless present,
+    /// as the real server always writes it.
     pub app_metadata: Map<String, Value>,
     pub user_metadata: Map<String, Value>,
 }
 
 impl SeedUser {
-    /// The stored user this seed describes, in audience `aud`.
-    fn to_user(&self, aud: &str, hasher: &Hasher) -> Result<User, bcrypt::BcryptError> {
+    /// The stored user this seed describes, in audience `aud`, created at `created_at`.
+    fn to_user(
+        &self,
+        aud: &str,
+        flavor: Flavor,
+        created_at: state::Timestamp,
+        hasher: &Hasher,
+    ) -> Result<User, bcrypt::BcryptError> {
         let mut user = User::new(aud, &self.email, &self.role);
+        user.created_at = created_at;
+        user.updated_at = created_at;
         user.password_hash = self
             .password
             .as_deref()
@@ -81,12 +94,13 @@ impl SeedUser {
             user.invited_at = Some(user.created_at);
             user.confirmation_token = random_token();
         }
-        let mut app_metadata = self.app_metadata.clone();
-        app_metadata
-            .entry("provider")
-            .or_insert_with(|| Value::String("email".into()));
-        user.app_metadata = Metadata::from(app_metadata);
-        user.user_metadata = Metadata::from(self.user_metadata.clone());
+        user.app_metadata = Metadata::from(self.app_metadata.clone());
+        flavor.complete_imported(&mut user);
+        let mut user_metadata = self.user_metadata.clone();
+        if self.confirmed && flavor.confirm_marks_email_verified() {
+            user_metadata.insert("email_verified".into(), Value::Bool(true));
+        }
+        user.user_metadata = Metadata::from(user_metadata);
         Ok(user)
     }
 }
@@ -99,9 +113,48 @@ pub(crate) struct Shared {
     hasher: Hasher,
     /// Serializes snapshot+write so that files land in the order their snapshots were taken.
     persist_lock: Mutex<()>,
+    /// When the mails of the last hour were sent, for `email_rate_limit`.
+    mails_sent: Mutex<VecDeque<state::Timestamp>>,
+    /// [`Emulator::admin_key`], made once at start.
+    admin_key: String,
 }
 
 impl Shared {
+    fn flavor(&self) -> Flavor {
+        self.config.flavor
+    }
+
+    /// Counts one outgoing mail against `email_rate_limit`, or refuses it when the hour's
+    /// allowance is spent (429 with no `Retry-After`, §11). Called before the write that
+    /// the mail belongs to, so a refused mail changes nothing.
+    fn reserve_mail(&self) -> Result<(), ApiError> {
+        let Some(limit) = self.config.email_rate_limit else {
+            return Ok(());
+        };
+        let mut sent = self
+            .mails_sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = now();
+        while sent.front().is_some_and(|t| now - t >= 3600) {
+            sent.pop_front();
+        }
+        if sent.len() >= limit as usize {
+            return Err(ApiError::coded(
+                StatusCode::TOO_MANY_REQUESTS,
+                "over_email_send_rate_limit",
+                "email rate limit exceeded",
+            ));
+        }
+        sent.push_back(now);
+        Ok(())
+    }
+
+    fn deliver(&self, kind: MailKind, to: &str, token: &str) {
+        self.mailbox
+            .deliver(self.flavor(), &self.config.site_url, kind, to, token);
+    }
+
     // Handlers never panic while holding the lock in a way that breaks the store's indexes
     // mid-update (all mutations are single calls), so poisoning is ignored.
     fn read_store(&self) -> RwLockReadGuard<'_, Store> {
@@ -132,6 +185,8 @@ impl Shared {
                         token,
                         user_id: t.user_id,
                         created_at: t.created_at,
+                        session: Some(t.session),
+                        child: t.child,
                     })
                     .collect(),
             };
@@ -143,18 +198,10 @@ impl Shared {
         })
     }
 
-    /// The real server's address check (`validateEmail`): empty is refused; with a mailer
-    /// configured, so is anything Go's `net/mail` cannot parse.
+    /// The real server's address check ([`Flavor::check_address`]).
     fn validate_email(&self, email: &str) -> Result<(), ApiError> {
-        if email.is_empty() {
-            return Err(ApiError::unprocessable("An email address is required"));
-        }
-        if self.config.validate_emails {
-            address::parse_address(email).map_err(|e| {
-                ApiError::unprocessable(format!("Unable to validate email address: {e}"))
-            })?;
-        }
-        Ok(())
+        self.flavor()
+            .check_address(email, self.config.validate_emails)
     }
 
     /// [`Shared::persist`] for handlers: a failure becomes a 500.
@@ -213,6 +260,12 @@ impl Emulator {
                 password::MAX_COST
             )));
         }
+        if config.email_rate_limit.is_some() && !config.flavor.has_email_rate_limit() {
+            return Err(EmulatorError::Config(
+                "an e-mail rate limit is a supabase/auth setting; use the supabase flavour".into(),
+            ));
+        }
+        config.aud = config.flavor.audience(&config.aud);
         let hasher = Hasher::new(config.bcrypt_cost, config.max_concurrent_hashes);
         let (store, seeded) = load_store(&config, &hasher)?;
         let addr = SocketAddr::new(config.host, config.port);
@@ -223,12 +276,17 @@ impl Emulator {
             .local_addr()
             .map_err(|source| EmulatorError::Bind { addr, source })?;
         config.port = bound.port();
+        let admin_key = config
+            .flavor
+            .admin_key(&config.operator_token, &config.jwt_secret, now());
         let shared = Arc::new(Shared {
+            admin_key,
             config,
             store: RwLock::new(store),
             mailbox: Mailbox::default(),
             hasher,
             persist_lock: Mutex::new(()),
+            mails_sent: Mutex::new(VecDeque::new()),
         });
         shared.persist()?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -250,6 +308,21 @@ impl Emulator {
         self.url.clone()
     }
 
+    /// A credential that opens the admin API: the operator token on netlify/gotrue; on
+    /// supabase/auth a `service_role` key (a JWT signed with the JWT secret, valid for ten
+    /// years, like the keys a local Supabase stack prints).
+    pub fn admin_key(&self) -> String {
+        self.shared.admin_key.clone()
+    }
+
+    /// The URL a client is given: on supabase/auth the hosted shape, `<url>/auth/v1`.
+    pub fn api_url(&self) -> String {
+        match self.shared.config.flavor.path_prefix() {
+            Some(prefix) => format!("{}{prefix}", self.url),
+            None => self.url.clone(),
+        }
+    }
+
     /// The configuration in use; `port` is the port actually bound.
     pub fn config(&self) -> &EmulatorConfig {
         &self.shared.config
@@ -264,14 +337,15 @@ impl Emulator {
     }
 
     /// Inserts users directly into the configured audience, bypassing HTTP, and returns their
-    /// ids in order. All or nothing: an empty e-mail, or one already taken (in the store or
-    /// earlier in `seeds`), fails the whole call. Invited users get their invite mail in the
+    /// ids in order. They share one `created_at`, as a bulk import's users do. All or
+    /// nothing: an empty e-mail, or one already taken (in the store or earlier in `seeds`),
+    /// fails the whole call. Invited users get their invite mail in the
     /// inbox. With a `state` file configured, the file is rewritten once per call.
     pub fn seed(&self, seeds: Vec<SeedUser>) -> Result<Vec<String>, EmulatorError> {
         let config = &self.shared.config;
         let invites = {
             let mut store = self.shared.write_store();
-            insert_seeds(&mut store, &config.aud, &seeds, &self.shared.hasher)?
+            insert_seeds(&mut store, config, &seeds, &self.shared.hasher)?
         };
         self.deliver_invites(&invites);
         self.shared.persist()?;
@@ -280,12 +354,8 @@ impl Emulator {
 
     fn deliver_invites(&self, seeded: &[Seeded]) {
         for s in seeded.iter().filter(|s| !s.invite_token.is_empty()) {
-            self.shared.mailbox.deliver(
-                &self.shared.config.site_url,
-                MailKind::Invite,
-                &s.email,
-                &s.invite_token,
-            );
+            self.shared
+                .deliver(MailKind::Invite, &s.email, &s.invite_token);
         }
     }
 
@@ -329,16 +399,18 @@ fn load_store(
     config: &EmulatorConfig,
     hasher: &Hasher,
 ) -> Result<(Store, Vec<Seeded>), EmulatorError> {
-    let mut store = Store::new(Collation::Utf8mb4UnicodeCi);
+    let mut store = Store::new(config.flavor);
     if let Some(path) = config.state.as_ref().filter(|p| p.exists()) {
         let file: StateFile = read_json(path)?;
-        insert_records(&mut store, path, file.users, &config.aud)?;
+        insert_records(&mut store, path, file.users, &config.aud, None)?;
         for t in file.refresh_tokens {
             store.restore_refresh(
                 t.token,
                 RefreshToken {
                     user_id: t.user_id,
                     created_at: t.created_at,
+                    session: t.session.unwrap_or_else(Uuid::new_v4),
+                    child: t.child,
                 },
             );
         }
@@ -346,9 +418,15 @@ fn load_store(
     }
     if let Some(path) = &config.seed {
         let file: SeedFile = read_json(path)?;
-        insert_records(&mut store, path, file.into_users(), &config.aud)?;
+        insert_records(
+            &mut store,
+            path,
+            file.into_users(),
+            &config.aud,
+            Some(config.flavor),
+        )?;
     }
-    let seeded = insert_seeds(&mut store, &config.aud, &config.seed_users, hasher)?;
+    let seeded = insert_seeds(&mut store, config, &config.seed_users, hasher)?;
     Ok((store, seeded))
 }
 
@@ -363,13 +441,16 @@ fn seeds_ids(seeded: &[Seeded]) -> Vec<String> {
     seeded.iter().map(|s| s.id.to_string()).collect()
 }
 
-/// Inserts `seeds` into audience `aud`, or none of them if any e-mail is empty or taken.
+/// Inserts `seeds` into the configured audience with one `created_at`, or none of them if
+/// any e-mail is empty or taken.
 fn insert_seeds(
     store: &mut Store,
-    aud: &str,
+    config: &EmulatorConfig,
     seeds: &[SeedUser],
     hasher: &Hasher,
 ) -> Result<Vec<Seeded>, EmulatorError> {
+    let aud = config.aud.as_str();
+    let created_at = now();
     let seed_err = |seed: &SeedUser, reason: &str| EmulatorError::Seed {
         email: seed.email.clone(),
         aud: aud.to_owned(),
@@ -392,11 +473,11 @@ fn insert_seeds(
     let mut seeded = Vec::with_capacity(seeds.len());
     for seed in seeds {
         let user = seed
-            .to_user(aud, hasher)
+            .to_user(aud, config.flavor, created_at, hasher)
             .map_err(|e| seed_err(seed, &e.to_string()))?;
         let entry = Seeded {
             id: user.id,
-            email: seed.email.clone(),
+            email: user.email.clone(),
             invite_token: user.confirmation_token.clone(),
         };
         store
@@ -418,18 +499,25 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, EmulatorE
     })
 }
 
+/// Inserts users read from a file. Those of a seed file (`imported`) are completed as the
+/// flavour writes users (address case, default role, provider keys); a state file holds
+/// users exactly as they were stored.
 fn insert_records(
     store: &mut Store,
     path: &Path,
     records: Vec<wire::UserRecord>,
     default_aud: &str,
+    imported: Option<Flavor>,
 ) -> Result<(), EmulatorError> {
     let content_err = |reason: String| EmulatorError::FileContent {
         path: path.to_owned(),
         reason,
     };
     for record in records {
-        let user = record.into_user(default_aud).map_err(content_err)?;
+        let mut user = record.into_user(default_aud).map_err(content_err)?;
+        if let Some(flavor) = imported {
+            flavor.complete_imported(&mut user);
+        }
         store.insert(user).map_err(|e| content_err(e.to_string()))?;
     }
     Ok(())
@@ -481,7 +569,8 @@ async fn serve(
 }
 
 fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let flavor = shared.flavor();
+    let mut api = Router::new()
         .route("/health", get(user_flow::health))
         .route("/settings", get(user_flow::settings))
         .route("/signup", post(user_flow::signup))
@@ -499,12 +588,54 @@ fn router(shared: Arc<Shared>) -> Router {
             "/admin/users/{user_id}",
             get(admin::get).put(admin::update).delete(admin::delete),
         )
+        // The inbox sits beside the API, so that a client given the hosted URL finds it.
         .route(
             "/_emulator/messages",
             get(mail::list_messages).delete(mail::clear_messages),
-        )
+        );
+    if flavor.has_generate_link() {
+        api = api.route("/admin/generate_link", post(admin::generate_link));
+    }
+    let mut app = Router::new().merge(api.clone());
+    if let Some(prefix) = flavor.path_prefix() {
+        app = app.nest(prefix, api);
+    }
+    if let Some(limit) = flavor.body_limit() {
+        app = app.layer(DefaultBodyLimit::max(limit));
+    }
+    app.layer(middleware::from_fn_with_state(shared.clone(), shape_errors))
         .layer(middleware::from_fn_with_state(shared.clone(), add_latency))
         .with_state(shared)
+}
+
+/// Renders errors in the flavour's shape: handlers return [`ApiError`], which renders
+/// netlify/gotrue's shape and keeps a copy in the response for this re-rendering.
+async fn shape_errors(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if !shared.flavor().coded_errors() {
+        return next.run(request).await;
+    }
+    let shape = if request
+        .headers()
+        .get("x-supabase-api-version")
+        .is_some_and(|v| v.as_bytes() >= b"2024-01-01".as_slice())
+    {
+        ErrorShape::SlugMessage
+    } else {
+        ErrorShape::CodeErrorCodeMsg
+    };
+    let response = next.run(request).await;
+    if let Some(error) = response.extensions().get::<ApiError>() {
+        return error.render(shape);
+    }
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::coded(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_entity_too_large",
+            "Request body too large",
+        )
+        .render(shape);
+    }
+    response
 }
 
 /// Delays every response by the configured latency (after the handler, so no lock is held).

@@ -8,6 +8,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::flavor::Flavor;
 use super::state::{format_ts, now};
 use super::wire::{first, parse_form};
 use super::Shared;
@@ -33,8 +34,18 @@ impl MailKind {
         }
     }
 
-    /// Name of the token in the link fragment.
-    fn fragment(self) -> &'static str {
+    /// supabase/auth's `type` of the `/verify` link.
+    pub(crate) fn verification_type(self) -> &'static str {
+        match self {
+            MailKind::Confirmation => "signup",
+            MailKind::Invite => "invite",
+            MailKind::Recovery => "recovery",
+            MailKind::EmailChange => "email_change",
+        }
+    }
+
+    /// Name of the token in netlify/gotrue's link fragment.
+    pub(crate) fn fragment(self) -> &'static str {
         match self {
             MailKind::Confirmation => "confirmation_token",
             MailKind::Invite => "invite_token",
@@ -62,14 +73,9 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    /// Records the mail GoTrue would send: the link is `<site_url>/#<kind>_token=<token>`.
-    pub fn deliver(&self, site_url: &str, kind: MailKind, to: &str, token: &str) {
-        let link = format!(
-            "{}/#{}={}",
-            site_url.trim_end_matches('/'),
-            kind.fragment(),
-            token
-        );
+    /// Records the mail GoTrue would send, with the link `flavor` puts in it.
+    pub fn deliver(&self, flavor: Flavor, site_url: &str, kind: MailKind, to: &str, token: &str) {
+        let link = flavor.mail_link(site_url, kind, token);
         let message = Message {
             to: to.to_owned(),
             kind,
@@ -125,11 +131,27 @@ mod tests {
     #[test]
     fn links_and_filtering() {
         let mailbox = Mailbox::default();
-        mailbox.deliver("http://site/", MailKind::Invite, "A@x.test", "tok");
-        mailbox.deliver("http://site", MailKind::Recovery, "b@x.test", "t2");
+        mailbox.deliver(
+            Flavor::Netlify,
+            "http://site/",
+            MailKind::Invite,
+            "A@x.test",
+            "tok",
+        );
+        mailbox.deliver(
+            Flavor::Supabase,
+            "http://site",
+            MailKind::Recovery,
+            "b@x.test",
+            "t2",
+        );
         let got = mailbox.list(Some("a@X.test"));
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].link, "http://site/#invite_token=tok");
+        assert_eq!(
+            mailbox.list(Some("b@x.test"))[0].link,
+            "http://site/auth/v1/verify?token=t2&type=recovery&redirect_to=http://site"
+        );
         assert_eq!(mailbox.list(None).len(), 2);
         mailbox.clear();
         assert!(mailbox.list(None).is_empty());

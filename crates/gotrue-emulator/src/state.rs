@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::collation::Collation;
+use super::flavor::{EmailScope, Flavor, TieOrder};
 use super::wire::UserRecord;
 
 /// Unix seconds; the real server stores whole-second MySQL timestamps.
@@ -180,11 +181,29 @@ pub fn merge_metadata(target: &mut Map<String, Value>, patch: &Map<String, Value
     }
 }
 
-/// An issued refresh token; rotation and logout delete it, so lookups of old ones fail.
+/// An issued refresh token. netlify/gotrue deletes it on rotation; supabase/auth keeps it,
+/// marked by the token that replaced it, to honour its reuse rules. Logout deletes them all.
 #[derive(Debug, Clone)]
 pub struct RefreshToken {
     pub user_id: Uuid,
     pub created_at: Timestamp,
+    /// The session (login) this token belongs to; rotation keeps it.
+    pub session: Uuid,
+    /// The token that replaced this one; `Some` means it was used.
+    pub child: Option<String>,
+}
+
+/// The outcome of presenting a refresh token under supabase/auth's reuse rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The active token: this fresh child replaces it.
+    Rotated(String),
+    /// The parent of the active token: the active token is answered again.
+    Reused(String),
+    /// An older token: the whole session was revoked.
+    AlreadyUsed,
+    /// No such token (never issued, or logged out).
+    NotFound,
 }
 
 /// Ordering key: `created_at`, then a unique insertion sequence so that pages never overlap.
@@ -271,6 +290,17 @@ impl OrderIndex {
         }
     }
 
+    /// Number of entries whose key is below `key`.
+    fn rank(&self, key: OrderKey) -> usize {
+        let b = self.block_for(key);
+        let before: usize = self.blocks[..b].iter().map(Vec::len).sum();
+        before
+            + self
+                .blocks
+                .get(b)
+                .map_or(0, |block| block.partition_point(|(k, _)| *k < key))
+    }
+
     /// The ids at ascending positions `start..end` (clamped to the length).
     fn slice(&self, start: usize, end: usize) -> Vec<Uuid> {
         let end = end.min(self.len);
@@ -328,6 +358,10 @@ impl OrderIndex {
 pub struct Store {
     /// When two addresses are the same account.
     collation: Collation,
+    /// Whether an address is unique per audience or across all of them.
+    global_emails: bool,
+    /// How users with equal `created_at` are paged.
+    ties: Option<TieOrder>,
     /// Boxed: the table keeps twice its length in slots, and a user is hundreds of bytes.
     users: HashMap<Uuid, Box<Entry>>,
     /// Per audience, because every listing is scoped to one audience.
@@ -338,16 +372,25 @@ pub struct Store {
 }
 
 impl Store {
-    /// An empty store comparing addresses by `collation`.
-    pub fn new(collation: Collation) -> Self {
+    /// An empty store with the identity and ordering rules of `flavor`.
+    pub fn new(flavor: Flavor) -> Self {
         Store {
-            collation,
+            collation: flavor.collation(),
+            global_emails: flavor.email_scope() == EmailScope::GlobalLowercased,
+            ties: Some(flavor.tie_order()),
             ..Store::default()
         }
     }
 
     pub fn email_key(&self, email: &str) -> String {
         self.collation.key(email)
+    }
+
+    /// The e-mail index entry of an address in an audience (no audience when unique
+    /// across all of them).
+    fn email_index(&self, aud: &str, email: &str) -> (String, String) {
+        let aud = if self.global_emails { "" } else { aud };
+        (aud.to_owned(), self.collation.key(email))
     }
 
     /// Number of users across all audiences.
@@ -366,10 +409,8 @@ impl Store {
             .entry(user.aud.clone())
             .or_default()
             .insert(key, user.id);
-        self.by_email
-            .entry((user.aud.clone(), self.collation.key(&user.email)))
-            .or_default()
-            .push(user.id);
+        let index = self.email_index(&user.aud, &user.email);
+        self.by_email.entry(index).or_default().push(user.id);
         self.users.insert(user.id, Box::new(Entry { user, key }));
         Ok(())
     }
@@ -379,10 +420,11 @@ impl Store {
         self.users.get(id).map(|e| &e.user)
     }
 
-    /// The first user (in insertion order) with this e-mail in this audience.
+    /// The first user (in insertion order) with this e-mail in this audience, or in any
+    /// audience where addresses are unique across them.
     pub fn find_by_email(&self, aud: &str, email: &str) -> Option<&User> {
         self.by_email
-            .get(&(aud.to_owned(), self.email_key(email)))
+            .get(&self.email_index(aud, email))
             .and_then(|ids| ids.first())
             .and_then(|id| self.get(id))
     }
@@ -397,12 +439,10 @@ impl Store {
 
     /// Replaces a stored user (same id and audience), keeping its position in the ordering.
     pub fn replace(&mut self, user: User) -> Option<()> {
+        let new_key = self.email_index(&user.aud, &user.email);
+        let old = &self.users.get(&user.id)?.user;
+        let old_key = self.email_index(&old.aud, &old.email);
         let entry = self.users.get_mut(&user.id)?;
-        let old_key = (
-            entry.user.aud.clone(),
-            self.collation.key(&entry.user.email),
-        );
-        let new_key = (user.aud.clone(), self.collation.key(&user.email));
         entry.user = user;
         if old_key != new_key {
             let id = entry.user.id;
@@ -420,21 +460,19 @@ impl Store {
         if let Some(order) = self.order.get_mut(&entry.user.aud) {
             order.remove(entry.key);
         }
-        let key = (
-            entry.user.aud.clone(),
-            self.collation.key(&entry.user.email),
-        );
+        let key = self.email_index(&entry.user.aud, &entry.user.email);
         remove_id(&mut self.by_email, &key, *id);
         self.revoke_all(id);
         true
     }
 
     /// One page of an audience's users plus the total count of matching users.
-    /// Without a filter this walks only up to the end of the page.
+    /// Without a filter this walks only up to the end of the page (and, where ties shift
+    /// between queries, over the runs of equal `created_at` the page touches).
     pub fn page(
         &self,
         aud: &str,
-        filter: Option<&str>,
+        filter: Option<&Filter>,
         dir: Direction,
         offset: u64,
         limit: u64,
@@ -444,22 +482,23 @@ impl Store {
         };
         let skip = usize::try_from(offset).unwrap_or(usize::MAX);
         let take = usize::try_from(limit).unwrap_or(usize::MAX);
-        match filter.map(str::to_lowercase) {
-            None => (
-                order.len() as u64,
-                order
-                    .page(dir, skip, take)
-                    .iter()
-                    .filter_map(|id| self.get(id))
-                    .collect(),
-            ),
-            Some(needle) => {
+        match filter {
+            None => {
+                let ids = match self.ties {
+                    Some(TieOrder::ShiftsWithOffset) => self.shifted_page(order, dir, skip, take),
+                    _ => order.page(dir, skip, take),
+                };
+                (
+                    order.len() as u64,
+                    ids.iter().filter_map(|id| self.get(id)).collect(),
+                )
+            }
+            Some(filter) => {
                 let users = order.iter(dir).filter_map(|id| self.get(id));
                 let mut total = 0u64;
                 let mut page = Vec::new();
                 for user in users {
-                    let hit = user.email.to_lowercase().contains(&needle)
-                        || user.full_name_lower().is_some_and(|n| n.contains(&needle));
+                    let hit = filter.matches(user);
                     if hit {
                         if total >= offset && (page.len() as u64) < limit {
                             page.push(user);
@@ -472,22 +511,96 @@ impl Store {
         }
     }
 
-    /// Stores a new refresh token for `user_id` and returns it.
-    pub fn issue_refresh(&mut self, user_id: Uuid) -> String {
+    /// A page where each run of equal `created_at` is rotated by half the offset
+    /// ([`TieOrder::ShiftsWithOffset`]): positions outside such runs are as in `order`.
+    fn shifted_page(
+        &self,
+        order: &OrderIndex,
+        dir: Direction,
+        skip: usize,
+        take: usize,
+    ) -> Vec<Uuid> {
+        let end = skip.saturating_add(take).min(order.len());
+        let created = |id: &Uuid| self.get(id).map_or(0, |u| u.created_at);
+        let mut out = Vec::with_capacity(end.saturating_sub(skip));
+        let mut position = skip;
+        while position < end {
+            let Some(at) = order.page(dir, position, 1).first().map(created) else {
+                break;
+            };
+            let (below, through) = (order.rank((at, 0)), order.rank((at.saturating_add(1), 0)));
+            let run_start = match dir {
+                Direction::Asc => below,
+                Direction::Desc => order.len() - through,
+            };
+            let run = order.page(dir, run_start, through - below);
+            let shift = (skip / 2) % run.len().max(1);
+            let upto = (run_start + run.len()).min(end);
+            for p in position..upto {
+                out.push(run[(p - run_start + shift) % run.len()]);
+            }
+            position = upto.max(position + 1);
+        }
+        out
+    }
+
+    /// Starts a session for `user_id` and returns its first refresh token and the session.
+    pub fn issue_refresh(&mut self, user_id: Uuid) -> (String, Uuid) {
+        let session = Uuid::new_v4();
+        (self.add_refresh(user_id, session), session)
+    }
+
+    fn add_refresh(&mut self, user_id: Uuid, session: Uuid) -> String {
         let token = random_token();
         self.refresh.insert(
             token.clone(),
             RefreshToken {
                 user_id,
                 created_at: now(),
+                session,
+                child: None,
             },
         );
         token
     }
 
-    /// Removes and returns a refresh token (rotation consumes it).
+    /// Removes and returns a refresh token (netlify's rotation consumes it).
     pub fn take_refresh(&mut self, token: &str) -> Option<RefreshToken> {
         self.refresh.remove(token)
+    }
+
+    /// A refresh token as stored.
+    pub fn refresh(&self, token: &str) -> Option<&RefreshToken> {
+        self.refresh.get(token)
+    }
+
+    /// supabase/auth's rotation: the active token gets a child; its parent answers the
+    /// active token again; anything older revokes the session.
+    pub fn rotate_refresh(&mut self, token: &str) -> Rotation {
+        let Some(presented) = self.refresh.get(token).cloned() else {
+            return Rotation::NotFound;
+        };
+        match presented.child {
+            None => {
+                let child = self.add_refresh(presented.user_id, presented.session);
+                if let Some(t) = self.refresh.get_mut(token) {
+                    t.child = Some(child.clone());
+                }
+                Rotation::Rotated(child)
+            }
+            Some(child) if self.refresh.get(&child).is_some_and(|c| c.child.is_none()) => {
+                Rotation::Reused(child)
+            }
+            Some(_) => {
+                self.refresh.retain(|_, t| t.session != presented.session);
+                Rotation::AlreadyUsed
+            }
+        }
+    }
+
+    /// Whether a session still has tokens (it ends with logout or a detected reuse).
+    pub fn session_alive(&self, session: &Uuid) -> bool {
+        self.refresh.values().any(|t| t.session == *session)
     }
 
     /// Revokes every refresh token of a user (logout).
@@ -516,6 +629,28 @@ impl Store {
     /// Restores a persisted refresh token.
     pub fn restore_refresh(&mut self, token: String, value: RefreshToken) {
         self.refresh.insert(token, value);
+    }
+}
+
+/// The `filter` of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    /// netlify/gotrue on MySQL: `email LIKE %f% OR full_name LIKE %f%`, case-insensitive.
+    EmailOrFullNameCaseInsensitive(String),
+    /// supabase/auth on PostgreSQL: `email LIKE %f%`, case-sensitive (§11).
+    EmailCaseSensitive(String),
+}
+
+impl Filter {
+    fn matches(&self, user: &User) -> bool {
+        match self {
+            Filter::EmailOrFullNameCaseInsensitive(f) => {
+                let needle = f.to_lowercase();
+                user.email.to_lowercase().contains(&needle)
+                    || user.full_name_lower().is_some_and(|n| n.contains(&needle))
+            }
+            Filter::EmailCaseSensitive(f) => user.email.contains(f.as_str()),
+        }
     }
 }
 
@@ -647,7 +782,13 @@ mod tests {
         assert_eq!(page.iter().map(|u| u.id).collect::<Vec<_>>(), ids[1..3]);
         let (_, page) = store.page("", None, Direction::Desc, 0, 1);
         assert_eq!(page[0].id, ids[4]);
-        let (total, page) = store.page("", Some("U3@"), Direction::Desc, 0, 10);
+        let (total, page) = store.page(
+            "",
+            Some(&Filter::EmailOrFullNameCaseInsensitive("U3@".into())),
+            Direction::Desc,
+            0,
+            10,
+        );
         assert_eq!((total, page[0].id), (1, ids[3]));
     }
 
@@ -666,9 +807,81 @@ mod tests {
             store.find_by_email("", "NEW@x.test ").map(|u| u.id),
             Some(id)
         );
-        let rt = store.issue_refresh(id);
+        let (rt, _) = store.issue_refresh(id);
         assert!(store.remove(&id));
         assert!(store.take_refresh(&rt).is_none());
         assert_eq!(store.page("", None, Direction::Asc, 0, 10).0, 0);
+    }
+
+    #[test]
+    fn supabase_pages_overlap_and_skip_inside_runs_of_equal_created_at() {
+        let mut store = Store::new(Flavor::Supabase);
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let mut u = User::new("a", &format!("u{i}@x.test"), "");
+            u.created_at = 1_000;
+            ids.push(u.id);
+            store.insert(u).expect("insert");
+        }
+        let mut later = User::new("a", "later@x.test", "");
+        later.created_at = 2_000;
+        store.insert(later.clone()).expect("insert");
+        let page = |offset, limit| -> Vec<Uuid> {
+            let (total, users) = store.page("a", None, Direction::Asc, offset, limit);
+            assert_eq!(total, 6);
+            users.iter().map(|u| u.id).collect()
+        };
+        // One page holding everyone is complete and in insertion order.
+        let mut all = ids.clone();
+        all.push(later.id);
+        assert_eq!(page(0, 10), all);
+        // Pages of two: the run of five equal timestamps shifts by half the offset.
+        assert_eq!(page(0, 2), [ids[0], ids[1]]);
+        assert_eq!(page(2, 2), [ids[3], ids[4]]);
+        assert_eq!(page(4, 2), [ids[1], later.id]);
+        let seen: Vec<Uuid> = [page(0, 2), page(2, 2), page(4, 2)].concat();
+        assert!(!seen.contains(&ids[2]), "a user is skipped");
+        assert_eq!(
+            seen.iter().filter(|id| **id == ids[1]).count(),
+            2,
+            "one is listed twice"
+        );
+        let (_, desc) = store.page("a", None, Direction::Desc, 0, 1);
+        assert_eq!(desc[0].id, later.id);
+    }
+
+    #[test]
+    fn supabase_addresses_are_unique_across_audiences() {
+        let mut store = Store::new(Flavor::Supabase);
+        store
+            .insert(User::new("one", "a@x.test", ""))
+            .expect("insert");
+        assert!(store.find_by_email("two", "A@x.test").is_some());
+        let mut netlify = Store::new(Flavor::Netlify);
+        netlify
+            .insert(User::new("one", "a@x.test", ""))
+            .expect("insert");
+        assert!(netlify.find_by_email("two", "a@x.test").is_none());
+    }
+
+    #[test]
+    fn refresh_reuse_allows_the_parent_and_revokes_on_a_grandparent() {
+        let mut store = Store::new(Flavor::Supabase);
+        let user = Uuid::new_v4();
+        let (first, session) = store.issue_refresh(user);
+        let Rotation::Rotated(second) = store.rotate_refresh(&first) else {
+            panic!("the active token rotates");
+        };
+        assert_eq!(
+            store.rotate_refresh(&first),
+            Rotation::Reused(second.clone())
+        );
+        let Rotation::Rotated(third) = store.rotate_refresh(&second) else {
+            panic!("the active token rotates");
+        };
+        assert!(store.session_alive(&session));
+        assert_eq!(store.rotate_refresh(&first), Rotation::AlreadyUsed);
+        assert!(!store.session_alive(&session));
+        assert_eq!(store.rotate_refresh(&third), Rotation::NotFound);
     }
 }

@@ -10,16 +10,18 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::admin::confirm;
 use super::admin::json_ok;
 use super::auth::{
     access_token, is_admin_for, request_aud, require_user_token, Claims, ACCESS_TOKEN_TTL,
 };
 use super::error::ApiError;
+use super::flavor::{RefreshReuse, TokenEncoding};
 use super::mail::MailKind;
-use super::state::{now, random_token, Metadata, Store, User};
+use super::state::{now, random_token, Metadata, Rotation, Store, User};
 use super::wire::{
-    decode_json, first, parse_form, RecoverParams, SignupParams, TokenResponse, UserOut,
-    UserUpdateParams, VerifyParams,
+    decode_json, first, parse_form, RecoverParams, SignupParams, TokenParams, TokenResponse,
+    UserOut, UserUpdateParams, VerifyParams,
 };
 use super::{older_than, sent_recently, Shared, TOKEN_MAX_AGE_SECS};
 
@@ -37,15 +39,11 @@ pub async fn health() -> Result<Response, ApiError> {
 
 /// `GET /settings`: only the e-mail provider exists here.
 pub async fn settings(State(shared): State<Arc<Shared>>) -> Result<Response, ApiError> {
-    json_ok(&json!({
-        "external": {
-            "bitbucket": false, "github": false, "gitlab": false, "google": false,
-            "facebook": false, "email": true, "saml": false,
-        },
-        "external_labels": {},
-        "disable_signup": shared.config.disable_signup,
-        "autoconfirm": shared.config.autoconfirm,
-    }))
+    json_ok(
+        &shared
+            .flavor()
+            .settings(shared.config.autoconfirm, shared.config.disable_signup),
+    )
 }
 
 /// Audience of requests without a bearer token.
@@ -53,13 +51,30 @@ fn anonymous_aud(shared: &Shared, headers: &HeaderMap) -> String {
     request_aud(headers, "", &shared.config.aud)
 }
 
-/// Issues an access token and a fresh refresh token for `user`.
-fn issue_tokens(store: &mut Store, user: &User, secret: &str) -> TokenResponse {
+/// Starts a session for `user`: an access token and its first refresh token.
+fn issue_tokens(shared: &Shared, store: &mut Store, user: &User) -> TokenResponse {
+    let (refresh_token, session) = store.issue_refresh(user.id);
+    session_answer(shared, user, &session, refresh_token)
+}
+
+/// The token answer of a session; supabase/auth adds `expires_at` and the user.
+fn session_answer(
+    shared: &Shared,
+    user: &User,
+    session: &Uuid,
+    refresh_token: String,
+) -> TokenResponse {
+    let flavor = shared.flavor();
+    let with_user = flavor.session_has_user();
     TokenResponse {
-        access_token: access_token(user, secret),
+        access_token: access_token(flavor, user, session, &shared.config.jwt_secret),
         token_type: "bearer",
         expires_in: ACCESS_TOKEN_TTL,
-        refresh_token: store.issue_refresh(user.id),
+        expires_at: with_user.then(|| now() + ACCESS_TOKEN_TTL as i64),
+        refresh_token,
+        user: with_user
+            .then(|| serde_json::to_value(UserOut::read(flavor, user)).ok())
+            .flatten(),
     }
 }
 
@@ -70,9 +85,11 @@ pub async fn signup(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let config = &shared.config;
+    let flavor = shared.flavor();
     if config.disable_signup {
-        return Err(ApiError::new(
+        return Err(ApiError::coded(
             StatusCode::FORBIDDEN,
+            "signup_disabled",
             "Signups not allowed for this instance",
         ));
     }
@@ -82,8 +99,10 @@ pub async fn signup(
     if password.is_empty() {
         return Err(ApiError::unprocessable("Signup requires a valid password"));
     }
+    flavor.check_password_strength(&password)?;
     let email = params.email.unwrap_or_default();
     shared.validate_email(&email)?;
+    let email = flavor.stored_email(&email);
     let aud = anonymous_aud(&shared, &headers);
     let hash = shared.hasher.hash(password).await?;
     let mut mail_token = None;
@@ -91,11 +110,7 @@ pub async fn signup(
         let mut store = shared.write_store();
         let existing = store.find_by_email(&aud, &email).cloned();
         let (mut user, is_new) = match existing {
-            Some(u) if u.confirmed_at.is_some() => {
-                return Err(ApiError::bad_request(
-                    "A user with this email address has already been registered",
-                ))
-            }
+            Some(u) if u.confirmed_at.is_some() => return Err(flavor.signup_taken()),
             // An unconfirmed user only gets its data merged; the password is kept.
             Some(mut u) => {
                 if let Some(data) = &params.data {
@@ -104,25 +119,38 @@ pub async fn signup(
                 (u, false)
             }
             None => {
-                let mut u = User::new(&aud, &email, "");
+                let mut u = User::new(&aud, &email, flavor.default_role());
+                u.app_metadata = Metadata::from(flavor.new_app_metadata());
                 u.password_hash = Some(hash);
-                u.user_metadata = Metadata::from(params.data.clone().unwrap_or_default());
+                let mut metadata = params.data.clone().unwrap_or_default();
+                if flavor.confirm_marks_email_verified() {
+                    // supabase/auth writes these into a self-signup's metadata (§11).
+                    metadata.insert("email".into(), json!(email));
+                    metadata.insert("email_verified".into(), json!(false));
+                    metadata.insert("phone_verified".into(), json!(false));
+                    metadata.insert("sub".into(), json!(u.id));
+                }
+                u.user_metadata = Metadata::from(metadata);
                 (u, true)
             }
         };
+        let mut session = None;
         if config.autoconfirm {
-            user.confirmed_at = Some(now());
+            confirm(flavor, &mut user);
+            if flavor.signup_answers_session() {
+                session = Some(issue_tokens(&shared, &mut store, &user));
+            }
         } else if !sent_recently(user.confirmation_sent_at) {
+            shared.reserve_mail()?;
             user.confirmation_token = random_token();
             user.confirmation_sent_at = Some(now());
             mail_token = Some(user.confirmation_token.clone());
         }
-        let out = if is_new {
-            UserOut::fresh(&user, params.data.is_some())
-        } else {
-            UserOut::read(&user)
+        let response = match &session {
+            Some(tokens) => json_ok(tokens)?,
+            None if is_new => json_ok(&UserOut::fresh(flavor, &user, params.data.is_some()))?,
+            None => json_ok(&UserOut::read(flavor, &user))?,
         };
-        let response = json_ok(&out)?;
         let stored = if is_new {
             store.insert(user).is_ok()
         } else {
@@ -134,18 +162,22 @@ pub async fn signup(
         response
     };
     if let Some(token) = mail_token {
-        shared
-            .mailbox
-            .deliver(&config.site_url, MailKind::Confirmation, &email, &token);
+        shared.deliver(MailKind::Confirmation, &email, &token);
     }
     shared.persist_api()?;
     Ok(response)
 }
 
-/// `POST /verify`: `signup` (also accepts invites) or `recovery`; logs the user in.
+/// `POST /verify`: netlify/gotrue takes `{type: signup|recovery, token[, password]}` (an
+/// invitation is accepted with `signup` and a password); supabase/auth takes
+/// `{type, token_hash}` and answers a session, after which an invitee sets a password with
+/// `PUT /user`. Either way the user is logged in.
 pub async fn verify(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, ApiError> {
     let params: VerifyParams = decode_json(&body)
         .map_err(|e| ApiError::bad_request(format!("Could not read verification params: {e}")))?;
+    if shared.flavor().verifies_token_hash() {
+        return verify_token_hash(&shared, params);
+    }
     let token = params.token.unwrap_or_default();
     if token.trim().is_empty() {
         return Err(ApiError::unprocessable("Verify requires a token"));
@@ -197,7 +229,7 @@ pub async fn verify(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Re
             user.confirmation_token.clear();
             user.confirmed_at = Some(now());
         }
-        let tokens = issue_tokens(&mut store, &user, &shared.config.jwt_secret);
+        let tokens = issue_tokens(&shared, &mut store, &user);
         store
             .replace(user)
             .ok_or_else(|| ApiError::internal("Error confirming user"))?;
@@ -207,13 +239,81 @@ pub async fn verify(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Re
     json_ok(&tokens)
 }
 
-/// `POST /token`: form-encoded `password` and `refresh_token` grants with OAuth-style errors.
+/// supabase/auth's `/verify {type, token_hash}`: a used or unknown hash is 403 `otp_expired`.
+fn verify_token_hash(shared: &Shared, params: VerifyParams) -> Result<Response, ApiError> {
+    let flavor = shared.flavor();
+    let invalid =
+        |msg: &str| ApiError::coded(StatusCode::BAD_REQUEST, "validation_failed", msg.to_owned());
+    let hash = params.token_hash.unwrap_or_default();
+    if hash.is_empty() {
+        // The e-mail one-time code (`token` + `email`) is not modelled.
+        return Err(invalid("Verify requires a token_hash"));
+    }
+    if params.token.is_some() || params.email.is_some() {
+        return Err(invalid("Only the token_hash and type should be provided"));
+    }
+    let recovery = match params.kind.as_deref() {
+        Some("signup" | "invite" | "email" | "magiclink") => false,
+        Some("recovery") => true,
+        _ => return Err(invalid("Verify requires a verification type")),
+    };
+    let expired = || {
+        ApiError::coded(
+            StatusCode::FORBIDDEN,
+            "otp_expired",
+            "Email link is invalid or has expired",
+        )
+    };
+    let tokens = {
+        let mut store = shared.write_store();
+        let field: fn(&User) -> &str = if recovery {
+            |u| &u.recovery_token
+        } else {
+            |u| &u.confirmation_token
+        };
+        let mut user = store
+            .find_by_token(&hash, field)
+            .ok_or_else(expired)?
+            .clone();
+        if recovery {
+            user.recovery_token.clear();
+        }
+        if user.confirmed_at.is_none() || !recovery {
+            confirm(flavor, &mut user);
+        }
+        let tokens = issue_tokens(shared, &mut store, &user);
+        store
+            .replace(user)
+            .ok_or_else(|| ApiError::internal("Error confirming user"))?;
+        tokens
+    };
+    shared.persist_api()?;
+    json_ok(&tokens)
+}
+
+/// `POST /token`: netlify/gotrue's form-encoded grants with OAuth-style errors, or
+/// supabase/auth's `?grant_type=` with a JSON body.
 pub async fn token(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let query = parse_form(query.as_deref().unwrap_or(""));
+    let tokens = match shared.flavor().token_encoding() {
+        TokenEncoding::Form => form_token(&shared, &headers, query, &body).await?,
+        TokenEncoding::QueryAndJson => json_token(&shared, &headers, &query, &body).await?,
+    };
+    shared.persist_api()?;
+    json_ok(&tokens)
+}
+
+async fn form_token(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: Vec<(String, String)>,
+    body: &[u8],
+) -> Result<TokenResponse, ApiError> {
     // Like Go's FormValue: form body values first, then the query string; other bodies are
     // not parsed at all.
     let is_form = headers
@@ -221,22 +321,51 @@ pub async fn token(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     let mut fields = if is_form {
-        parse_form(&String::from_utf8_lossy(&body))
+        parse_form(&String::from_utf8_lossy(body))
     } else {
         Vec::new()
     };
-    fields.extend(parse_form(query.as_deref().unwrap_or("")));
+    fields.extend(query);
     let get = |k: &str| first(&fields, k).unwrap_or("").to_owned();
-    let tokens = match get("grant_type").as_str() {
+    match get("grant_type").as_str() {
         "password" => {
-            let aud = anonymous_aud(&shared, &headers);
-            password_grant(&shared, &aud, &get("username"), get("password")).await?
+            let aud = anonymous_aud(shared, headers);
+            password_grant(shared, &aud, &get("username"), get("password")).await
         }
-        "refresh_token" => refresh_grant(&shared, &get("refresh_token"))?,
-        _ => return Err(ApiError::oauth("unsupported_grant_type", "")),
-    };
-    shared.persist_api()?;
-    json_ok(&tokens)
+        "refresh_token" => refresh_grant(shared, &get("refresh_token")),
+        _ => Err(ApiError::oauth("unsupported_grant_type", "")),
+    }
+}
+
+async fn json_token(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    body: &[u8],
+) -> Result<TokenResponse, ApiError> {
+    let params: TokenParams = decode_json(body).map_err(|_| {
+        ApiError::coded(
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+            "Could not parse request body as JSON",
+        )
+    })?;
+    match first(query, "grant_type").unwrap_or("") {
+        "password" => {
+            let aud = anonymous_aud(shared, headers);
+            let email = shared
+                .flavor()
+                .stored_email(params.email.as_deref().unwrap_or(""));
+            let password = params.password.unwrap_or_default();
+            password_grant(shared, &aud, &email, password).await
+        }
+        "refresh_token" => refresh_grant(shared, params.refresh_token.as_deref().unwrap_or("")),
+        other => Err(ApiError::coded(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            format!("unsupported_grant_type: {other}"),
+        )),
+    }
 }
 
 async fn password_grant(
@@ -245,36 +374,39 @@ async fn password_grant(
     email: &str,
     password: String,
 ) -> Result<TokenResponse, ApiError> {
-    let bad_credentials = || {
-        ApiError::oauth(
-            "invalid_grant",
-            "No user found with that email, or password invalid.",
-        )
-    };
+    let flavor = shared.flavor();
     let user = shared
         .read_store()
         .find_by_email(aud, email)
         .cloned()
-        .ok_or_else(bad_credentials)?;
+        .ok_or_else(|| flavor.bad_credentials())?;
     // The real server checks confirmation before the password.
     if user.confirmed_at.is_none() {
-        return Err(ApiError::oauth("invalid_grant", "Email not confirmed"));
+        return Err(flavor.email_not_confirmed());
     }
     // Users without a hash (seeded without a password) can never log in with one.
     let Some(hash) = user.password_hash.clone() else {
-        return Err(bad_credentials());
+        return Err(flavor.bad_credentials());
     };
     if !shared.hasher.verify(password, hash).await {
-        return Err(bad_credentials());
+        return Err(flavor.bad_credentials());
     }
     let mut store = shared.write_store();
     if store.get(&user.id).is_none() {
-        return Err(bad_credentials());
+        return Err(flavor.bad_credentials());
     }
-    Ok(issue_tokens(&mut store, &user, &shared.config.jwt_secret))
+    Ok(issue_tokens(shared, &mut store, &user))
 }
 
 fn refresh_grant(shared: &Shared, refresh_token: &str) -> Result<TokenResponse, ApiError> {
+    match shared.flavor().refresh_reuse() {
+        RefreshReuse::Refused => rotate_once(shared, refresh_token),
+        RefreshReuse::ParentReturnsActive => rotate_with_reuse(shared, refresh_token),
+    }
+}
+
+/// netlify/gotrue: the presented token is consumed and replaced.
+fn rotate_once(shared: &Shared, refresh_token: &str) -> Result<TokenResponse, ApiError> {
     if refresh_token.is_empty() {
         return Err(ApiError::oauth("invalid_request", "refresh_token required"));
     }
@@ -285,7 +417,37 @@ fn refresh_grant(shared: &Shared, refresh_token: &str) -> Result<TokenResponse, 
         return Err(ApiError::oauth("invalid_grant", "Refresh token expired"));
     }
     let user = store.get(&old.user_id).cloned().ok_or_else(invalid)?;
-    Ok(issue_tokens(&mut store, &user, &shared.config.jwt_secret))
+    Ok(issue_tokens(shared, &mut store, &user))
+}
+
+/// supabase/auth: the active token rotates, its parent answers the active token again, an
+/// older one revokes the session (`refresh_token_already_used`), and after logout none is
+/// found (`refresh_token_not_found`).
+fn rotate_with_reuse(shared: &Shared, refresh_token: &str) -> Result<TokenResponse, ApiError> {
+    let coded = |code, msg: &str| ApiError::coded(StatusCode::BAD_REQUEST, code, msg.to_owned());
+    if refresh_token.is_empty() {
+        return Err(coded("validation_failed", "refresh_token required"));
+    }
+    let not_found = || {
+        coded(
+            "refresh_token_not_found",
+            "Invalid Refresh Token: Refresh Token Not Found",
+        )
+    };
+    let mut store = shared.write_store();
+    let token = match store.rotate_refresh(refresh_token) {
+        Rotation::Rotated(token) | Rotation::Reused(token) => token,
+        Rotation::AlreadyUsed => {
+            return Err(coded(
+                "refresh_token_already_used",
+                "Invalid Refresh Token: Already Used",
+            ))
+        }
+        Rotation::NotFound => return Err(not_found()),
+    };
+    let issued = store.refresh(&token).cloned().ok_or_else(not_found)?;
+    let user = store.get(&issued.user_id).cloned().ok_or_else(not_found)?;
+    Ok(session_answer(shared, &user, &issued.session, token))
 }
 
 /// The user id in a token's `sub`.
@@ -307,7 +469,7 @@ pub async fn get_user(
     let id = claims_user_id(&claims)?;
     let store = shared.read_store();
     let user = store.get(&id).ok_or_else(ApiError::user_not_found)?;
-    json_ok(&UserOut::read(user))
+    json_ok(&UserOut::read(shared.flavor(), user))
 }
 
 /// `PUT /user`: all-or-nothing self update.
@@ -316,11 +478,15 @@ pub async fn update_user(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let flavor = shared.flavor();
     let id = claims_user_id(&require_user_token(&shared, &headers)?)?;
     let params: UserUpdateParams = decode_json(&body)
         .map_err(|e| ApiError::bad_request(format!("Could not read User Update params: {e}")))?;
     let new_hash = match params.password.as_deref().filter(|p| !p.is_empty()) {
-        Some(password) => Some(shared.hasher.hash(password.to_owned()).await?),
+        Some(password) => {
+            flavor.check_password_strength(password)?;
+            Some(shared.hasher.hash(password.to_owned()).await?)
+        }
         None => None,
     };
     let config = &shared.config;
@@ -336,7 +502,7 @@ pub async fn update_user(
             user.user_metadata.merge(data);
         }
         if let Some(app) = &params.app_metadata {
-            if !is_admin_for(current, &config.aud, &config.admin_group) {
+            if !is_admin_for(flavor, current, &config.aud, &config.admin_group) {
                 return Err(ApiError::unauthorized(
                     "Updating app_metadata requires admin privileges",
                 ));
@@ -344,7 +510,7 @@ pub async fn update_user(
             user.app_metadata.merge(app);
         }
         let change_token = params.email_change_token.unwrap_or_default();
-        let email = params.email.unwrap_or_default();
+        let email = flavor.stored_email(&params.email.unwrap_or_default());
         if !change_token.is_empty() {
             if change_token != user.email_change_token {
                 return Err(ApiError::unauthorized(
@@ -359,24 +525,23 @@ pub async fn update_user(
         } else if !email.is_empty() && email != user.email {
             shared.validate_email(&email)?;
             if store.find_by_email(&user.aud, &email).is_some() {
-                return Err(ApiError::email_taken());
+                return Err(flavor.email_taken());
             }
+            shared.reserve_mail()?;
             user.new_email = email.clone();
             user.email_change_token = random_token();
             user.email_change_sent_at = Some(now());
             mail = Some((email, user.email_change_token.clone()));
         }
         user.updated_at = now();
-        let response = json_ok(&UserOut::read(&user))?;
+        let response = json_ok(&UserOut::read(flavor, &user))?;
         store
             .replace(user)
             .ok_or_else(|| ApiError::internal("Error updating user"))?;
         response
     };
     if let Some((to, token)) = mail {
-        shared
-            .mailbox
-            .deliver(&config.site_url, MailKind::EmailChange, &to, &token);
+        shared.deliver(MailKind::EmailChange, &to, &token);
     }
     shared.persist_api()?;
     Ok(response)
@@ -420,11 +585,13 @@ pub async fn recover(
             return json_ok(&json!({}));
         };
         if sent_recently(found.recovery_sent_at) {
-            return Err(ApiError::new(
+            return Err(ApiError::coded(
                 StatusCode::TOO_MANY_REQUESTS,
+                "over_email_send_rate_limit",
                 "Rate limit exceeded, try again later",
             ));
         }
+        shared.reserve_mail()?;
         let mut user = found.clone();
         user.recovery_token = random_token();
         user.recovery_sent_at = Some(now());
@@ -434,12 +601,7 @@ pub async fn recover(
             .ok_or_else(|| ApiError::internal("Error recovering user"))?;
         sent
     };
-    shared.mailbox.deliver(
-        &shared.config.site_url,
-        MailKind::Recovery,
-        &sent.0,
-        &sent.1,
-    );
+    shared.deliver(MailKind::Recovery, &sent.0, &sent.1);
     shared.persist_api()?;
     json_ok(&json!({}))
 }

@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::flavor::Flavor;
 use super::state::{format_ts, parse_ts, Metadata, Timestamp, User};
 
-/// The User object as GoTrue renders it. Unset timestamps are omitted, not null.
+/// The User object as netlify/gotrue renders it. Unset timestamps are omitted, not null.
 #[derive(Debug, Serialize)]
-pub struct UserOut<'a> {
+pub struct NetlifyUser<'a> {
     pub id: Uuid,
     pub aud: &'a str,
     pub role: &'a str,
@@ -35,35 +36,118 @@ pub struct UserOut<'a> {
     pub updated_at: String,
 }
 
+/// The User object as supabase/auth renders it: `email_confirmed_at`, with the computed
+/// `confirmed_at` only on reads (§11: a PUT answer lacks it), `phone`, `identities`,
+/// `is_anonymous`.
+#[derive(Debug, Serialize)]
+pub struct SupabaseUser<'a> {
+    pub id: Uuid,
+    pub aud: &'a str,
+    pub role: &'a str,
+    pub email: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_confirmed_at: Option<String>,
+    pub phone: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmation_sent_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invited_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_sent_at: Option<String>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub new_email: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_change_sent_at: Option<String>,
+    pub app_metadata: &'a Metadata,
+    pub user_metadata: &'a Metadata,
+    pub identities: [(); 0],
+    pub created_at: String,
+    pub updated_at: String,
+    pub is_anonymous: bool,
+}
+
+/// A User object in the flavour's shape.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum UserOut<'a> {
+    Netlify(NetlifyUser<'a>),
+    Supabase(SupabaseUser<'a>),
+}
+
+/// When in its life a user is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// Read back from storage.
+    Read,
+    /// Right after a create, invite or signup, with or without given metadata.
+    Created { metadata_given: bool },
+    /// Right after an update.
+    Updated,
+}
+
 impl<'a> UserOut<'a> {
     /// The user as read back from storage (`user_metadata` is always an object).
-    pub fn read(user: &'a User) -> Self {
-        Self::render(user, true)
+    pub fn read(flavor: Flavor, user: &'a User) -> Self {
+        Self::render(flavor, user, Moment::Read)
     }
 
-    /// The user as returned right after create/invite/signup: `user_metadata` is `null`
-    /// unless the request supplied some.
-    pub fn fresh(user: &'a User, metadata_given: bool) -> Self {
-        Self::render(user, metadata_given)
+    /// The user as returned right after create/invite/signup: on netlify `user_metadata`
+    /// is `null` unless the request supplied some.
+    pub fn fresh(flavor: Flavor, user: &'a User, metadata_given: bool) -> Self {
+        Self::render(flavor, user, Moment::Created { metadata_given })
     }
 
-    fn render(user: &'a User, with_metadata: bool) -> Self {
+    /// The user as returned by an update.
+    pub fn updated(flavor: Flavor, user: &'a User) -> Self {
+        Self::render(flavor, user, Moment::Updated)
+    }
+
+    fn render(flavor: Flavor, user: &'a User, moment: Moment) -> Self {
         let ts = |t: Option<Timestamp>| t.map(format_ts);
-        UserOut {
-            id: user.id,
-            aud: &user.aud,
-            role: &user.role,
-            email: &user.email,
-            confirmed_at: ts(user.confirmed_at),
-            invited_at: ts(user.invited_at),
-            confirmation_sent_at: ts(user.confirmation_sent_at),
-            recovery_sent_at: ts(user.recovery_sent_at),
-            new_email: &user.new_email,
-            email_change_sent_at: ts(user.email_change_sent_at),
-            app_metadata: &user.app_metadata,
-            user_metadata: with_metadata.then_some(&user.user_metadata),
-            created_at: format_ts(user.created_at),
-            updated_at: format_ts(user.updated_at),
+        match flavor {
+            Flavor::Netlify => UserOut::Netlify(NetlifyUser {
+                id: user.id,
+                aud: &user.aud,
+                role: &user.role,
+                email: &user.email,
+                confirmed_at: ts(user.confirmed_at),
+                invited_at: ts(user.invited_at),
+                confirmation_sent_at: ts(user.confirmation_sent_at),
+                recovery_sent_at: ts(user.recovery_sent_at),
+                new_email: &user.new_email,
+                email_change_sent_at: ts(user.email_change_sent_at),
+                app_metadata: &user.app_metadata,
+                user_metadata: match moment {
+                    Moment::Created {
+                        metadata_given: false,
+                    } => None,
+                    _ => Some(&user.user_metadata),
+                },
+                created_at: format_ts(user.created_at),
+                updated_at: format_ts(user.updated_at),
+            }),
+            Flavor::Supabase => UserOut::Supabase(SupabaseUser {
+                id: user.id,
+                aud: &user.aud,
+                role: &user.role,
+                email: &user.email,
+                email_confirmed_at: ts(user.confirmed_at),
+                phone: "",
+                confirmation_sent_at: ts(user.confirmation_sent_at),
+                confirmed_at: ts(user.confirmed_at).filter(|_| moment == Moment::Read),
+                invited_at: ts(user.invited_at),
+                recovery_sent_at: ts(user.recovery_sent_at),
+                new_email: &user.new_email,
+                email_change_sent_at: ts(user.email_change_sent_at),
+                app_metadata: &user.app_metadata,
+                user_metadata: &user.user_metadata,
+                identities: [],
+                created_at: format_ts(user.created_at),
+                updated_at: format_ts(user.updated_at),
+                is_anonymous: false,
+            }),
         }
     }
 }
@@ -208,6 +292,11 @@ pub struct RefreshRecord {
     pub token: String,
     pub user_id: Uuid,
     pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Uuid>,
+    /// The token that replaced this one (supabase/auth keeps used tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<String>,
 }
 
 /// The state file written after every change.
@@ -227,8 +316,41 @@ pub struct AdminUserParams {
     pub email: Option<String>,
     pub password: Option<String>,
     pub confirm: Option<bool>,
+    pub email_confirm: Option<bool>,
     pub user_metadata: Option<Map<String, Value>>,
     pub app_metadata: Option<Map<String, Value>>,
+}
+
+impl AdminUserParams {
+    /// Whether the field that confirms on this flavour is `true` (the other is ignored).
+    pub fn confirms(&self, flavor: Flavor) -> bool {
+        let field = match flavor.confirm_field() {
+            "email_confirm" => self.email_confirm,
+            _ => self.confirm,
+        };
+        field == Some(true)
+    }
+}
+
+/// Body of supabase/auth's `POST /admin/generate_link`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct GenerateLinkParams {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub data: Option<Map<String, Value>>,
+    pub redirect_to: Option<String>,
+}
+
+/// JSON body of supabase/auth's `POST /token?grant_type=…`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TokenParams {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub refresh_token: Option<String>,
 }
 
 /// Body of `POST /invite`.
@@ -255,6 +377,8 @@ pub struct VerifyParams {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub token: Option<String>,
+    pub token_hash: Option<String>,
+    pub email: Option<String>,
     pub password: Option<String>,
 }
 
@@ -276,13 +400,17 @@ pub struct RecoverParams {
     pub email: Option<String>,
 }
 
-/// Successful `/token` and `/verify` response.
+/// Successful `/token` and `/verify` response; supabase/auth adds `expires_at` and `user`.
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
     pub refresh_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<Value>,
 }
 
 /// Decodes a JSON body like Go's `encoding/json`: unknown keys are ignored and top-level keys

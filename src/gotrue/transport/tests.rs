@@ -187,3 +187,26 @@ fn logged_bodies_mask_secret_fields_before_the_redactor_knows_them() {
         "other bodies are shown as they are"
     );
 }
+
+#[test]
+fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+    let now = httpdate::parse_http_date("Sun, 29 Nov 2026 18:00:00 GMT").expect("date");
+    let cases = [
+        ("120", Some(Duration::from_secs(120))),
+        (" 7 ", Some(Duration::from_secs(7))),
+        (
+            "Sun, 29 Nov 2026 18:00:30 GMT",
+            Some(Duration::from_secs(30)),
+        ),
+        ("Sun, 29 Nov 2026 17:59:00 GMT", Some(Duration::ZERO)),
+        (
+            "Sunday, 29-Nov-26 18:01:00 GMT",
+            Some(Duration::from_secs(60)),
+        ),
+        ("soon", None),
+        ("-5", None),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(retry_after_value(value, now), expected, "{value:?}");
+    }
+}

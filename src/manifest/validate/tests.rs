@@ -144,6 +144,35 @@ fn supabase_admin_roles_need_allow_admin_role() {
 }
 
 #[test]
+fn roles_listed_in_admin_roles_need_allow_admin_role_and_the_defaults_stay() {
+    let found = messages(
+        "version: 1\nname: s\npolicy: { admin_roles: [owner] }\nusers:\n  - email: a@example.com\n    role: owner\n  - email: b@example.com\n    role: admin\n  - email: c@example.com\n    role: editor\n",
+    );
+    assert_eq!(
+        found,
+        [
+            "user `a@example.com` would get the admin role `owner`, which controls every user of the instance",
+            "user `b@example.com` would get the admin role `admin`, which controls every user of the instance",
+        ]
+    );
+    let allowed = "version: 1\nname: s\npolicy: { admin_roles: [owner], allow_admin_role: true }\nusers:\n  - email: a@example.com\n    role: owner\n";
+    let validated = validate(allowed, Path::new("users.yaml")).expect("allowed");
+    assert_eq!(validated.manifest.policy.admin_roles, ["owner"]);
+    assert!(validated.manifest.policy.opens_admin_api(" owner "));
+    assert!(validated.manifest.policy.opens_admin_api("service_role"));
+    assert!(!validated.manifest.policy.opens_admin_api("editor"));
+}
+
+#[test]
+fn admin_roles_must_be_non_empty_strings() {
+    let found = messages("version: 1\nname: s\npolicy: { admin_roles: [\" \"] }\nusers: []\n");
+    assert_eq!(found, ["empty role in `policy.admin_roles`"]);
+    let found = messages("version: 1\nname: s\npolicy: { admin_roles: owner }\nusers: []\n");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("a list of strings"), "{found:#?}");
+}
+
+#[test]
 fn reserved_keys_admin_role_and_version() {
     let found = messages(
         "version: 2\nname: s\nusers:\n  - email: a@example.com\n    app_metadata: { roles: [x], provider: email, managed_by: me, team: t }\n    role: admin\n",
@@ -436,7 +465,7 @@ fn a_file_that_is_not_a_manifest_is_refused_without_its_content() {
 
 #[test]
 fn every_field_of_the_schema_is_read_as_serde_would_read_it() {
-    let source = "version: 1\nname: s\npolicy: { prune: all, max_deletes: 3, user_metadata: exact, app_metadata: exact, allow_admin_role: true, adopt: confirmed, ignore: [user_metadata.x] }\nusers:\n  - email: a@example.com\n    roles: [r, s]\n    user_metadata: { a: 1, n: { deep: [1.5, x, null, true] } }\n    app_metadata: { b: text }\n    create: password\n    password: { file: pw }\n    confirmed: false\n    role: admin\n    renamed_from: old@example.com\n    adopt: true\n  - email: b@example.com\n    roles: ~\n    confirmed: ~\n    create: invite\n";
+    let source = "version: 1\nname: s\npolicy: { prune: all, max_deletes: 3, user_metadata: exact, app_metadata: exact, allow_admin_role: true, admin_roles: [owner], adopt: confirmed, ignore: [user_metadata.x] }\nusers:\n  - email: a@example.com\n    roles: [r, s]\n    user_metadata: { a: 1, n: { deep: [1.5, x, null, true] } }\n    app_metadata: { b: text }\n    create: password\n    password: { file: pw }\n    confirmed: false\n    role: admin\n    renamed_from: old@example.com\n    adopt: true\n  - email: b@example.com\n    roles: ~\n    confirmed: ~\n    create: invite\n";
     for section in [
         crate::manifest::schema::Section::Root,
         crate::manifest::schema::Section::Policy,

@@ -38,3 +38,22 @@ pub async fn users(emulator: &Emulator) -> Vec<RemoteUser> {
 pub fn binary(emulator: &Emulator) -> assert_cmd::Command {
     super::binary::against(&emulator.url(), &emulator.config().operator_token)
 }
+
+/// Starts a supabase-flavoured emulator (`config.flavor` is overridden) on port 0.
+pub async fn start_supabase(config: EmulatorConfig) -> Emulator {
+    start(EmulatorConfig {
+        flavor: gotrue_emulator::Flavor::Supabase,
+        ..config
+    })
+    .await
+}
+
+/// The binary pointed at a supabase-flavoured `emulator` the way a hosted project is used:
+/// the `/auth/v1` URL and a `service_role` key. The flavour is left to detection.
+pub fn supabase_binary(emulator: &Emulator) -> assert_cmd::Command {
+    let mut command = super::binary::gotrue_sync();
+    command
+        .env("GOTRUE_URL", emulator.api_url())
+        .env("GOTRUE_ADMIN_TOKEN", emulator.admin_key());
+    command
+}

@@ -1,6 +1,7 @@
 //! Drives the GoTrue emulator over real HTTP on 127.0.0.1 (port 0).
 
 mod netlify_fidelity;
+mod supabase_fidelity;
 
 use std::collections::HashSet;
 
