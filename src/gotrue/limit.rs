@@ -1,10 +1,12 @@
 //! How many requests may be in flight: a controller that finds the concurrency the server
 //! sustains. It starts with one request and judges the answers a round at a time (one round =
-//! as many answers as the limit). A round's latency is compared with what the same requests
-//! cost uncontended: each kind of request (method and route: a page of users, an invite, an
-//! update) has its own uncontended time, the fastest answer of that kind seen so far, since an
-//! invite that hashes a password costs the server far more than the update that follows it.
-//! The round's ratio is its summed latency over the summed uncontended times of its requests.
+//! as many answers as the limit, at least [`SHORTEST_ROUND`] past slow start). A round's
+//! latency is compared with what the same requests cost uncontended: each kind of request
+//! (method and route: a page of users, an invite, an update) has its own uncontended time,
+//! since an invite that hashes a password costs the server far more than the update that
+//! follows it. The first request of each kind goes alone, once nothing else is in flight, to
+//! measure that time; any faster answer of the kind later lowers it. The round's ratio is its
+//! summed latency over the summed uncontended times of its requests.
 //!
 //! - Flat (ratio ≤ [`FLAT`]): grow — doubling while nothing has been refused and latency
 //!   stays within [`SLOW_START_FLAT`] (slow start), then by a quarter (at least one).
