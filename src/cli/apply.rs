@@ -9,6 +9,7 @@ use super::connect::ServerArgs;
 use super::error::{CliError, ExitStatus};
 use super::output::Show;
 use super::plan::ReinviteArgs;
+use crate::gotrue::LimitMode;
 use crate::ops::apply::{apply, ApplyOutcome, ApplyRequest, PlanSource, Prompter};
 use crate::ops::{Interrupts, OpsError};
 use crate::render::{apply_summary, Printer};
@@ -41,6 +42,11 @@ pub struct ApplyArgs {
     /// one and grows while answers stay fast, and drops on 429, 5xx or climbing latency.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..), env = "GOTRUE_SYNC_PARALLELISM")]
     pub parallelism: u16,
+    /// Keep --parallelism requests in flight instead of following the server's latency
+    /// (still halved while the server refuses requests with 429 or 5xx): for measurements,
+    /// and for servers whose latency says nothing about their load.
+    #[arg(long, env = "GOTRUE_SYNC_FIXED_PARALLELISM")]
+    pub fixed_parallelism: bool,
     /// Stop starting new changes after the first failure.
     #[arg(long, env = "GOTRUE_SYNC_FAIL_FAST")]
     pub fail_fast: bool,
@@ -57,9 +63,16 @@ pub async fn run(
     verbose: bool,
 ) -> Result<ExitStatus, CliError> {
     let parallelism = usize::from(args.parallelism);
-    let client =
-        args.server
-            .admin_client(&args.server.transport(parallelism)?, parallelism, printer)?;
+    let in_flight = if args.fixed_parallelism {
+        LimitMode::Fixed
+    } else {
+        LimitMode::Adaptive
+    };
+    let client = args.server.admin_client(
+        &args.server.transport(parallelism, in_flight)?,
+        parallelism,
+        printer,
+    )?;
     let source = match (&args.plan, args.files.as_slice()) {
         (Some(path), _) => PlanSource::Saved(path.clone()),
         (None, [_, ..]) => PlanSource::Manifest {

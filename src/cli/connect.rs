@@ -8,7 +8,8 @@ use clap::Args;
 
 use super::error::CliError;
 use crate::gotrue::{
-    AdminClient, AdminCredentials, FlavorChoice, RetryPolicy, Transport, TransportOptions,
+    AdminClient, AdminCredentials, FlavorChoice, LimitMode, RetryPolicy, Transport,
+    TransportOptions,
 };
 use crate::render::Printer;
 use crate::secret::{Redactor, Secret, SecretSource, SystemSecrets};
@@ -133,8 +134,12 @@ pub fn credentials_from(source: &dyn SecretSource) -> Result<AdminCredentials, C
 impl ServerArgs {
     /// The one transport of the run: every client of a command sends through it, so the HTTP
     /// client is built once and every message passes one redactor. At most `parallelism`
-    /// requests are in flight.
-    pub fn transport(&self, parallelism: usize) -> Result<Arc<Transport>, CliError> {
+    /// requests are in flight; `in_flight` says whether fewer are sent while latency climbs.
+    pub fn transport(
+        &self,
+        parallelism: usize,
+        in_flight: LimitMode,
+    ) -> Result<Arc<Transport>, CliError> {
         let options = TransportOptions {
             aud: self.aud.clone(),
             timeout: self.timeout,
@@ -145,6 +150,7 @@ impl ServerArgs {
             ca_certs: self.ca_cert.clone(),
             allow_insecure_http: self.allow_insecure_http,
             max_in_flight: parallelism,
+            in_flight,
         };
         Ok(Transport::new(&self.url, options, Redactor::new())?)
     }

@@ -7,6 +7,7 @@ use clap::Args;
 use super::connect::ServerArgs;
 use super::error::{CliError, ExitStatus};
 use super::output::Show;
+use crate::gotrue::LimitMode;
 use crate::ops::export::{export, ExportRequest};
 use crate::render::{export_yaml, Printer};
 
@@ -34,9 +35,9 @@ pub struct ExportArgs {
 
 /// Runs `export`.
 pub async fn run(args: &ExportArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
-    let client = args
-        .server
-        .admin_client(&args.server.transport(8)?, 8, printer)?;
+    let client =
+        args.server
+            .admin_client(&args.server.transport(8, LimitMode::Adaptive)?, 8, printer)?;
     let request = ExportRequest {
         name: args.name.clone(),
         managed_only: args.managed_only,

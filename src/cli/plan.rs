@@ -7,6 +7,7 @@ use clap::Args;
 use super::connect::ServerArgs;
 use super::error::{CliError, ExitStatus};
 use super::output::Show;
+use crate::gotrue::LimitMode;
 use crate::identity::Collation;
 use crate::ops::plan::{plan, PlanRequest};
 use crate::plan::{PlanOptions, Target};
@@ -89,9 +90,11 @@ impl ReinviteArgs {
 pub async fn run(args: &PlanArgs, verbose: u8, printer: &Printer) -> Result<ExitStatus, CliError> {
     let files = super::manifest_paths(&args.paths, &args.files)?;
     let parallelism = usize::from(args.parallelism);
-    let client =
-        args.server
-            .admin_client(&args.server.transport(parallelism)?, parallelism, printer)?;
+    let client = args.server.admin_client(
+        &args.server.transport(parallelism, LimitMode::Adaptive)?,
+        parallelism,
+        printer,
+    )?;
     let format = if args.json {
         PlanFormat::Json
     } else {

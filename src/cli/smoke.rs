@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::connect::ServerArgs;
 use super::error::{CliError, ExitStatus};
-use crate::gotrue::{Flavor, GotrueError, UserClient};
+use crate::gotrue::{Flavor, GotrueError, LimitMode, UserClient};
 use crate::ops::smoke::{smoke, SmokeRequest};
 use crate::ops::{Event, Observer};
 use crate::render::{smoke_json, smoke_junit, smoke_latency_table, smoke_table, Printer};
@@ -76,7 +76,7 @@ impl From<FlowArg> for Flow {
 
 /// Runs `smoke`: exit 0 when every step of every run passed, 1 otherwise.
 pub async fn run(args: &SmokeArgs, printer: &Printer) -> Result<ExitStatus, CliError> {
-    let transport = args.server.transport(1)?;
+    let transport = args.server.transport(1, LimitMode::Adaptive)?;
     let admin = args.server.optional_admin_client(&transport, 1, printer)?;
     let flows: Vec<Flow> = args.flow.iter().copied().map(Flow::from).collect();
     let needs_admin = flows.contains(&Flow::Invite)

@@ -1,11 +1,30 @@
 //! How many requests may be in flight: a controller that finds the concurrency the server
-//! sustains. It starts with one request, which measures the uncontended answer time, and
-//! doubles each round (one round = as many answers as the limit) while answers stay within
-//! twice that time (slow start), then grows by one per round. It halves on a refusal (429
-//! without a mail limit, 5xx) and cuts by a quarter when a round's mean latency climbs past
-//! twice the uncontended level: the sign of a server that is busy rather than refusing
-//! (GoTrue hashes passwords with bcrypt on every invite). Bounded by the configured maximum
-//! (`--parallelism`).
+//! sustains. It starts with one request and judges the answers a round at a time (one round =
+//! as many answers as the limit, at least [`SHORTEST_ROUND`] past slow start). A round's
+//! latency is compared with what the same requests cost uncontended: each kind of request
+//! (method and route: a page of users, an invite, an update) has its own uncontended time,
+//! since an invite that hashes a password costs the server far more than the update that
+//! follows it. The first request of each kind goes alone, once nothing else is in flight, to
+//! measure that time; any faster answer of the kind later lowers it. The round's ratio is its
+//! summed latency over the summed uncontended times of its requests.
+//!
+//! - Flat (ratio ≤ [`FLAT`]): grow — doubling while nothing has been refused and latency
+//!   stays within [`SLOW_START_FLAT`] (slow start), then by a quarter (at least one).
+//! - Climbing (ratio > [`CLIMBING`]): the server is busy rather than refusing (GoTrue hashes
+//!   passwords with bcrypt on every invite): cut to the limit at which the round would have
+//!   sat at [`FLAT`], assuming latency grows with the number in flight.
+//! - In between: hold. A CPU-bound server settles here, about one request queued per core.
+//! - Refused (429 without a mail limit, 5xx): halve.
+//!
+//! A limit at which latency climbed is the ceiling: growth stops below it, and it is tried
+//! again only after [`FIRST_PATIENCE`] flat rounds, twice as many after each try that climbs
+//! again, so that probing a server already at capacity costs few slow answers. A flat round
+//! at the ceiling lifts it. Uncontended times get [`JITTER`] added, so that
+//! answers of a millisecond or two are not judged by scheduling noise.
+//!
+//! Bounded by the configured maximum (`--parallelism`). [`LimitMode::Fixed`] turns the latency
+//! judgement off (start at the maximum, halve on refusals, grow back by one a round): a
+//! control for measuring, and for servers whose latency says nothing about their load.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -14,32 +33,61 @@ use tokio::sync::Notify;
 
 use super::transport::Attempt;
 
-/// Where the controller starts: one request alone shows the uncontended answer time.
-const INITIAL_LIMIT: usize = 1;
+/// Latency at or below this multiple of the uncontended time is flat: room to grow.
+const FLAT: f64 = 1.25;
 
-/// Latency above this multiple of the uncontended level counts as "climbing".
-const LATENCY_CLIMB: f64 = 2.0;
+/// Latency above this multiple of the uncontended time has climbed: cut.
+const CLIMBING: f64 = 1.6;
+
+/// Slow start doubles only while latency stays within this multiple: a server that is
+/// already slowing down is approached by a quarter at a time.
+const SLOW_START_FLAT: f64 = 1.1;
+
+/// Past slow start, a round is at least this many answers.
+const SHORTEST_ROUND: usize = 4;
+
+/// How the limit moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitMode {
+    /// Start at one request and follow latency and refusals (the default).
+    Adaptive,
+    /// Start at the maximum and leave it there unless the server refuses requests.
+    Fixed,
+}
 
 /// The pure controller: no clock, no I/O; latencies come in with the signals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Control {
+    mode: LimitMode,
     current: usize,
     max: usize,
-    /// Successes since the limit last changed.
+    /// Successes since the limit was last judged.
     successes: usize,
-    /// Still doubling: nothing has been refused and latency has not climbed yet.
+    /// Answers still to come from requests sent before the last cut: they show the load
+    /// that was cut, so they are not judged again.
+    settling: usize,
+    /// Still doubling: nothing has been refused and latency has not risen yet.
     slow_start: bool,
-    /// Sum of the latencies of this round's answers, in seconds.
+    /// This round's summed latency and the summed uncontended times of its requests, in s.
     round_latency: f64,
-    /// The lowest mean latency of a round: the server's uncontended answer time.
-    baseline: Option<f64>,
+    round_uncontended: f64,
+    /// The fastest answer seen for each kind of request: its uncontended time, in seconds.
+    uncontended: Vec<(u64, f64)>,
+    /// The lowest limit at which latency climbed (`usize::MAX`: none since it last held).
+    ceiling: usize,
+    /// Flat rounds to wait below the ceiling before trying it again, and those waited.
+    patience: usize,
+    flat_rounds: usize,
+    /// A request of this kind is being measured: it was sent alone, and nothing else goes
+    /// until it is answered.
+    measuring: Option<u64>,
 }
 
 /// What one request said about the server's capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
-    /// Answered normally, in this time.
-    Success(Duration),
+    /// Answered normally, in `latency`; `kind` tells requests that cost the server alike.
+    Success { kind: u64, latency: Duration },
     /// Refused for load (429 without a mail limit, 5xx): send less.
     Refused,
     /// Tells nothing about load (a 4xx of the request itself, a transport fault).
@@ -47,8 +95,8 @@ pub enum Signal {
 }
 
 impl Signal {
-    /// The signal of one attempt that took `elapsed`.
-    pub fn of(attempt: Attempt, elapsed: Duration) -> Signal {
+    /// The signal of one attempt of a request of `kind` that took `elapsed`.
+    pub fn of(attempt: Attempt, kind: u64, elapsed: Duration) -> Signal {
         match attempt {
             Attempt::Answered {
                 mail_limit: true, ..
@@ -59,23 +107,48 @@ impl Signal {
             } => Signal::Refused,
             Attempt::Answered {
                 status: 200..=299, ..
-            } => Signal::Success(elapsed),
+            } => Signal::Success {
+                kind,
+                latency: elapsed,
+            },
             _ => Signal::Neutral,
         }
     }
 }
 
+/// The shortest latency taken into account, so that a ratio never divides by zero.
+const SHORTEST: f64 = 1e-6;
+
+/// Added to every uncontended time: a request that answers in a millisecond or two is not
+/// "climbing" when scheduling on a busy client delays it by another, in seconds.
+const JITTER: f64 = 0.002;
+
+/// Flat rounds before the first probe of a limit at which latency climbed, and the most
+/// (the wait doubles with each probe that fails).
+const FIRST_PATIENCE: usize = 8;
+const MOST_PATIENCE: usize = 1024;
+
 impl Control {
     /// A controller bounded by `max` (at least 1).
-    pub fn new(max: usize) -> Self {
+    pub fn new(max: usize, mode: LimitMode) -> Self {
         let max = max.max(1);
         Control {
-            current: INITIAL_LIMIT.min(max),
+            mode,
+            current: match mode {
+                LimitMode::Adaptive => 1,
+                LimitMode::Fixed => max,
+            },
             max,
             successes: 0,
-            slow_start: true,
+            settling: 0,
+            slow_start: mode == LimitMode::Adaptive,
             round_latency: 0.0,
-            baseline: None,
+            round_uncontended: 0.0,
+            uncontended: Vec::new(),
+            ceiling: usize::MAX,
+            patience: FIRST_PATIENCE,
+            flat_rounds: 0,
+            measuring: None,
         }
     }
 
@@ -84,37 +157,150 @@ impl Control {
         self.current
     }
 
+    /// Whether a request of `kind` may be sent now, with `in_flight` requests in flight and
+    /// `unmeasured_waiting` requests of kinds not yet measured waiting (this one included).
+    /// The first request of each kind goes alone, once nothing else is in flight, so that
+    /// its answer shows what the kind costs uncontended; the others wait for it.
+    pub fn admit(&mut self, kind: u64, in_flight: usize, unmeasured_waiting: usize) -> bool {
+        if self.mode == LimitMode::Fixed {
+            return in_flight < self.current;
+        }
+        if self.measuring.is_some() {
+            return false;
+        }
+        if !self.is_measured(kind) {
+            if in_flight == 0 {
+                self.measuring = Some(kind);
+            }
+            return in_flight == 0;
+        }
+        // Known kinds wait while an unmeasured one waits for the requests in flight to end.
+        unmeasured_waiting == 0 && in_flight < self.current
+    }
+
+    /// Whether requests of `kind` have been answered: their uncontended time is known.
+    pub fn is_measured(&self, kind: u64) -> bool {
+        self.mode == LimitMode::Fixed || self.uncontended.iter().any(|(k, _)| *k == kind)
+    }
+
     /// Takes one signal into account.
     pub fn observe(&mut self, signal: Signal) {
+        if let Some(kind) = self.measuring.take() {
+            // The request sent alone: its answer is the kind's uncontended time, and says
+            // nothing about load. Any other outcome leaves the kind to be measured again.
+            if let Signal::Success { latency, .. } = signal {
+                self.uncontended
+                    .push((kind, latency.as_secs_f64().max(SHORTEST)));
+            }
+            return;
+        }
         match signal {
             Signal::Refused => {
                 self.current = (self.current / 2).max(1);
                 self.successes = 0;
                 self.round_latency = 0.0;
+                self.round_uncontended = 0.0;
                 self.slow_start = false;
             }
-            Signal::Success(latency) => {
-                self.round_latency += latency.as_secs_f64();
-                self.successes += 1;
-                // One decision per round of `current` answers, so one burst is judged once.
-                if self.successes < self.current {
+            Signal::Success { kind, latency } => {
+                let latency = latency.as_secs_f64().max(SHORTEST);
+                let uncontended = self.uncontended_time(kind, latency);
+                if self.settling > 0 {
+                    self.settling -= 1;
                     return;
                 }
-                let mean = self.round_latency / self.successes as f64;
+                self.round_latency += latency;
+                self.round_uncontended += uncontended + JITTER;
+                self.successes += 1;
+                // One decision per round of `current` answers, so one burst is judged once;
+                // past slow start, at least a few answers, so that a round of one or two
+                // (a cheap request beside an expensive one) is not read as the server's load.
+                let round = if self.slow_start {
+                    self.current
+                } else {
+                    self.current.max(SHORTEST_ROUND)
+                };
+                if self.successes < round {
+                    return;
+                }
+                let ratio = self.round_latency / self.round_uncontended;
                 self.successes = 0;
                 self.round_latency = 0.0;
-                let baseline = self.baseline.map_or(mean, |b| b.min(mean));
-                self.baseline = Some(baseline);
-                if mean > LATENCY_CLIMB * baseline && baseline > 0.0 {
-                    self.current = (self.current * 3 / 4).max(1);
-                    self.slow_start = false;
-                } else if self.slow_start {
-                    self.current = (self.current * 2).min(self.max);
-                } else {
-                    self.current = (self.current + 1).min(self.max);
+                self.round_uncontended = 0.0;
+                let next = match self.mode {
+                    LimitMode::Fixed => self.current + 1,
+                    LimitMode::Adaptive => self.judge(ratio),
                 }
+                .clamp(1, self.max);
+                if next < self.current {
+                    self.settling = self.current;
+                }
+                self.current = next;
             }
             Signal::Neutral => {}
+        }
+    }
+
+    /// The fastest answer of `kind` so far, `latency` included.
+    fn uncontended_time(&mut self, kind: u64, latency: f64) -> f64 {
+        match self.uncontended.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, fastest)) => {
+                *fastest = fastest.min(latency);
+                *fastest
+            }
+            None => {
+                self.uncontended.push((kind, latency));
+                latency
+            }
+        }
+    }
+
+    /// The next limit after a round whose latency was `ratio` times the uncontended time.
+    fn judge(&mut self, ratio: f64) -> usize {
+        let current = self.current;
+        if ratio > CLIMBING {
+            self.slow_start = false;
+            self.patience = if current >= self.ceiling {
+                // A probe of the ceiling failed again: wait twice as long before the next.
+                (self.patience * 2).min(MOST_PATIENCE)
+            } else {
+                FIRST_PATIENCE
+            };
+            self.ceiling = self.ceiling.min(current);
+            self.flat_rounds = 0;
+            // Latency grows about in proportion to the requests in flight once the server is
+            // saturated: this is where the round would have been flat.
+            return ((current as f64 * FLAT / ratio) as usize).min(current - 1);
+        }
+        if ratio > FLAT {
+            self.slow_start = false;
+            return current;
+        }
+        if current >= self.ceiling {
+            // Flat where latency climbed before: the server got faster, or the load that
+            // made it climb is gone, so nothing holds the limit below this any more.
+            self.ceiling = usize::MAX;
+            self.patience = FIRST_PATIENCE;
+        }
+        if ratio > SLOW_START_FLAT {
+            self.slow_start = false;
+        }
+        let grown = if self.slow_start {
+            current * 2
+        } else {
+            current + (current / 4).max(1)
+        };
+        if grown < self.ceiling {
+            return grown;
+        }
+        // Reaching the limit at which latency climbed is a probe, and a probe that fails
+        // puts every request of its round past the goal: probe after `patience` flat rounds.
+        self.flat_rounds += 1;
+        if self.flat_rounds > self.patience {
+            self.flat_rounds = 0;
+            self.ceiling
+        } else {
+            (self.ceiling - 1).max(current)
         }
     }
 }
@@ -122,6 +308,8 @@ impl Control {
 struct State {
     control: Control,
     in_flight: usize,
+    /// Requests of kinds not measured yet that wait to go alone.
+    unmeasured_waiting: usize,
 }
 
 /// The controller as a gate that requests pass.
@@ -142,12 +330,29 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// Counts a request of an unmeasured kind as waiting, for as long as it waits (also when
+/// its future is dropped while waiting).
+struct Waiting<'a> {
+    limit: &'a AdaptiveLimit,
+    counted: bool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.counted {
+            self.limit.with(|state| state.unmeasured_waiting -= 1);
+            self.limit.released.notify_waiters();
+        }
+    }
+}
+
 impl AdaptiveLimit {
-    pub fn new(max: usize) -> Self {
+    pub fn new(max: usize, mode: LimitMode) -> Self {
         AdaptiveLimit {
             state: Mutex::new(State {
-                control: Control::new(max),
+                control: Control::new(max, mode),
                 in_flight: 0,
+                unmeasured_waiting: 0,
             }),
             released: Notify::new(),
         }
@@ -165,17 +370,38 @@ impl AdaptiveLimit {
         self.with(|state| state.control.current())
     }
 
-    /// Waits until fewer requests than the limit are in flight.
-    pub async fn acquire(&self) -> Permit<'_> {
+    /// Waits until the controller admits a request of `kind` (see [`Control::admit`]).
+    pub async fn acquire(&self, kind: u64) -> Permit<'_> {
+        let mut waiting = Waiting {
+            limit: self,
+            counted: false,
+        };
         loop {
             // Registered before the check, so a release in between is not missed.
             let released = self.released.notified();
             let admitted = self.with(|state| {
-                let free = state.in_flight < state.control.current();
-                if free {
-                    state.in_flight += 1;
+                let unmeasured = !state.control.is_measured(kind);
+                if unmeasured != waiting.counted {
+                    // Counted while its kind is unmeasured: not after another request of the
+                    // kind has been measured, nor once it goes itself.
+                    if unmeasured {
+                        state.unmeasured_waiting += 1;
+                    } else {
+                        state.unmeasured_waiting -= 1;
+                    }
+                    waiting.counted = unmeasured;
                 }
-                free
+                let admitted = state
+                    .control
+                    .admit(kind, state.in_flight, state.unmeasured_waiting);
+                if admitted {
+                    state.in_flight += 1;
+                    if waiting.counted {
+                        state.unmeasured_waiting -= 1;
+                        waiting.counted = false;
+                    }
+                }
+                admitted
             });
             if admitted {
                 return Permit { limit: self };
@@ -184,9 +410,9 @@ impl AdaptiveLimit {
         }
     }
 
-    /// Feeds one attempt's outcome to the controller.
-    pub fn record(&self, attempt: Attempt, elapsed: Duration) {
-        let signal = Signal::of(attempt, elapsed);
+    /// Feeds the outcome of one attempt of a request of `kind` to the controller.
+    pub fn record(&self, attempt: Attempt, kind: u64, elapsed: Duration) {
+        let signal = Signal::of(attempt, kind, elapsed);
         let changed = self.with(|state| {
             let before = state.control.current();
             state.control.observe(signal);

@@ -17,7 +17,7 @@ pub use flavor::{
     AuthHeaders, DetectError, Flavor, FlavorChoice, MetadataMap, RotationCheck, ServerError,
     TokenEncoding, VerifyEncoding,
 };
-pub use limit::{Control, Signal};
+pub use limit::{Control, LimitMode, Signal};
 pub use link::{GenerateLinkRequest, GeneratedLink, LinkKind};
 pub use transport::{decide, Attempt, RetryPolicy, Rule, Step, Transport, TransportOptions, Wait};
 pub use user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};

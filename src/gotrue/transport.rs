@@ -16,7 +16,7 @@ use reqwest::{Method, Url};
 
 use super::error::{GotrueError, RequestLabel};
 use super::flavor::{AuthHeaders, ServerError};
-use super::limit::AdaptiveLimit;
+use super::limit::{AdaptiveLimit, LimitMode};
 use crate::secret::{Redactor, Secret};
 
 /// Retry behaviour for transient failures.
@@ -153,6 +153,21 @@ pub fn decide(attempt: Attempt, rule: Rule, number: u32, max_retries: u32) -> St
     }
 }
 
+/// Which requests cost the server alike, for the in-flight limit: the method and the route
+/// (the path's first two segments, so `PUT /admin/users/{id}` is one kind for every user).
+fn request_kind(call: &Call<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let route_end = call
+        .path
+        .match_indices('/')
+        .nth(2)
+        .map_or(call.path.len(), |(at, _)| at);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    call.method.as_str().hash(&mut hasher);
+    call.path[..route_end].hash(&mut hasher);
+    hasher.finish()
+}
+
 /// Connection settings shared by every client of one run.
 #[derive(Debug, Clone)]
 pub struct TransportOptions {
@@ -166,9 +181,11 @@ pub struct TransportOptions {
     pub ca_certs: Vec<PathBuf>,
     /// Allow `http://` to a host that is not loopback (the bearer token travels in clear).
     pub allow_insecure_http: bool,
-    /// Most requests in flight at once; the transport lowers this while the server refuses
-    /// requests (429) and raises it again as they succeed.
+    /// Most requests in flight at once. Within it the transport finds the number the server
+    /// sustains, unless `in_flight` is [`LimitMode::Fixed`].
     pub max_in_flight: usize,
+    /// Whether the number in flight follows the server's latency ([`LimitMode::Adaptive`]).
+    pub in_flight: LimitMode,
 }
 
 impl Default for TransportOptions {
@@ -180,6 +197,7 @@ impl Default for TransportOptions {
             ca_certs: Vec::new(),
             allow_insecure_http: false,
             max_in_flight: 32,
+            in_flight: LimitMode::Adaptive,
         }
     }
 }
@@ -329,7 +347,7 @@ impl Transport {
             aud: options.aud,
             retry: options.retry,
             redactor,
-            limit: AdaptiveLimit::new(options.max_in_flight),
+            limit: AdaptiveLimit::new(options.max_in_flight, options.in_flight),
             requests: AtomicU64::new(0),
         }))
     }
@@ -383,10 +401,11 @@ impl Transport {
             number += 1;
             let headers = auth.headers().await?;
             let (attempt, result) = {
-                let _permit = self.limit.acquire().await;
-                let started = std::time::Instant::now();
-                let (attempt, result) = self.attempt(call, &url, &headers, auth, &parse).await;
-                self.limit.record(attempt, started.elapsed());
+                let kind = request_kind(call);
+                let _permit = self.limit.acquire(kind).await;
+                let (attempt, result, answered_in) =
+                    self.attempt(call, &url, &headers, auth, &parse).await;
+                self.limit.record(attempt, kind, answered_in);
                 (attempt, result)
             };
             match (
@@ -427,7 +446,7 @@ impl Transport {
         headers: &AuthHeaders,
         auth: &impl Authorize,
         parse: &impl Fn(&Answer) -> Result<T, String>,
-    ) -> (Attempt, Result<T, GotrueError>) {
+    ) -> (Attempt, Result<T, GotrueError>, Duration) {
         let mut request = self.http.request(call.method.clone(), url.clone());
         if !call.query.is_empty() {
             request = request.query(call.query);
@@ -468,7 +487,7 @@ impl Transport {
                     detail: self.redactor.redact(&describe_transport_error(&error)),
                     not_sent: attempt == Attempt::NotSent,
                 };
-                return (attempt, Err(error));
+                return (attempt, Err(error), started.elapsed());
             }
         };
         let status = response.status().as_u16();
@@ -484,15 +503,18 @@ impl Transport {
                     ),
                     not_sent: false,
                 };
-                return (Attempt::Truncated { status }, Err(error));
+                return (Attempt::Truncated { status }, Err(error), started.elapsed());
             }
         };
+        // The server's answer time, without our parsing of it: what the in-flight limit
+        // judges the server's load by.
+        let answered_in = started.elapsed();
         // `-v`: each request with its status and time; `-vv`: the answer too, redacted.
         // Headers never: they carry the credential.
         tracing::info!(
             request = %call.label,
             status,
-            ms = started.elapsed().as_millis() as u64,
+            ms = answered_in.as_millis() as u64,
             "answered"
         );
         tracing::debug!(request = %call.label, body = %self.loggable_body(&body), "answer");
@@ -506,6 +528,7 @@ impl Transport {
                         mail_limit: false,
                     },
                     Ok(value),
+                    answered_in,
                 ),
                 Err(detail) => (
                     Attempt::Malformed,
@@ -513,6 +536,7 @@ impl Transport {
                         request: call.label.clone(),
                         detail: self.redactor.redact(&detail),
                     }),
+                    answered_in,
                 ),
             };
         }
@@ -540,7 +564,7 @@ impl Transport {
             retry_after: retry_after(&headers),
             mail_limit,
         };
-        (attempt, Err(error))
+        (attempt, Err(error), answered_in)
     }
 
     /// `path` below the root; the root's own path (`/.netlify/identity`) is kept.
