@@ -8,7 +8,6 @@ use super::connect::ServerArgs;
 use super::error::{CliError, ExitStatus};
 use super::output::Show;
 use crate::gotrue::LimitMode;
-use crate::identity::Collation;
 use crate::ops::plan::{plan, PlanRequest};
 use crate::plan::{PlanOptions, Target};
 use crate::render::{
@@ -79,7 +78,6 @@ impl ReinviteArgs {
         PlanOptions {
             reinvite_pending_older_than: self.reinvite_pending_older_than,
             now: crate::gotrue::unix_now(),
-            collation: Collation::Utf8mb4UnicodeCi,
             target: Target::new(&server.url, server.aud.as_deref(), "netlify"),
             ..PlanOptions::default()
         }

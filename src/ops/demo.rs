@@ -105,7 +105,6 @@ async fn run_against(
         .with_flavor(FlavorChoice::from(flavor))?;
     let options = PlanOptions {
         flavor,
-        collation: flavor.collation(),
         ..PlanOptions::default()
     };
 

@@ -89,7 +89,6 @@ pub(crate) async fn load_and_plan(
     let flavor = client.flavor().await?;
     let mut options = PlanOptions {
         flavor,
-        collation: flavor.collation(),
         ..options.clone()
     };
     options.target.flavor = flavor.name().to_owned();

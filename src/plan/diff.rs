@@ -26,15 +26,13 @@ pub struct PlanOptions {
     pub reinvite_pending_older_than: Option<std::time::Duration>,
     /// "Now" in Unix seconds, passed in so that the plan stays a pure function.
     pub now: u64,
-    /// How the server decides that two addresses collide (from its flavour).
-    pub collation: Collation,
     /// The server the plan is made against, recorded in the plan.
     pub target: Target,
     /// How many threads large manifests are matched on; `None`: one per core, up to four.
     /// The plan is the same for any count.
     pub threads: Option<std::num::NonZeroUsize>,
     /// The server's flavour: which metadata keys it writes itself, and so never compares or
-    /// removes.
+    /// removes, and how it decides that two addresses collide.
     pub flavor: Flavor,
 }
 
@@ -49,7 +47,7 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
     let marker = marker_for(&desired.name);
     let policy = &desired.policy;
     let by_email = index_by_email(actual);
-    let by_fold = index_by_fold(actual, options.collation);
+    let by_fold = index_by_fold(actual, options.flavor.collation());
     // Only renames need the set of listed addresses.
     let desired_keys: HashSet<Cow<'_, str>> =
         if desired.users.iter().any(|u| u.renamed_from.is_some()) {
@@ -188,7 +186,7 @@ fn index_by_fold(actual: &[RemoteUser], collation: Collation) -> HashMap<Cow<'_,
 /// The server account that `email` would collide with on creation although it is another
 /// account (same fold, different key), if any.
 fn colliding<'a>(email: &str, context: &Context<'a>) -> Option<&'a RemoteUser> {
-    let collation = context.options.collation;
+    let collation = context.options.flavor.collation();
     if collation == Collation::KeyOnly {
         return None;
     }

@@ -655,9 +655,9 @@ fn an_accented_twin_on_the_server_is_a_conflict_not_an_invite() {
         planned.conflicts[0].account.as_ref().map(|a| a.id.as_str()),
         Some("j1")
     );
-    // A server that keys only by the lower-cased address takes both.
+    // A server that keys only by the lower-cased address (supabase/auth) takes both.
     let options = PlanOptions {
-        collation: Collation::KeyOnly,
+        flavor: Flavor::Supabase,
         ..PlanOptions::default()
     };
     let jose = remote("j1", "jose@example.com", json!({}), json!({}));
