@@ -48,7 +48,7 @@ use error::{ApiError, ErrorShape};
 use mail::{MailKind, Mailbox};
 use password::Hasher;
 use state::{now, random_token, Metadata, RefreshToken, Store, User};
-use wire::{RefreshRecord, SeedFile, StateFile};
+use wire::{RefreshRecord, StateFile};
 
 /// A user to insert directly into the store, bypassing HTTP (tests, benchmarks, manifests).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -417,14 +417,7 @@ fn load_store(
         return Ok((store, Vec::new()));
     }
     if let Some(path) = &config.seed {
-        let file: SeedFile = read_json(path)?;
-        insert_records(
-            &mut store,
-            path,
-            file.into_users(),
-            &config.aud,
-            Some(config.flavor),
-        )?;
+        read_seed(&mut store, path, &config.aud, config.flavor)?;
     }
     let seeded = insert_seeds(&mut store, config, &config.seed_users, hasher)?;
     Ok((store, seeded))
@@ -509,18 +502,51 @@ fn insert_records(
     default_aud: &str,
     imported: Option<Flavor>,
 ) -> Result<(), EmulatorError> {
-    let content_err = |reason: String| EmulatorError::FileContent {
-        path: path.to_owned(),
-        reason,
-    };
     for record in records {
-        let mut user = record.into_user(default_aud).map_err(content_err)?;
-        if let Some(flavor) = imported {
-            flavor.complete_imported(&mut user);
-        }
-        store.insert(user).map_err(|e| content_err(e.to_string()))?;
+        insert_record(store, record, default_aud, imported).map_err(|reason| {
+            EmulatorError::FileContent {
+                path: path.to_owned(),
+                reason,
+            }
+        })?;
     }
     Ok(())
+}
+
+fn insert_record(
+    store: &mut Store,
+    record: wire::UserRecord,
+    default_aud: &str,
+    imported: Option<Flavor>,
+) -> Result<(), String> {
+    let mut user = record.into_user(default_aud)?;
+    if let Some(flavor) = imported {
+        flavor.complete_imported(&mut user);
+    }
+    store.insert(user).map_err(|e| e.to_string())
+}
+
+/// Inserts the users of the seed file at `path` as they are read (see
+/// [`wire::read_seed_users`]).
+fn read_seed(
+    store: &mut Store,
+    path: &Path,
+    default_aud: &str,
+    flavor: Flavor,
+) -> Result<(), EmulatorError> {
+    let file = std::fs::File::open(path).map_err(|source| EmulatorError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut deserializer =
+        serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+    let mut each = |record| insert_record(store, record, default_aud, Some(flavor));
+    wire::read_seed_users(&mut deserializer, &mut each)
+        .and_then(|()| deserializer.end())
+        .map_err(|e| EmulatorError::FileContent {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// Accepts connections until `stopped` fires (or its sender is dropped), then lets the open

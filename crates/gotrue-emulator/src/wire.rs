@@ -269,20 +269,64 @@ impl UserRecord {
     }
 }
 
-/// A seed file: either `{"users":[...]}` or a bare array.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum SeedFile {
-    Wrapped { users: Vec<UserRecord> },
-    Bare(Vec<UserRecord>),
+/// Reads a seed file, `{"users":[...]}` or a bare array, handing each user to `each` as soon
+/// as it is read. Nothing holds the whole file: an untagged enum would buffer every user
+/// as a generic tree first, which at a million users took three times the store's memory.
+pub fn read_seed_users<'de, D>(
+    deserializer: D,
+    each: &mut dyn FnMut(UserRecord) -> Result<(), String>,
+) -> Result<(), D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    deserializer.deserialize_any(SeedVisitor { each })
 }
 
-impl SeedFile {
-    /// The contained users in file order.
-    pub fn into_users(self) -> Vec<UserRecord> {
-        match self {
-            SeedFile::Wrapped { users } | SeedFile::Bare(users) => users,
+struct SeedVisitor<'f> {
+    each: &'f mut dyn FnMut(UserRecord) -> Result<(), String>,
+}
+
+impl<'de> serde::de::Visitor<'de> for SeedVisitor<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("{\"users\": [...]} or an array of users")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(user) = seq.next_element::<UserRecord>()? {
+            (self.each)(user).map_err(serde::de::Error::custom)?;
         }
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "users" {
+                map.next_value_seed(SeedUsers { each: self.each })?;
+                found = true;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        if found {
+            Ok(())
+        } else {
+            Err(serde::de::Error::missing_field("users"))
+        }
+    }
+}
+
+struct SeedUsers<'f> {
+    each: &'f mut dyn FnMut(UserRecord) -> Result<(), String>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for SeedUsers<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(SeedVisitor { each: self.each })
     }
 }
 
@@ -529,5 +573,41 @@ mod tests {
         assert!(decode_json::<AdminUserParams>(br#"{"confirm":"yes"}"#).is_err());
         let p: AdminUserParams = decode_json(br#"{"user_metadata":null}"#).expect("decodes");
         assert!(p.user_metadata.is_none());
+    }
+
+    fn seed_emails(text: &str) -> Result<Vec<String>, String> {
+        let mut emails = Vec::new();
+        let mut each = |user: UserRecord| {
+            if user.email == "refused@example.com" {
+                return Err("refused by the store".to_owned());
+            }
+            emails.push(user.email);
+            Ok(())
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        read_seed_users(&mut deserializer, &mut each)
+            .and_then(|()| deserializer.end())
+            .map_err(|e| e.to_string())?;
+        Ok(emails)
+    }
+
+    #[test]
+    fn a_seed_file_is_read_user_by_user_in_either_shape() {
+        assert_eq!(
+            seed_emails(r#"{"aud":"x","users":[{"email":"a@x.io"},{"email":"b@x.io"}],"n":[1]}"#),
+            Ok(vec!["a@x.io".to_owned(), "b@x.io".to_owned()])
+        );
+        assert_eq!(
+            seed_emails(r#"[{"email":"a@x.io"}]"#),
+            Ok(vec!["a@x.io".to_owned()])
+        );
+        let missing = seed_emails(r#"{"aud":""}"#).expect_err("no users");
+        assert!(missing.contains("missing field `users`"), "{missing}");
+        let other = seed_emails("3").expect_err("a number");
+        assert!(other.contains("array of users"), "{other}");
+        let refused = seed_emails(r#"[{"email":"refused@example.com"}]"#).expect_err("refused");
+        assert!(refused.contains("refused by the store"), "{refused}");
+        let trailing = seed_emails(r#"[] []"#).expect_err("trailing data");
+        assert!(trailing.contains("trailing"), "{trailing}");
     }
 }
