@@ -381,6 +381,16 @@ pub async fn invite(
     shared.validate_email(&email)?;
     let email = flavor.stored_email(&email);
     let metadata_given = params.data.is_some();
+    let is_new = shared
+        .read_store()
+        .find_by_email(&ctx.aud, &email)
+        .is_none();
+    if is_new && flavor.invite_hashes_password() {
+        // Only the cost is modelled, paid where the server pays it: after its check for an
+        // existing address. The hash of an empty password opens nothing, and accepting the
+        // invitation sets the real one.
+        shared.hasher.hash(String::new()).await?;
+    }
     let (response, token) = {
         let mut store = shared.write_store();
         let (user, is_new) = match store.find_by_email(&ctx.aud, &email).cloned() {

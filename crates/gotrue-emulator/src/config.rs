@@ -47,7 +47,8 @@ pub struct EmulatorConfig {
     pub validate_emails: bool,
     /// bcrypt cost of stored passwords (4..=31). Real servers use 10; the default is 4, the
     /// minimum, so that tests stay fast. It is also the emulator's cost model: every signup,
-    /// login, create with a password and password change pays one hash.
+    /// login, create with a password and password change pays one hash, and so does a
+    /// netlify-flavoured invite of a new address (its signup path hashes the empty password).
     pub bcrypt_cost: u32,
     /// At most this many password hashes run at once (0: no limit), so that a benchmark can
     /// play a CPU-bound server with this many cores; the others queue.

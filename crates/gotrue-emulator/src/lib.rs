@@ -359,6 +359,13 @@ impl Emulator {
         }
     }
 
+    /// How many password hashes requests have cost so far (signups, logins, creates with a
+    /// password, password changes, and netlify/gotrue's invites): the emulator's CPU cost
+    /// model, see [`EmulatorConfig::bcrypt_cost`].
+    pub fn password_hashes(&self) -> u64 {
+        self.shared.hasher.hashes()
+    }
+
     /// Number of stored users (all audiences).
     pub fn user_count(&self) -> usize {
         self.shared.read_store().len()

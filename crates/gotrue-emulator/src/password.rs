@@ -3,6 +3,7 @@
 //! Hashing runs on the blocking pool, at most `max_concurrent` at once, so that a benchmark
 //! can play a server with fewer cores than the machine it runs on.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -19,6 +20,8 @@ pub struct Hasher {
     cost: u32,
     /// `None`: as many at once as requests ask for.
     permits: Option<Arc<Semaphore>>,
+    /// Hashes computed for requests, so that tests can see where the cost model charges.
+    hashed: Arc<AtomicU64>,
 }
 
 impl Hasher {
@@ -28,6 +31,7 @@ impl Hasher {
         Hasher {
             cost,
             permits: (max_concurrent > 0).then(|| Arc::new(Semaphore::new(max_concurrent))),
+            hashed: Arc::default(),
         }
     }
 
@@ -38,12 +42,18 @@ impl Hasher {
 
     /// A bcrypt hash of `password`, off the async workers and within the concurrency limit.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        self.hashed.fetch_add(1, Ordering::Relaxed);
         let cost = self.cost;
         self.run(move || bcrypt::hash(password, cost))
             .await
             .and_then(|hashed| {
                 hashed.map_err(|e| ApiError::internal(format!("Error hashing password: {e}")))
             })
+    }
+
+    /// How many hashes requests have asked for.
+    pub fn hashes(&self) -> u64 {
+        self.hashed.load(Ordering::Relaxed)
     }
 
     /// Whether `password` matches `hash`; a hash that is not bcrypt never matches.

@@ -295,3 +295,23 @@ async fn passwords_are_bcrypt_and_the_state_file_is_private() {
     .expect("a cost below bcrypt's minimum is refused");
     assert!(refused.to_string().contains("bcrypt cost 3"), "{refused}");
 }
+
+/// §11: netlify/gotrue's invites are bound by bcrypt (an invited user is created through
+/// the signup path, which hashes the empty password). A refused invite costs no hash.
+#[tokio::test]
+async fn a_new_invite_costs_one_password_hash_and_a_refused_one_none() {
+    let (emu, c, url) = start(config()).await;
+    assert_eq!(emu.password_hashes(), 0);
+    assert_eq!(invite(&c, &url, "a@example.com").await.0, StatusCode::OK);
+    assert_eq!(emu.password_hashes(), 1);
+    assert_eq!(
+        invite(&c, &url, "A@example.com").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        emu.password_hashes(),
+        1,
+        "the taken address is refused first"
+    );
+    emu.shutdown().await;
+}

@@ -972,3 +972,14 @@ async fn a_seed_file_is_stored_as_supabase_writes_users() {
     );
     emu.shutdown().await;
 }
+
+/// The contract does not say that supabase/auth hashes an invited user's empty password;
+/// the emulator charges it nothing.
+#[tokio::test]
+async fn an_invite_costs_no_password_hash() {
+    let (emu, c, url) = start(supabase()).await;
+    let (status, _) = post_admin(&c, &url, "/invite", json!({"email": "a@example.com"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(emu.password_hashes(), 0);
+    emu.shutdown().await;
+}
