@@ -294,14 +294,16 @@ impl Transport {
         // its strings are written as serde_json writes them first, which is the form the
         // redactor looks for (Go servers write `<` as `\u003c`, for one).
         let text = String::from_utf8_lossy(body);
-        let redacted = self.redactor.redact(&canonical_strings(&text));
         // An answer is logged before its tokens reach the redactor (a session is registered
-        // once parsed), so fields that carry secrets are masked by name too.
-        let (shown, cut) = masked_prefix(&redacted, SHOWN);
-        if cut {
-            format!("{shown}… ({} bytes in all)", body.len())
-        } else {
-            shown
+        // once parsed), so fields that carry secrets are masked by name too, and first: the
+        // redactor replaces a run secret wherever it appears, so a secret that is part of a
+        // field name (`access`) or ends in a quote would otherwise break the names and the
+        // quotes the masking reads, and let a token through.
+        let (masked, _) = masked_prefix(&canonical_strings(&text), usize::MAX);
+        let redacted = self.redactor.redact(&masked);
+        match redacted.char_indices().nth(SHOWN) {
+            Some((cut, _)) => format!("{}… ({} bytes in all)", &redacted[..cut], body.len()),
+            None => redacted,
         }
     }
 
@@ -607,8 +609,8 @@ const SECRET_FIELDS: [&str; 12] = [
 
 /// The first `shown` characters of the JSON `text`, with the value of every
 /// [`SECRET_FIELDS`] key at any depth shown as `"(redacted)"` (a `null` stays), and whether
-/// anything was left out. It scans only as far as it shows: parsing and printing a whole page
-/// of a thousand users to log 4 KiB of it cost more than the listing itself (BENCHMARKS.md).
+/// anything was left out. A byte scan, not a parse: parsing and printing a whole page of a
+/// thousand users to log 4 KiB of it cost more than the listing itself (BENCHMARKS.md).
 /// Text that is not JSON is shown as it is, but for what looks like a secret key in it.
 fn masked_prefix(text: &str, shown: usize) -> (String, bool) {
     let bytes = text.as_bytes();

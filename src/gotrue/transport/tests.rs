@@ -282,3 +282,24 @@ fn retry_after_is_read_as_seconds_or_as_an_http_date() {
         assert_eq!(retry_after_value(value, now), expected, "{value:?}");
     }
 }
+
+/// A run secret that is part of a field name, or that ends in a quote, must not undo the
+/// masking of tokens the redactor does not know yet.
+#[test]
+fn a_run_secret_inside_a_field_name_or_ending_in_a_quote_does_not_unmask_tokens() {
+    for secret in ["access", "refresh", "abcd\"", "token"] {
+        let redactor = Redactor::new();
+        redactor.add(&Secret::new(secret));
+        let transport = Transport::new("http://127.0.0.1:1", TransportOptions::default(), redactor)
+            .expect("transport");
+        let body = format!(
+            r#"{{"note":"{}","access_token":"eyJSECRETACCESS","refresh_token":"RSECRETREFRESH","token_type":"bearer"}}"#,
+            secret.replace('"', "\\\"")
+        );
+        let logged = transport.loggable_body(body.as_bytes());
+        assert!(
+            !logged.contains("SECRETACCESS") && !logged.contains("SECRETREFRESH"),
+            "secret {secret:?}: {logged}"
+        );
+    }
+}
