@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::gotrue::RemoteUser;
+use crate::gotrue::{Flavor, RemoteUser};
 use crate::identity::email_key;
-use crate::manifest::{opens_admin_api, SecretRef};
+use crate::manifest::SecretRef;
 use crate::plan::{user_fingerprint, Change, Plan, Target};
 use crate::secret::{resolve, SecretError, SecretSource};
 
@@ -35,8 +35,8 @@ pub enum ApplyRefusal {
         /// Where this run points.
         configured: Box<Target>,
     },
-    /// A saved plan gives the admin role without the operator saying so now.
-    #[error("the plan gives a role that opens the admin API to {}; a saved plan is a file anyone could have edited, so pass --allow-admin-role if this is intended", users.join(", "))]
+    /// A saved plan sets a `role` without the operator saying so now.
+    #[error("the plan sets the `role` of {}; which roles open this server's admin API is a setting of the server that a saved plan, a file anyone could have edited, cannot vouch for, so pass --allow-admin-role if this is intended", users.join(", "))]
     AdminRole {
         /// The users who would get it.
         users: Vec<String>,
@@ -78,9 +78,13 @@ pub fn check_saved_plan(
     Ok(())
 }
 
-/// The users a plan gives a role that opens the admin API (`role` column): the defaults of
-/// both servers, whatever the file says, and the roles the plan's policy adds.
+/// The users a saved plan gives a `role` (the column), other than the server's default one.
+/// Any of them may open the admin API: the defaults of both servers do, and so does whatever
+/// the server adds (`GOTRUE_JWT_ADMIN_GROUP_NAME`, `GOTRUE_JWT_ADMIN_ROLES`); the plan's
+/// `policy.admin_roles` says which, but that is the file's word, and one deleted line
+/// would silence a check that trusted it.
 fn admin_role_grants(plan: &Plan) -> Vec<String> {
+    let default_role = Flavor::from_name(&plan.target.flavor).map(Flavor::default_role);
     plan.changes
         .iter()
         .filter(|change| {
@@ -90,7 +94,8 @@ fn admin_role_grants(plan: &Plan) -> Vec<String> {
                 Change::Update(update) => update.role.as_ref().map(|r| r.after.as_str()),
                 Change::Delete(_) => None,
             };
-            role.is_some_and(|r| opens_admin_api(r, &plan.policy.admin_roles))
+            role.map(str::trim)
+                .is_some_and(|r| !r.is_empty() && Some(r) != default_role)
         })
         .map(|change| change.email().to_owned())
         .collect()

@@ -34,8 +34,8 @@ pub struct ApplyArgs {
     /// PLAN the built-in default, never the number in the file).
     #[arg(long, value_name = "N", env = "GOTRUE_SYNC_MAX_DELETES")]
     pub max_deletes: Option<u32>,
-    /// Allow a saved PLAN to give the admin role (a manifest allows it with
-    /// policy.allow_admin_role).
+    /// Allow a saved PLAN to set a user's `role`, any of which may open the server's admin
+    /// API (a manifest allows admin roles with policy.allow_admin_role).
     #[arg(long)]
     pub allow_admin_role: bool,
     /// Most requests in flight at once. The number used adapts to the server: it starts at

@@ -193,7 +193,10 @@ async fn a_saved_plan_cannot_grant_admin_or_raise_max_deletes_by_editing_the_fil
         0,
     );
     let text = exits(
-        &run(&emulator, &["apply", "--auto-approve", arg(&saved)]),
+        &run(
+            &emulator,
+            &["apply", "--auto-approve", "--allow-admin-role", arg(&saved)],
+        ),
         1,
     );
     assert!(
@@ -223,17 +226,17 @@ async fn a_saved_plan_cannot_grant_admin_or_raise_max_deletes_by_editing_the_fil
     emulator.shutdown().await;
 }
 
-// A saved plan that gives a role opening the admin API needs --allow-admin-role at apply
-// time: supabase's default admin roles as well as netlify's group, and the roles the
-// manifest's policy.admin_roles added when the plan was made.
+// A saved plan that sets a `role` needs --allow-admin-role at apply time: which roles open
+// the admin API is the server's setting, and the plan's own policy.admin_roles is the file's
+// word, so deleting it must not let a custom admin role through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_saved_plan_granting_any_admin_role_needs_allow_admin_role_at_apply() {
+async fn a_saved_plan_setting_any_role_needs_allow_admin_role_at_apply() {
     let emulator = emulator().await;
     let dir = tempfile::tempdir().expect("dir");
     let manifest = write(
         &dir,
         "users.yaml",
-        "version: 1\nname: site\npolicy: { admin_roles: [deployer], allow_admin_role: true }\nusers:\n  - email: bot@example.com\n    role: deployer\n",
+        "version: 1\nname: site\npolicy: { admin_roles: [deployer], allow_admin_role: true }\nusers:\n  - email: bot@example.com\n    role: deployer\n  - email: plain@example.com\n",
     );
     let saved = dir.path().join("plan.json");
     exits(
@@ -249,6 +252,10 @@ async fn a_saved_plan_granting_any_admin_role_needs_allow_admin_role_at_apply() 
     );
     assert!(text.contains("--allow-admin-role"), "{text}");
     assert!(text.contains("bot@example.com"), "{text}");
+    assert!(
+        !text.contains("plain@example.com"),
+        "no role, no question: {text}"
+    );
 
     let mut edited: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&saved).expect("plan")).expect("json");
@@ -257,14 +264,25 @@ async fn a_saved_plan_granting_any_admin_role_needs_allow_admin_role_at_apply() 
         .expect("policy")
         .remove("admin_roles")
         .expect("the plan records admin_roles");
-    edited["changes"][0]["role"] = json!("service_role");
     std::fs::write(&saved, edited.to_string()).expect("edit");
     let text = exits(
         &run(&emulator, &["apply", "--auto-approve", arg(&saved)]),
         1,
     );
-    assert!(text.contains("--allow-admin-role"), "{text}");
+    assert!(
+        text.contains("--allow-admin-role"),
+        "deleting admin_roles from the file does not lift the check: {text}"
+    );
     assert!(users(&emulator).await.is_empty(), "nothing was changed");
+
+    exits(
+        &run(
+            &emulator,
+            &["apply", "--auto-approve", "--allow-admin-role", arg(&saved)],
+        ),
+        0,
+    );
+    assert_eq!(users(&emulator).await.len(), 2);
     emulator.shutdown().await;
 }
 
