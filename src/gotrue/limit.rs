@@ -46,6 +46,11 @@ const SLOW_START_FLAT: f64 = 1.1;
 /// Past slow start, a round is at least this many answers.
 const SHORTEST_ROUND: usize = 4;
 
+/// A kind whose request sent alone failed this many times goes with the others from then
+/// on: a run in which every invite fails (the mail limit, taken addresses) must not send
+/// everything one at a time. Its first success then sets its uncontended time.
+const MEASURING_TRIES: u32 = 3;
+
 /// How the limit moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitMode {
@@ -81,6 +86,8 @@ pub struct Control {
     /// A request of this kind is being measured: it was sent alone, and nothing else goes
     /// until it is answered.
     measuring: Option<u64>,
+    /// Kinds whose lone request failed, and how often.
+    failed_measurements: Vec<(u64, u32)>,
 }
 
 /// What one request said about the server's capacity.
@@ -149,6 +156,7 @@ impl Control {
             patience: FIRST_PATIENCE,
             flat_rounds: 0,
             measuring: None,
+            failed_measurements: Vec::new(),
         }
     }
 
@@ -178,19 +186,43 @@ impl Control {
         unmeasured_waiting == 0 && in_flight < self.current
     }
 
-    /// Whether requests of `kind` have been answered: their uncontended time is known.
+    /// Whether requests of `kind` no longer go alone: their uncontended time is known, or
+    /// [`MEASURING_TRIES`] lone requests of the kind failed.
     pub fn is_measured(&self, kind: u64) -> bool {
-        self.mode == LimitMode::Fixed || self.uncontended.iter().any(|(k, _)| *k == kind)
+        self.mode == LimitMode::Fixed
+            || self.uncontended.iter().any(|(k, _)| *k == kind)
+            || self
+                .failed_measurements
+                .iter()
+                .any(|(k, tries)| *k == kind && *tries >= MEASURING_TRIES)
+    }
+
+    /// The request of `kind` sent alone ended without an answer to observe (its future was
+    /// dropped): the next request of the kind is measured instead, and the others may go.
+    pub fn abandon_measurement(&mut self, kind: u64) {
+        if self.measuring == Some(kind) {
+            self.measuring = None;
+        }
     }
 
     /// Takes one signal into account.
     pub fn observe(&mut self, signal: Signal) {
         if let Some(kind) = self.measuring.take() {
             // The request sent alone: its answer is the kind's uncontended time, and says
-            // nothing about load. Any other outcome leaves the kind to be measured again.
+            // nothing about load. Any other outcome leaves the kind to be measured again, up
+            // to `MEASURING_TRIES` times.
             if let Signal::Success { latency, .. } = signal {
                 self.uncontended
                     .push((kind, latency.as_secs_f64().max(SHORTEST)));
+            } else {
+                match self
+                    .failed_measurements
+                    .iter_mut()
+                    .find(|(k, _)| *k == kind)
+                {
+                    Some((_, tries)) => *tries += 1,
+                    None => self.failed_measurements.push((kind, 1)),
+                }
             }
             return;
         }
@@ -321,11 +353,20 @@ pub(crate) struct AdaptiveLimit {
 /// Held while a request is in flight.
 pub(crate) struct Permit<'a> {
     limit: &'a AdaptiveLimit,
+    /// The kind, when this request was sent alone to measure it.
+    measuring: Option<u64>,
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.limit.with(|state| state.in_flight -= 1);
+        self.limit.with(|state| {
+            state.in_flight -= 1;
+            // Recorded answers have ended the measurement already; a request dropped before
+            // its answer (Ctrl-C, a cancelled sibling) must not hold every other one back.
+            if let Some(kind) = self.measuring {
+                state.control.abandon_measurement(kind);
+            }
+        });
         self.limit.released.notify_waiters();
     }
 }
@@ -381,6 +422,7 @@ impl AdaptiveLimit {
             let released = self.released.notified();
             let admitted = self.with(|state| {
                 let unmeasured = !state.control.is_measured(kind);
+                let alone = unmeasured;
                 if unmeasured != waiting.counted {
                     // Counted while its kind is unmeasured: not after another request of the
                     // kind has been measured, nor once it goes itself.
@@ -401,10 +443,13 @@ impl AdaptiveLimit {
                         waiting.counted = false;
                     }
                 }
-                admitted
+                admitted.then_some(alone)
             });
-            if admitted {
-                return Permit { limit: self };
+            if let Some(alone) = admitted {
+                return Permit {
+                    limit: self,
+                    measuring: alone.then_some(kind),
+                };
             }
             released.await;
         }

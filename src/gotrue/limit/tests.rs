@@ -310,6 +310,53 @@ fn a_failed_measurement_is_taken_again() {
 }
 
 #[test]
+fn a_kind_that_keeps_failing_alone_stops_going_alone() {
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    run(&mut control, 3, UPDATE, |_| 20 * MS);
+    assert_eq!(control.current(), 8);
+    // Every invite fails (the mail limit, taken addresses): after a few lone tries the
+    // invites go with the updates instead of holding everything to one at a time.
+    for _ in 0..MEASURING_TRIES {
+        assert!(!control.is_measured(INVITE));
+        assert!(control.admit(INVITE, 0, 1));
+        control.observe(Signal::Neutral);
+    }
+    assert!(control.is_measured(INVITE));
+    assert!(control.admit(INVITE, 7, 0));
+    assert!(control.admit(UPDATE, 7, 0));
+    assert!(!control.admit(INVITE, 8, 0));
+    // A later success sets the kind's time, judged with the rest.
+    control.observe(success(INVITE, 100 * MS));
+    assert_eq!(control.current(), 8);
+}
+
+#[test]
+fn an_abandoned_measurement_lets_the_others_go() {
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    run(&mut control, 3, UPDATE, |_| 20 * MS);
+    assert!(control.admit(INVITE, 0, 1));
+    assert!(
+        !control.admit(UPDATE, 0, 0),
+        "held while the invite is measured"
+    );
+    control.abandon_measurement(INVITE);
+    assert!(control.admit(UPDATE, 0, 0));
+    assert!(
+        !control.is_measured(INVITE),
+        "the next invite is measured instead"
+    );
+}
+
+#[tokio::test]
+async fn a_measuring_request_dropped_before_its_answer_does_not_block_the_gate() {
+    let limit = AdaptiveLimit::new(4, LimitMode::Adaptive);
+    let measuring = limit.acquire(INVITE).await;
+    drop(measuring);
+    let next = tokio::time::timeout(Duration::from_millis(500), limit.acquire(INVITE)).await;
+    assert!(next.is_ok(), "the gate is open again");
+}
+
+#[test]
 fn a_fixed_limit_measures_nothing_alone() {
     let mut control = Control::new(4, LimitMode::Fixed);
     assert!(control.admit(INVITE, 3, 1));
