@@ -153,8 +153,11 @@ pub fn decide(attempt: Attempt, rule: Rule, number: u32, max_retries: u32) -> St
     }
 }
 
-/// Which requests cost the server alike, for the in-flight limit: the method and the route
-/// (the path's first two segments, so `PUT /admin/users/{id}` is one kind for every user).
+/// Which requests cost the server alike, for the in-flight limit: the method, the route (the
+/// path's first two segments), whether an id follows, and the names of the query parameters.
+/// So `PUT /admin/users/{id}` is one kind for every user, while a page of a thousand users, a
+/// `filter` look-up and one user read by id, all `GET /admin/users…`, are three: a cheap
+/// look-up must not set the uncontended time a listing page is judged against.
 fn request_kind(call: &Call<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
     let route_end = call
@@ -165,6 +168,10 @@ fn request_kind(call: &Call<'_>) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     call.method.as_str().hash(&mut hasher);
     call.path[..route_end].hash(&mut hasher);
+    (call.path.len() > route_end + 1).hash(&mut hasher);
+    for (name, _) in call.query {
+        name.hash(&mut hasher);
+    }
     hasher.finish()
 }
 

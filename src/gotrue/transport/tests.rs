@@ -303,3 +303,35 @@ fn a_run_secret_inside_a_field_name_or_ending_in_a_quote_does_not_unmask_tokens(
         );
     }
 }
+
+fn kind_of(method: Method, path: &str, query: &[(&str, String)]) -> u64 {
+    request_kind(&Call {
+        label: RequestLabel::new("GET", path.to_owned(), None),
+        method,
+        path,
+        query,
+        payload: Payload::None,
+        rule: Rule::Idempotent,
+    })
+}
+
+#[test]
+fn request_kinds_tell_a_listing_page_from_a_look_up_and_a_read_by_id() {
+    let page = |n: u32| [("page", n.to_string()), ("per_page", "1000".to_owned())];
+    let look_up = [
+        ("per_page", "1000".to_owned()),
+        ("filter", "a@example.com".to_owned()),
+    ];
+    let listing = kind_of(Method::GET, "/admin/users", &page(2));
+    assert_eq!(listing, kind_of(Method::GET, "/admin/users", &page(7)));
+    assert_ne!(listing, kind_of(Method::GET, "/admin/users", &look_up));
+    assert_ne!(listing, kind_of(Method::GET, "/admin/users/1", &[]));
+    assert_eq!(
+        kind_of(Method::PUT, "/admin/users/1", &[]),
+        kind_of(Method::PUT, "/admin/users/2", &[])
+    );
+    assert_ne!(
+        kind_of(Method::PUT, "/admin/users/1", &[]),
+        kind_of(Method::GET, "/admin/users/1", &[])
+    );
+}
