@@ -401,7 +401,10 @@ impl AdminClient {
         if !self.filter_fails.load(Ordering::Relaxed) {
             match self.filter_users(email).await {
                 Ok(users) => return Ok(users.into_iter().find(|u| email_key(&u.email) == key)),
-                Err(error) if error.status() == Some(500) => {
+                Err(error)
+                    if error.status() == Some(500)
+                        && self.flavor().await?.filter_may_be_unsupported() =>
+                {
                     tracing::warn!(%error, "the server cannot filter users; listing them all to find one");
                     self.filter_fails.store(true, Ordering::Relaxed);
                 }
@@ -409,6 +412,9 @@ impl AdminClient {
             }
         }
         let listing = self.list_users().await?;
+        for warning in &listing.warnings {
+            tracing::warn!(%warning, "listing the users to find {email}");
+        }
         Ok(listing
             .users
             .into_iter()

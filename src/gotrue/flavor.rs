@@ -390,6 +390,14 @@ impl Flavor {
         }
     }
 
+    /// Whether a `filter` look-up that answers 500 means the server cannot filter at all, so
+    /// that users are found by listing them instead: netlify/gotrue's filter uses a JSON
+    /// operator MariaDB lacks (contract §11). supabase/auth filters with `LIKE`, so a 500
+    /// there is a real failure, reported as such.
+    pub fn filter_may_be_unsupported(self) -> bool {
+        matches!(self, Flavor::Netlify)
+    }
+
     /// Whether the server can hand out mail tokens without sending mail
     /// (`POST /admin/generate_link`).
     pub fn has_generate_link(self) -> bool {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gotrue_sync::gotrue::{
-    AdminClient, AdminCredentials, ClientOptions, InviteRequest, RetryPolicy,
+    AdminClient, AdminCredentials, ClientOptions, FlavorChoice, InviteRequest, RetryPolicy,
 };
 use gotrue_sync::secret::Secret;
 use serde_json::json;
@@ -233,5 +233,32 @@ async fn a_look_up_where_filter_fails_reads_the_listing_instead() {
         after.iter().filter(|l| l.contains("filter=")).count(),
         filters,
         "filter is not tried again: {after:?}"
+    );
+}
+
+/// On supabase/auth `filter` is a `LIKE`: a 500 there is a failure to report, not a server
+/// that cannot filter, and the whole listing is not read in its place.
+#[tokio::test]
+async fn on_supabase_a_failing_filter_is_an_error_not_a_listing() {
+    let (url, log) = raw_server(|_, _| {
+        let body = r#"{"code":500,"error_code":"unexpected_failure","msg":"boom"}"#;
+        format!(
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    })
+    .await;
+    let client = admin(&url)
+        .with_flavor(FlavorChoice::Supabase)
+        .expect("flavour");
+    let error = client
+        .find_user_by_email("a@example.com")
+        .await
+        .expect_err("a 500 is reported");
+    assert_eq!(error.status(), Some(500), "{error}");
+    let seen = log.lock().expect("log").clone();
+    assert!(
+        seen.iter().all(|l| l.contains("filter=")),
+        "no listing without the filter: {seen:?}"
     );
 }
