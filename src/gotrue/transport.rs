@@ -306,7 +306,7 @@ impl Transport {
         // redactor replaces a run secret wherever it appears, so a secret that is part of a
         // field name (`access`) or ends in a quote would otherwise break the names and the
         // quotes the masking reads, and let a token through.
-        let (masked, _) = masked_prefix(&canonical_strings(&text), usize::MAX);
+        let masked = mask_secret_fields(&canonical_strings(&text));
         let redacted = self.redactor.redact(&masked);
         match redacted.char_indices().nth(SHOWN) {
             Some((cut, _)) => format!("{}… ({} bytes in all)", &redacted[..cut], body.len()),
@@ -614,53 +614,35 @@ const SECRET_FIELDS: [&str; 12] = [
     "recovery_token",
 ];
 
-/// The first `shown` characters of the JSON `text`, with the value of every
-/// [`SECRET_FIELDS`] key at any depth shown as `"(redacted)"` (a `null` stays), and whether
-/// anything was left out. A byte scan, not a parse: parsing and printing a whole page of a
-/// thousand users to log 4 KiB of it cost more than the listing itself (BENCHMARKS.md).
-/// Text that is not JSON is shown as it is, but for what looks like a secret key in it.
-fn masked_prefix(text: &str, shown: usize) -> (String, bool) {
+/// The JSON `text` with the value of every [`SECRET_FIELDS`] key at any depth shown as
+/// `"(redacted)"` (a `null` stays). A byte scan, not a parse: parsing and printing a whole
+/// page of a thousand users to log 4 KiB of it cost more than the listing itself
+/// (BENCHMARKS.md). Text that is not JSON is kept as it is, but for what looks like a secret
+/// key in it.
+fn mask_secret_fields(text: &str) -> String {
     let bytes = text.as_bytes();
-    let mut out = Shown {
-        text: String::with_capacity(shown.min(text.len()) + 16),
-        left: shown,
-    };
-    // `copied`: where the text not yet shown starts; `at`: how far it has been scanned, which
-    // is always the end of a character; `pending`: the characters in between.
-    let (mut copied, mut at, mut pending) = (0, 0, 0);
-    while at < bytes.len() {
-        if pending >= out.left {
-            out.push(&text[copied..at]);
-            return (out.text, true);
-        }
-        if bytes[at] != b'"' {
-            let next = text[at..].chars().next().map_or(1, char::len_utf8);
-            at += next;
-            pending += 1;
-            continue;
-        }
-        let end = string_end(bytes, at);
+    let mut out = String::with_capacity(text.len());
+    // `copied`: where the text not yet written out starts; `at`: how far it has been scanned.
+    let (mut copied, mut at) = (0, 0);
+    while let Some(offset) = text[at..].find('"') {
+        let start = at + offset;
+        let end = string_end(bytes, start);
         let colon = skip_space(bytes, end);
         let value = (bytes.get(colon) == Some(&b':')).then(|| skip_space(bytes, colon + 1));
         match value {
             Some(value)
-                if is_secret_field(&text[at..end]) && !text[value..].starts_with("null") =>
+                if is_secret_field(&text[start..end]) && !text[value..].starts_with("null") =>
             {
-                if !out.push(&text[copied..value]) || !out.push("\"(redacted)\"") {
-                    return (out.text, true);
-                }
+                out.push_str(&text[copied..value]);
+                out.push_str("\"(redacted)\"");
                 at = value_end(bytes, value);
                 copied = at;
-                pending = 0;
             }
-            _ => {
-                pending += text[at..end].chars().count();
-                at = end;
-            }
+            _ => at = end,
         }
     }
-    let complete = out.push(&text[copied..]);
-    (out.text, !complete)
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// `text` with every JSON string that has an escape in it written as serde_json writes it;
@@ -689,30 +671,6 @@ fn canonical_strings(text: &str) -> Cow<'_, str> {
     }
     out.push_str(&text[copied..]);
     Cow::Owned(out)
-}
-
-/// Text shown so far, and how many characters may still be added.
-struct Shown {
-    text: String,
-    left: usize,
-}
-
-impl Shown {
-    /// Adds as much of `piece` as fits; `false` when not all of it did.
-    fn push(&mut self, piece: &str) -> bool {
-        match piece.char_indices().nth(self.left) {
-            Some((cut, _)) => {
-                self.text.push_str(&piece[..cut]);
-                self.left = 0;
-                false
-            }
-            None => {
-                self.left -= piece.chars().count();
-                self.text.push_str(piece);
-                true
-            }
-        }
-    }
 }
 
 /// Whether the JSON string `quoted` (with its quotes) names a [`SECRET_FIELDS`] key.
