@@ -422,7 +422,6 @@ impl AdaptiveLimit {
             let released = self.released.notified();
             let admitted = self.with(|state| {
                 let unmeasured = !state.control.is_measured(kind);
-                let alone = unmeasured;
                 if unmeasured != waiting.counted {
                     // Counted while its kind is unmeasured: not after another request of the
                     // kind has been measured, nor once it goes itself.
@@ -443,7 +442,8 @@ impl AdaptiveLimit {
                         waiting.counted = false;
                     }
                 }
-                admitted.then_some(alone)
+                // An unmeasured kind is admitted only alone, to be measured.
+                admitted.then_some(unmeasured)
             });
             if let Some(alone) = admitted {
                 return Permit {

@@ -381,11 +381,12 @@ pub async fn invite(
     shared.validate_email(&email)?;
     let email = flavor.stored_email(&email);
     let metadata_given = params.data.is_some();
-    let is_new = shared
-        .read_store()
-        .find_by_email(&ctx.aud, &email)
-        .is_none();
-    if is_new && flavor.invite_hashes_password() {
+    if flavor.invite_hashes_password()
+        && shared
+            .read_store()
+            .find_by_email(&ctx.aud, &email)
+            .is_none()
+    {
         // Only the cost is modelled, paid where the server pays it: after its check for an
         // existing address. The hash of an empty password opens nothing, and accepting the
         // invitation sets the real one.
