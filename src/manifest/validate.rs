@@ -34,20 +34,14 @@ pub struct Validated {
 pub fn validate(source: &str, path: &Path) -> Result<Validated, Vec<Diagnostic>> {
     let file = validate_file(source, path);
     let admin = admin_role_problems(file.role_uses, file.allow_admin_role, &file.admin_roles);
-    match file.result {
-        Ok(validated) if admin.is_empty() => Ok(validated),
-        Ok(validated) => {
-            let mut found = admin;
-            found.extend(validated.warnings);
-            found.sort_by_key(|d| (d.location.line, d.location.column));
-            Err(found)
-        }
-        Err(mut diagnostics) => {
-            diagnostics.extend(admin);
-            diagnostics.sort_by_key(|d| (d.location.line, d.location.column));
-            Err(diagnostics)
-        }
-    }
+    let mut found = match file.result {
+        Ok(validated) if admin.is_empty() => return Ok(validated),
+        Ok(validated) => validated.warnings,
+        Err(diagnostics) => diagnostics,
+    };
+    found.extend(admin);
+    found.sort_by_key(|d| (d.location.line, d.location.column));
+    Err(found)
 }
 
 /// A user's `role`, with the finding to report if the policy counts it as an admin role
