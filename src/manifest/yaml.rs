@@ -19,6 +19,8 @@ use std::collections::HashMap;
 use granit_parser::{Event, Marker, Options, Parser, ScalarStyle, ScanError, Tag};
 use serde_json::Number;
 
+mod fast;
+
 /// Nodes alias expansion may copy in any file, however small: plenty for anchors that share
 /// a few metadata maps between users.
 const MIN_ALIAS_NODES: usize = 100_000;
@@ -184,19 +186,22 @@ pub(crate) fn parse_on<'s>(
     users: Option<UserSink<'_, 's>>,
     two_threads: bool,
 ) -> Result<Parsed<'s>, YamlError> {
-    let mut builder = Builder {
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        // Copying an alias costs about as much as the text it stands for, so nodes worth a
-        // quarter of the file's size is far beyond what sharing metadata needs, and keeps
-        // memory proportional to the file.
-        alias_nodes_left: (source.len() / 4).max(MIN_ALIAS_NODES),
-        root: None,
-        documents: 0,
-        users,
-        users_streamed: false,
-        users_seen: 0,
+    let mut builder = Builder::new(source, users);
+    if fast::scan(source, |event, at| builder.event(event, at))? == fast::Scan::Complete {
+        return Ok(builder.finish());
+    }
+    // Outside the fast reader's subset: granit-parser reads the file from the start. Its
+    // first events are the ones the fast reader emitted, so the users already handed over
+    // are the same and are not handed over again.
+    let delivered = builder.users_seen;
+    let mut sink = builder.users.take();
+    let streaming = sink.is_some();
+    let mut rest = |index: usize, node: Node<'s>| {
+        if let (true, Some(sink)) = (index >= delivered, sink.as_mut()) {
+            sink(index, node);
+        }
     };
+    let mut builder = Builder::new(source, streaming.then_some(&mut rest as UserSink<'_, 's>));
     if !two_threads {
         builder.run(events(source))?;
         return Ok(builder.finish());
@@ -281,7 +286,23 @@ struct Builder<'f, 's> {
     users_seen: usize,
 }
 
-impl<'s> Builder<'_, 's> {
+impl<'f, 's> Builder<'f, 's> {
+    fn new(source: &'s str, users: Option<UserSink<'f, 's>>) -> Self {
+        Builder {
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            // Copying an alias costs about as much as the text it stands for, so nodes worth
+            // a quarter of the file's size is far beyond what sharing metadata needs, and
+            // keeps memory proportional to the file.
+            alias_nodes_left: (source.len() / 4).max(MIN_ALIAS_NODES),
+            root: None,
+            documents: 0,
+            users,
+            users_streamed: false,
+            users_seen: 0,
+        }
+    }
+
     fn run(&mut self, events: impl Iterator<Item = Located<'s>>) -> Result<(), YamlError> {
         let limit = self.alias_nodes_left;
         for event in events {
