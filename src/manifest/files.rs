@@ -201,14 +201,21 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
             .ok()
             .and_then(|f| f.parent().map(Path::to_path_buf))
             .unwrap_or_default();
-        for mut user in part.manifest.users {
+        let mut part_users = part.manifest.users;
+        for user in &mut part_users {
             // Relative secret files are relative to the file that names them.
             if let Some(SecretRef::File { file }) = &mut user.password {
                 if Path::new(file.as_str()).is_relative() {
                     *file = dir.join(&*file).display().to_string();
                 }
             }
-            users.push(user);
+        }
+        // The first file's list is kept as it is: at 100k users, growing a new one a user
+        // at a time copied tens of megabytes.
+        if users.is_empty() {
+            users = part_users;
+        } else {
+            users.append(&mut part_users);
         }
         warnings.extend(part.warnings);
     }

@@ -1,6 +1,7 @@
 //! Validation: every problem in a manifest at once, each with its location and a fix hint.
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -176,12 +177,18 @@ const ADOPT_MODES: [(&str, AdoptMode); 3] = [
     ("all", AdoptMode::All),
 ];
 
+/// Each address's collation fold, with where it was first declared and as what. Hashed
+/// with foldhash rather than std's SipHash: a 100k-user manifest makes 100k insertions, and
+/// the hash's resistance to chosen collisions buys nothing here, since the file is the
+/// user's own (the worst a crafted file could do is slow its own validation down). The
+/// hasher is still seeded per process.
+type Seen<'a> = HashMap<Cow<'a, str>, (Mark, Cow<'a, str>), foldhash::fast::RandomState>;
+
 /// The users of a manifest as they are checked, with what checking them found.
 struct UserList<'a> {
     specs: Vec<UserSpec>,
     locations: Vec<SourceLocation>,
-    /// Each address's collation fold, with where it was first declared and as what.
-    seen: HashMap<Cow<'a, str>, (Mark, Cow<'a, str>)>,
+    seen: Seen<'a>,
     /// For a list checked while it is parsed: the problems found in its items, reported in
     /// their place once the rest of the file is checked; numbers that would not be stored
     /// as written apart, since those come first.
@@ -194,7 +201,7 @@ impl UserList<'_> {
         UserList {
             specs: Vec::with_capacity(capacity),
             locations: Vec::with_capacity(capacity),
-            seen: HashMap::with_capacity(capacity),
+            seen: Seen::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
             numbers: Vec::new(),
             problems: Vec::new(),
         }
@@ -689,7 +696,7 @@ impl<'a> Checker<'a> {
         &mut self,
         index: usize,
         item: &'n Node<'a>,
-        seen: &mut HashMap<Cow<'a, str>, (Mark, Cow<'a, str>)>,
+        seen: &mut Seen<'a>,
     ) -> Option<UserSpec> {
         let context = Context::Entry(index);
         let NodeValue::Map(entries) = &item.value else {
@@ -732,8 +739,9 @@ impl<'a> Checker<'a> {
                         Cow::Borrowed(text) => collation_fold(text),
                         Cow::Owned(text) => Cow::Owned(collation_fold(text).into_owned()),
                     };
-                    match seen.get(&fold) {
-                        Some((first, first_email)) => {
+                    match seen.entry(fold) {
+                        Entry::Occupied(earlier) => {
+                            let (first, first_email) = earlier.get();
                             let first = self.location(*first);
                             let message = if email_key(email) == email_key(first_email) {
                                 format!("duplicate user `{email}` (e-mails are compared case-insensitively)")
@@ -748,8 +756,8 @@ impl<'a> Checker<'a> {
                             .with_related("first declared at", first);
                             self.push(diagnostic, Some("keep one entry per e-mail address"));
                         }
-                        None => {
-                            seen.insert(fold, (value.referenced, written.clone()));
+                        Entry::Vacant(vacant) => {
+                            vacant.insert((value.referenced, written.clone()));
                         }
                     }
                     email

@@ -183,21 +183,27 @@ pub fn parse<'s>(
 /// [`parse`], on two threads or one.
 pub(crate) fn parse_on<'s>(
     source: &'s str,
-    users: Option<UserSink<'_, 's>>,
+    mut users: Option<UserSink<'_, 's>>,
     two_threads: bool,
 ) -> Result<Parsed<'s>, YamlError> {
-    let mut builder = Builder::new(source, users);
-    if fast::scan(source, |event, at| builder.event(event, at))? == fast::Scan::Complete {
-        return Ok(builder.finish());
+    let (scan, parsed, delivered) = if two_threads {
+        read_fast_on_two_threads(source, &mut users)?
+    } else {
+        let mut builder = Builder::new(source, users.take());
+        let scan = fast::scan(source, |event, at| builder.event(event, at))?;
+        let delivered = builder.users_seen;
+        users = builder.users.take();
+        (scan, builder.finish(), delivered)
+    };
+    if scan == fast::Scan::Complete {
+        return Ok(parsed);
     }
     // Outside the fast reader's subset: granit-parser reads the file from the start. Its
     // first events are the ones the fast reader emitted, so the users already handed over
     // are the same and are not handed over again.
-    let delivered = builder.users_seen;
-    let mut sink = builder.users.take();
-    let streaming = sink.is_some();
+    let streaming = users.is_some();
     let mut rest = |index: usize, node: Node<'s>| {
-        if let (true, Some(sink)) = (index >= delivered, sink.as_mut()) {
+        if let (true, Some(sink)) = (index >= delivered, users.as_mut()) {
             sink(index, node);
         }
     };
@@ -232,6 +238,65 @@ pub(crate) fn parse_on<'s>(
             Err(_) => builder.run(events(source))?,
         }
         Ok(builder.finish())
+    })
+}
+
+/// Users handed from the fast reader's thread to the checks at once: enough to amortise the
+/// channel and the threads' waking each other.
+const USER_BATCH: usize = 256;
+
+/// The fast reader with the tree built on a second thread, while the users are handed to
+/// `users` on the calling one (where they are checked): the two halves of loading a large
+/// manifest cost about the same. Returns how the reading ended, what was built, and how many
+/// users were handed over.
+fn read_fast_on_two_threads<'s>(
+    source: &'s str,
+    users: &mut Option<UserSink<'_, 's>>,
+) -> Result<(fast::Scan, Parsed<'s>, usize), YamlError> {
+    let streaming = users.is_some();
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(usize, Node<'s>)>>(8);
+        let reader = std::thread::Builder::new()
+            .name("yaml".into())
+            .spawn_scoped(scope, move || {
+                let mut batch = Vec::with_capacity(USER_BATCH);
+                let mut forward = |index: usize, node: Node<'s>| {
+                    batch.push((index, node));
+                    if batch.len() == USER_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(USER_BATCH));
+                        // The receiver stops only if the calling thread panicked.
+                        let _ = sender.send(full);
+                    }
+                };
+                let mut builder = Builder::new(
+                    source,
+                    streaming.then_some(&mut forward as UserSink<'_, 's>),
+                );
+                let scan = fast::scan(source, |event, at| builder.event(event, at));
+                let delivered = builder.users_seen;
+                let parsed = builder.finish();
+                // Handed over even when reading failed, as one thread would have.
+                let _ = sender.send(batch);
+                scan.map(|scan| (scan, parsed, delivered))
+            });
+        let Ok(reader) = reader else {
+            // No thread to be had: read here.
+            let mut builder = Builder::new(source, users.take());
+            let scan = fast::scan(source, |event, at| builder.event(event, at))?;
+            let delivered = builder.users_seen;
+            *users = builder.users.take();
+            return Ok((scan, builder.finish(), delivered));
+        };
+        for batch in receiver {
+            if let Some(sink) = users.as_mut() {
+                for (index, node) in batch {
+                    sink(index, node);
+                }
+            }
+        }
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
@@ -821,6 +886,90 @@ mod tests {
             .contains("single YAML document"));
     }
 
+    /// What granit-parser alone builds from `source`: the root or the error, and the users
+    /// handed over.
+    fn granit_only(source: &str) -> Run<'_> {
+        let mut items = Vec::new();
+        let mut sink = |index, node| items.push((index, node));
+        let mut builder = Builder::new(source, Some(&mut sink));
+        let result = builder
+            .run(events(source))
+            .map(|()| builder.finish())
+            .map(|parsed| (parsed.root, parsed.users_streamed));
+        (result, items)
+    }
+
+    type Run<'s> = (Result<(Node<'s>, bool), YamlError>, Vec<(usize, Node<'s>)>);
+
+    fn run(source: &str, two_threads: bool) -> Run<'_> {
+        let mut items = Vec::new();
+        let parsed = parse_on(
+            source,
+            Some(&mut |index, node| items.push((index, node))),
+            two_threads,
+        );
+        (parsed.map(|p| (p.root, p.users_streamed)), items)
+    }
+
+    fn same(one: Run<'_>, other: Run<'_>) {
+        let (one, one_items) = one;
+        let (other, other_items) = other;
+        assert_eq!(one_items, other_items);
+        match (one, other) {
+            (Ok(one), Ok(other)) => assert_eq!(one, other),
+            (Err(one), Err(other)) => {
+                assert_eq!((one.location, one.message), (other.location, other.message));
+            }
+            (one, other) => panic!("{one:?} against {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_fast_reader_builds_what_granit_does_and_hands_each_user_over_once() {
+        let user = |i: usize| {
+            format!("  - email: u{i}@example.com\n    roles: [a, 'b']\n    user_metadata:\n      n: {i}\n      s: \"é{i}\"\n")
+        };
+        let document = |odd: &str| {
+            let mut text = String::from("version: 1\nname: x\nusers:\n");
+            for i in 0..5_000 {
+                text.push_str(&user(i));
+                if i == 2_500 {
+                    text.push_str(odd);
+                }
+            }
+            text.push_str("policy: { prune: none }\n");
+            text
+        };
+        let variants = [
+            // Read to the end by the fast reader.
+            document(""),
+            // Outside its subset halfway: granit-parser reads it again.
+            document("    note: |\n      a block scalar\n"),
+            // A duplicate key halfway, refused by the builder.
+            document("    roles: [c]\n"),
+            // A syntax error halfway.
+            document("  - [unclosed\n"),
+        ];
+        assert!(variants[0].len() > PIPELINE_MIN_BYTES);
+        let fast_read = |text: &str| {
+            let mut builder = Builder::new(text, None);
+            fast::scan(text, |event, at| builder.event(event, at)).ok()
+        };
+        let (complete, bailed) = (Some(fast::Scan::Complete), Some(fast::Scan::Bailed));
+        let how = variants
+            .iter()
+            .map(|text| fast_read(text))
+            .collect::<Vec<_>>();
+        assert_eq!(how, [complete, bailed, None, bailed]);
+        for (variant, text) in variants.iter().enumerate() {
+            for two_threads in [false, true] {
+                let reference = granit_only(text);
+                assert!(reference.1.len() > 2_000, "variant {variant}");
+                same(run(text, two_threads), reference);
+            }
+        }
+    }
+
     #[test]
     fn two_threads_build_what_one_does() {
         let mut text = String::from("version: 1\nbase: &b { team: x, n: 1 }\nusers:\n");
@@ -831,16 +980,6 @@ mod tests {
         }
         let broken = format!("{text}  - [unclosed\n");
         assert!(text.len() > PIPELINE_MIN_BYTES);
-        type Run<'s> = (Result<(Node<'s>, bool), YamlError>, Vec<(usize, Node<'s>)>);
-        fn run(source: &str, two_threads: bool) -> Run<'_> {
-            let mut items = Vec::new();
-            let parsed = parse_on(
-                source,
-                Some(&mut |index, node| items.push((index, node))),
-                two_threads,
-            );
-            (parsed.map(|p| (p.root, p.users_streamed)), items)
-        }
         let (one, one_items) = run(&text, false);
         let (two, two_items) = run(&text, true);
         let (root, streamed) = one.expect("valid");

@@ -221,7 +221,8 @@ where
             first = self.content_here(false)?;
         }
         let line = &self.bytes[self.pos..self.eol];
-        let marker = |text: &[u8]| line.starts_with(text) && matches!(line.get(3), None | Some(b' '));
+        let marker =
+            |text: &[u8]| line.starts_with(text) && matches!(line.get(3), None | Some(b' '));
         if first == Some(0) && marker(b"---") {
             // `---` alone (or with a comment) opening the document.
             self.pos += 3;
@@ -433,7 +434,11 @@ where
             if first {
                 // granit-parser places an indentless sequence where its first item's content
                 // starts, any other at its first `-`.
-                let at = if indentless { self.mark(self.pos) } else { dash };
+                let at = if indentless {
+                    self.mark(self.pos)
+                } else {
+                    dash
+                };
                 self.send(Event::SequenceStart(StructureStyle::Block, 0, None), at)?;
                 first = false;
             }
@@ -492,7 +497,21 @@ where
     fn plain_start(byte: u8, next: u8) -> bool {
         byte.is_ascii_alphanumeric()
             || byte >= 0x80
-            || matches!(byte, b'_' | b'.' | b'/' | b'+' | b'~' | b'(' | b'$' | b'=' | b'^' | b';' | b'<' | b')' | b'\\')
+            || matches!(
+                byte,
+                b'_' | b'.'
+                    | b'/'
+                    | b'+'
+                    | b'~'
+                    | b'('
+                    | b'$'
+                    | b'='
+                    | b'^'
+                    | b';'
+                    | b'<'
+                    | b')'
+                    | b'\\'
+            )
             || (byte == b'-' && (next.is_ascii_alphanumeric() || next == b'.' || next >= 0x80))
     }
 

@@ -245,7 +245,17 @@ const FLOWS: &[&str] = &[
     "{a: [1, 2], b: 'x'}",
 ];
 
-const ENDINGS: &[&str] = &["", "", "", " ", "  ", " # comment", "#nospace", " #", " # é"];
+const ENDINGS: &[&str] = &[
+    "",
+    "",
+    "",
+    " ",
+    "  ",
+    " # comment",
+    "#nospace",
+    " #",
+    " # é",
+];
 
 impl Writer {
     fn new(seed: u64) -> Self {
@@ -276,7 +286,11 @@ impl Writer {
     }
 
     fn newline(&mut self) {
-        let ending = if self.one_in(12) { self.pick(ENDINGS) } else { "" };
+        let ending = if self.one_in(12) {
+            self.pick(ENDINGS)
+        } else {
+            ""
+        };
         self.text.push_str(ending);
         let line_feed = if self.one_in(200) { "\r\n" } else { "\n" };
         self.text.push_str(line_feed);
@@ -306,7 +320,14 @@ impl Writer {
             1 => self.pick(SCALARS),
             2 => "[member]",
             3 => "'quoted # : text'",
-            _ => self.pick(&["member", "User 1", "u1@example.com", "42", "true", "naïve x"]),
+            _ => self.pick(&[
+                "member",
+                "User 1",
+                "u1@example.com",
+                "42",
+                "true",
+                "naïve x",
+            ]),
         };
         self.text.push_str(value);
     }
@@ -481,5 +502,8 @@ fn generated_manifests_mostly_stay_in_the_subset() {
     }
     eprintln!("{complete} of {runs} generated and {edited_complete} edited read to the end");
     assert!(complete * 4 > runs, "{complete} of {runs} complete");
-    assert!(edited_complete * 10 > runs, "{edited_complete} of {runs} edited complete");
+    assert!(
+        edited_complete * 10 > runs,
+        "{edited_complete} of {runs} edited complete"
+    );
 }
