@@ -6,6 +6,9 @@
 //! first problem). The tree is lean: scalars borrow their text from the source where YAML
 //! allows, and each node keeps only the line and column where it starts.
 //!
+//! Most manifests are read by a fast reader of our own (`fast`) for the plain block style
+//! they are written in; anything else goes to granit-parser, with the same result.
+//!
 //! Plain scalars are resolved with the YAML 1.2 core schema: only `true`/`false` are
 //! booleans (so `NO`, `yes` or `off` stay text), and a number whose spelling would not
 //! survive a round trip through JSON (`012345`, `+49…`, `1.0`, `1e3`, beyond 2^53) is kept
@@ -139,11 +142,11 @@ impl YamlError {
     }
 }
 
-/// Files from this size on are parsed on a second thread while the tree is built (and its
-/// users checked) on the calling one: the parser's own work is about half of loading a large
-/// manifest. On the benchmark's two vCPUs this cut `validate` of 100k users from about 0.9 s
-/// to 0.65 s of wall time when a core was free, for about a tenth more CPU (BENCHMARKS.md).
-/// Smaller files, or a single core, are not worth a thread.
+/// Files from this size on are read on a second thread while their users are checked on the
+/// calling one. The fast reader builds the tree there and hands over finished users (about a
+/// third of the work of `validate`); when granit-parser reads the file, only its events come
+/// from the second thread and the tree is built on the calling one (its parsing is about half
+/// of the work). Smaller files, or a single core, are not worth a thread.
 const PIPELINE_MIN_BYTES: usize = 256 * 1024;
 
 /// Events handed from the parser's thread to the builder at once: a batch amortises the
