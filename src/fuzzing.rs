@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::export::export;
 use crate::gotrue::{Flavor, RemoteUser};
-use crate::manifest::{validate, Manifest};
+use crate::manifest::{readers_agree, validate, Manifest};
 use crate::plan::{plan_with, record_server_fingerprint, PlanOptions};
 use crate::render::{
     escape_lines, export_yaml, plan_human, plan_json, plan_markdown, MarkdownOptions, Style,
@@ -31,6 +31,7 @@ pub enum Reached {
 const NOW: u64 = 1_790_000_000;
 
 /// Runs `bytes` through the pipeline, as `validate` and `plan` would, and checks:
+/// - the fast YAML reader reads the text as granit-parser does;
 /// - every diagnostic names the file;
 /// - the plain-text plans hold no control character but line breaks, and the coloured one
 ///   is the plain one with colour added;
@@ -41,6 +42,11 @@ pub fn run_pipeline(bytes: &[u8]) -> Reached {
     let Ok(source) = std::str::from_utf8(bytes) else {
         return Reached::NotText;
     };
+    // The fast YAML reader reads every input as granit-parser does, or leaves it to it.
+    assert!(
+        readers_agree(source),
+        "the fast YAML reader and granit-parser disagree"
+    );
     let path = Path::new("fuzz.yaml");
     let manifest = match validate(source, path) {
         Ok(validated) => validated.manifest,

@@ -22,6 +22,7 @@ pub use schema::{manifest_schema, manifest_schema_text};
 pub use validate::{
     admin_role_problems, validate, validate_file, FileValidation, RoleUse, Validated,
 };
+pub(crate) use yaml::readers_agree;
 
 /// A manifest read from a file and validated.
 #[derive(Debug, Clone)]

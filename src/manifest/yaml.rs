@@ -244,6 +244,35 @@ pub(crate) fn parse_on<'s>(
     })
 }
 
+/// What reading `source` gave: the root and whether the users were streamed, or the error's
+/// place and message; and the users handed over, with their indices.
+type Reading<'s> = (
+    Result<(Node<'s>, bool), (Mark, String)>,
+    Vec<(usize, Node<'s>)>,
+);
+
+fn reading(source: &str, granit_only: bool) -> Reading<'_> {
+    let mut items = Vec::new();
+    let mut sink = |index, node| items.push((index, node));
+    let parsed = if granit_only {
+        let mut builder = Builder::new(source, Some(&mut sink));
+        builder.run(events(source)).map(|()| builder.finish())
+    } else {
+        parse_on(source, Some(&mut sink), false)
+    };
+    let parsed = parsed
+        .map(|parsed| (parsed.root, parsed.users_streamed))
+        .map_err(|error| (error.location, error.message));
+    (parsed, items)
+}
+
+/// Whether `source` reads the same with the fast reader (falling back as it does) as with
+/// granit-parser alone: the same tree and users handed over, or the same error at the same
+/// place. The fuzz target asserts it on every input.
+pub(crate) fn readers_agree(source: &str) -> bool {
+    reading(source, false) == reading(source, true)
+}
+
 /// Users handed from the fast reader's thread to the checks at once: enough to amortise the
 /// channel and the threads' waking each other.
 const USER_BATCH: usize = 256;

@@ -60,6 +60,7 @@ pub(super) fn scan<'s>(
         line: 1,
         line_start: 0,
         eol: 0,
+        counted: (0, 0),
         depth: 0,
         open: Vec::new(),
         pending: Vec::new(),
@@ -120,6 +121,8 @@ struct Reader<'s, F> {
     /// Where the current line starts and ends (its line feed, or the end of the text).
     line_start: usize,
     eol: usize,
+    /// A byte offset on the current line and the characters before it on the line.
+    counted: (usize, usize),
     depth: usize,
     /// The block collections open, innermost last: the column of their entries, and whether
     /// each is a sequence.
@@ -147,21 +150,29 @@ where
     }
 
     /// Where `at` (on the current line) is, counting columns in characters as granit-parser does.
-    fn mark(&self, at: usize) -> Mark {
-        let before = &self.bytes[self.line_start..at];
-        let column = if before.is_ascii() {
-            before.len()
+    /// Marks on a line are asked for left to right, so the count goes on from the last one:
+    /// a long line (a flow list of thousands of items) costs its length, not its square.
+    fn mark(&mut self, at: usize) -> Mark {
+        if at < self.counted.0 {
+            self.counted = (self.line_start, 0);
+        }
+        let (from, before) = self.counted;
+        let more = &self.bytes[from..at];
+        let chars = if more.is_ascii() {
+            more.len()
         } else {
-            before.iter().filter(|b| (**b & 0xc0) != 0x80).count()
+            more.iter().filter(|b| (**b & 0xc0) != 0x80).count()
         };
+        self.counted = (at, before + chars);
         Mark {
             line: self.line,
-            column: u32::try_from(column + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(before + chars + 1).unwrap_or(u32::MAX),
         }
     }
 
     fn start_line(&mut self, at: usize) {
         self.line_start = at;
+        self.counted = (at, 0);
         self.pos = at;
         self.eol = self.bytes[at..]
             .iter()
@@ -407,6 +418,7 @@ where
             line: self.line,
             line_start: self.line_start,
             eol: self.eol,
+            counted: (self.line_start, 0),
             depth: 0,
             open: Vec::new(),
             pending: Vec::new(),
@@ -662,9 +674,12 @@ where
         if self.byte(self.pos) != close {
             loop {
                 if open == b'{' {
+                    let start = self.pos;
                     let key = self.flow_scalar()?;
                     self.flow_spaces();
-                    if !(self.byte(self.pos) == b':' && self.byte(self.pos + 1) == b' ') {
+                    if !(self.byte(self.pos) == b':' && self.byte(self.pos + 1) == b' ')
+                        || self.pos - start > MAX_KEY_BYTES
+                    {
                         return Err(Stop::Bail);
                     }
                     self.pos += 1;

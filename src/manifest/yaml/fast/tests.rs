@@ -134,6 +134,48 @@ fn leaves_the_rest_to_granit() {
     }
 }
 
+#[test]
+fn long_keys_are_left_to_granit_and_long_values_are_not() {
+    let long = "k".repeat(1_100);
+    for source in [format!("{long}: 1\n"), format!("a: {{{long}: 1}}\n")] {
+        assert_eq!(agrees(&source), Ok(false), "{source:?}");
+    }
+    for source in [
+        format!("a: {long}\n"),
+        format!("a: [{long}]\n"),
+        format!("a:\n  - {long}\n"),
+        format!("a: {{b: {long}}}\n"),
+    ] {
+        assert_eq!(agrees(&source), Ok(true), "{source:?}");
+    }
+}
+
+#[test]
+fn deep_nesting_reads_as_granit_reads_it() {
+    let flow = format!("a: {}{}\n", "[".repeat(100), "]".repeat(100));
+    let mut block = String::new();
+    for depth in 0..100 {
+        block.push_str(&format!("{}k{depth}:\n", "  ".repeat(depth)));
+    }
+    block.push_str(&format!("{}end: 1\n", "  ".repeat(100)));
+    for source in [flow, block] {
+        assert!(agrees(&source).is_ok(), "{source}");
+        assert!(crate::manifest::yaml::readers_agree(&source));
+    }
+}
+
+#[test]
+fn a_long_line_costs_its_length() {
+    // 200,000 items on one line: counting each item's column from the line's start would
+    // take minutes.
+    let items = vec!["é"; 200_000].join(", ");
+    let source = format!("a: [{items}]\n");
+    let (events, scan) = fast(&source);
+    assert_eq!(scan, Scan::Complete);
+    assert_eq!(events.len(), 200_005);
+    assert_eq!(events[200_002].1.column(), 5 + 3 * 199_999);
+}
+
 /// A small deterministic generator of manifest-like YAML, mostly within the fast reader's
 /// subset and often just outside it.
 struct Writer {
