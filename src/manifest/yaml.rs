@@ -142,11 +142,12 @@ impl YamlError {
     }
 }
 
-/// Files from this size on are read on a second thread while their users are checked on the
-/// calling one. The fast reader builds the tree there and hands over finished users (about a
-/// third of the work of `validate`); when granit-parser reads the file, only its events come
-/// from the second thread and the tree is built on the calling one (its parsing is about half
-/// of the work). Smaller files, or a single core, are not worth a thread.
+/// Files from this size on that the fast reader leaves to granit-parser are parsed on a
+/// second thread while the tree is built (and its users checked) on the calling one: the
+/// parser's own work is about half of loading a large manifest. On the benchmark's two vCPUs
+/// this cut `validate` of 100k users from about 0.9 s to 0.65 s of wall time when a core was
+/// free, for about a tenth more CPU (BENCHMARKS.md). Smaller files, or a single core, are not
+/// worth a thread.
 const PIPELINE_MIN_BYTES: usize = 256 * 1024;
 
 /// Events handed from the parser's thread to the builder at once: a batch amortises the
@@ -186,18 +187,17 @@ pub fn parse<'s>(
 /// [`parse`], on two threads or one.
 pub(crate) fn parse_on<'s>(
     source: &'s str,
-    mut users: Option<UserSink<'_, 's>>,
+    users: Option<UserSink<'_, 's>>,
     two_threads: bool,
 ) -> Result<Parsed<'s>, YamlError> {
-    let (scan, parsed, delivered) = if two_threads {
-        read_fast_on_two_threads(source, &mut users)?
-    } else {
-        let mut builder = Builder::new(source, users.take());
-        let scan = fast::scan(source, |event, at| builder.event(event, at))?;
-        let delivered = builder.users_seen;
-        users = builder.users.take();
-        (scan, builder.finish(), delivered)
-    };
+    // The fast reader runs on the calling thread: on a second one (the tree built there and
+    // finished users handed over in batches) `validate` of 100k users took as long on two
+    // cores and about half as much CPU time again.
+    let mut builder = Builder::new(source, users);
+    let scan = fast::scan(source, |event, at| builder.event(event, at))?;
+    let delivered = builder.users_seen;
+    let mut users = builder.users.take();
+    let parsed = builder.finish();
     if scan == fast::Scan::Complete {
         return Ok(parsed);
     }
@@ -271,65 +271,6 @@ fn reading(source: &str, granit_only: bool) -> Reading<'_> {
 /// place. The fuzz target asserts it on every input.
 pub(crate) fn readers_agree(source: &str) -> bool {
     reading(source, false) == reading(source, true)
-}
-
-/// Users handed from the fast reader's thread to the checks at once: enough to amortise the
-/// channel and the threads' waking each other.
-const USER_BATCH: usize = 256;
-
-/// The fast reader with the tree built on a second thread, while the users are handed to
-/// `users` on the calling one (where they are checked): the two halves of loading a large
-/// manifest cost about the same. Returns how the reading ended, what was built, and how many
-/// users were handed over.
-fn read_fast_on_two_threads<'s>(
-    source: &'s str,
-    users: &mut Option<UserSink<'_, 's>>,
-) -> Result<(fast::Scan, Parsed<'s>, usize), YamlError> {
-    let streaming = users.is_some();
-    std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(usize, Node<'s>)>>(8);
-        let reader = std::thread::Builder::new()
-            .name("yaml".into())
-            .spawn_scoped(scope, move || {
-                let mut batch = Vec::with_capacity(USER_BATCH);
-                let mut forward = |index: usize, node: Node<'s>| {
-                    batch.push((index, node));
-                    if batch.len() == USER_BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(USER_BATCH));
-                        // The receiver stops only if the calling thread panicked.
-                        let _ = sender.send(full);
-                    }
-                };
-                let mut builder = Builder::new(
-                    source,
-                    streaming.then_some(&mut forward as UserSink<'_, 's>),
-                );
-                let scan = fast::scan(source, |event, at| builder.event(event, at));
-                let delivered = builder.users_seen;
-                let parsed = builder.finish();
-                // Handed over even when reading failed, as one thread would have.
-                let _ = sender.send(batch);
-                scan.map(|scan| (scan, parsed, delivered))
-            });
-        let Ok(reader) = reader else {
-            // No thread to be had: read here.
-            let mut builder = Builder::new(source, users.take());
-            let scan = fast::scan(source, |event, at| builder.event(event, at))?;
-            let delivered = builder.users_seen;
-            *users = builder.users.take();
-            return Ok((scan, builder.finish(), delivered));
-        };
-        for batch in receiver {
-            if let Some(sink) = users.as_mut() {
-                for (index, node) in batch {
-                    sink(index, node);
-                }
-            }
-        }
-        reader
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
 }
 
 /// An event with where it starts, or why parsing stopped.
