@@ -13,10 +13,11 @@ use super::change::{
     UserUpdate, PLAN_FORMAT_VERSION,
 };
 use super::fingerprint::user_fingerprint;
+use crate::gotrue::metadata::{self, Metadata};
 use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
 use crate::identity::{email_key, lookalike_fold, Collation};
 use crate::manifest::{AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, UserSpec};
-use crate::ownership::{is_managed, marker_for, marker_of, reserved_app_key, MARKER_KEY};
+use crate::ownership::{marker_for, reserved_app_key, MARKER_KEY};
 
 /// Options that make a plan depend on more than the manifest and the users.
 #[derive(Debug, Clone, Default)]
@@ -86,7 +87,7 @@ pub fn plan_with(desired: &Manifest, actual: &[RemoteUser], options: &PlanOption
     }
     warnings.extend(lookalike_warnings(desired, actual, &matched));
     for (user, _) in actual.iter().zip(&matched).filter(|(_, m)| !**m) {
-        let managed = is_managed(&user.app_metadata, &marker);
+        let managed = user.is_managed_by(&marker);
         let delete = match policy.prune {
             PruneMode::None => false,
             PruneMode::Managed => managed,
@@ -423,7 +424,7 @@ fn refused_adoption(
     mode: AdoptMode,
     marker: &str,
 ) -> Option<Conflict> {
-    if spec.adopt || is_managed(&user.app_metadata, marker) {
+    if spec.adopt || user.is_managed_by(marker) {
         return None;
     }
     let why = match mode {
@@ -432,8 +433,8 @@ fn refused_adoption(
         AdoptMode::Confirmed => "its address is not confirmed and `policy.adopt` is `confirmed`",
         AdoptMode::None => "`policy.adopt` is `none`",
     };
-    let owner = match marker_of(&user.app_metadata) {
-        Some(owner) => format!("managed by {owner}"),
+    let owner = match user.marker() {
+        Some(owner) => format!("managed by {}", metadata::parsed(owner)),
         None => "not created by gotrue-sync".to_owned(),
     };
     Some(Conflict {
@@ -448,17 +449,6 @@ fn refused_adoption(
         ),
         hint: "check whose account it is; if it is this person's, add `adopt: true` to the entry, otherwise delete the account or change the address".into(),
     })
-}
-
-/// `map.get(key)` for the small metadata maps of a user. A scan compares lengths before
-/// bytes, so it reads only the matching key, where a lookup hashes the key and visits the
-/// index table first: a cache miss and a SipHash per lookup, measurable over 100,000 users.
-fn field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    if map.len() <= 8 {
-        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
-    } else {
-        map.get(key)
-    }
 }
 
 /// The server users that share one e-mail key: nearly always one, kept inline.
@@ -526,7 +516,7 @@ fn reinvited_user_metadata(
     pending: &RemoteUser,
     policy: &Policy,
 ) -> Map<String, Value> {
-    let mut metadata = pending.user_metadata.clone();
+    let mut metadata = pending.user_metadata.to_map();
     let changes = diff_map(
         spec.user_metadata.as_ref(),
         &pending.user_metadata,
@@ -567,9 +557,9 @@ fn update_for(
     marker: &str,
     flavor: Flavor,
 ) -> Option<UserUpdate> {
-    let owner = marker_of(&user.app_metadata);
-    let mut adopt = (owner.and_then(Value::as_str) != Some(marker)).then(|| Adoption {
-        previous_owner: owner.cloned(),
+    let owner = user.marker().map(metadata::parsed);
+    let mut adopt = (!user.is_managed_by(marker)).then(|| Adoption {
+        previous_owner: owner.clone(),
         grants: Vec::new(),
     });
     let policy = &desired.policy;
@@ -583,7 +573,7 @@ fn update_for(
     if adopt.is_some() {
         app_metadata.push(KeyChange {
             key: MARKER_KEY.into(),
-            before: owner.cloned(),
+            before: owner,
             after: Some(Value::String(marker.to_owned())),
         });
         app_metadata.sort_by(|a, b| a.key.cmp(&b.key));
@@ -644,10 +634,11 @@ fn update_for(
 }
 
 /// Keys to set or remove so that `actual` holds `desired` (merge) or equals it (exact,
-/// except `protected` keys). A declared `null` means "must not exist".
+/// except `protected` keys). A declared `null` means "must not exist". The stored values are
+/// compared on their JSON text and parsed only for a change.
 fn diff_map(
     desired: Option<&Map<String, Value>>,
-    actual: &Map<String, Value>,
+    actual: &Metadata,
     mode: MetadataMode,
     protected: impl Fn(&str) -> bool,
     ignored: impl Fn(&str) -> bool,
@@ -657,29 +648,26 @@ fn diff_map(
     };
     let mut changes = Vec::new();
     for (key, value) in desired.iter().filter(|(k, _)| !ignored(k)) {
-        let stored = field(actual, key);
-        if value.is_null() {
-            if let Some(stored) = stored {
-                changes.push(KeyChange {
-                    key: key.clone(),
-                    before: Some(stored.clone()),
-                    after: None,
-                });
-            }
-        } else if stored != Some(value) {
+        let stored = actual.get(key);
+        let changed = match stored {
+            Some(_) if value.is_null() => true,
+            Some(stored) => !metadata::holds(stored, value),
+            None => !value.is_null(),
+        };
+        if changed {
             changes.push(KeyChange {
                 key: key.clone(),
-                before: stored.cloned(),
-                after: Some(value.clone()),
+                before: stored.map(metadata::parsed),
+                after: (!value.is_null()).then(|| value.clone()),
             });
         }
     }
     if mode == MetadataMode::Exact {
-        for (key, value) in actual {
-            if !desired.contains_key(key) && !protected(key) && !ignored(key) {
+        for (key, value) in actual.entries() {
+            if !desired.contains_key(key.as_ref()) && !protected(&key) && !ignored(&key) {
                 changes.push(KeyChange {
-                    key: key.clone(),
-                    before: Some(value.clone()),
+                    key: key.into_owned(),
+                    before: Some(metadata::parsed(value)),
                     after: None,
                 });
             }
@@ -713,13 +701,14 @@ fn adoption_grants(
 }
 
 fn roles_change(wanted: &[String], user: &RemoteUser) -> Option<RolesChange> {
-    let stored = field(&user.app_metadata, "roles");
+    let stored = user.app_metadata.get("roles");
     if same_roles(wanted, stored) {
         return None;
     }
     let after = dedup(wanted);
     let current: Option<Vec<String>> = match stored {
-        None | Some(Value::Null) => Some(Vec::new()),
+        None => Some(Vec::new()),
+        Some(raw) if raw.get() == "null" => Some(Vec::new()),
         Some(_) => user.roles(),
     };
     let want: BTreeSet<&String> = after.iter().collect();
@@ -741,28 +730,22 @@ fn roles_change(wanted: &[String], user: &RemoteUser) -> Option<RolesChange> {
         .cloned()
         .collect();
     Some(RolesChange {
-        before: stored.cloned().unwrap_or(Value::Null),
+        before: stored.map_or(Value::Null, metadata::parsed),
         after,
         added,
         removed,
     })
 }
 
-/// Whether the stored roles equal `wanted` as sets, without allocating (role lists are short,
-/// so the quadratic comparison is cheaper than building sets). Anything but an array of
-/// strings (or no roles at all) is left to the full comparison in [`roles_change`].
-fn same_roles(wanted: &[String], stored: Option<&Value>) -> bool {
-    let stored: &[Value] = match stored {
-        None | Some(Value::Null) => &[],
-        Some(Value::Array(items)) => items,
-        Some(_) => return false,
-    };
-    stored
-        .iter()
-        .all(|v| v.as_str().is_some_and(|s| wanted.iter().any(|w| w == s)))
-        && wanted
-            .iter()
-            .all(|w| stored.iter().any(|v| v.as_str() == Some(w.as_str())))
+/// Whether the stored roles equal `wanted` as sets, read from the JSON text without
+/// allocating. Anything but an array of strings (or no roles at all) is left to the full
+/// comparison in [`roles_change`].
+fn same_roles(wanted: &[String], stored: Option<&serde_json::value::RawValue>) -> bool {
+    match stored {
+        None => wanted.is_empty(),
+        Some(raw) if raw.get() == "null" => wanted.is_empty(),
+        Some(raw) => metadata::same_string_set(raw, wanted) == Some(true),
+    }
 }
 
 fn dedup(roles: &[String]) -> Vec<String> {

@@ -268,7 +268,7 @@ proptest! {
         for change in &result.changes {
             if let Change::Delete(removal) = change {
                 let user = actual.iter().find(|u| u.id == removal.id).expect("deleted user exists");
-                prop_assert_eq!(user.app_metadata.get(MARKER_KEY), Some(&json!("gotrue-sync:site")));
+                prop_assert_eq!(user.app_metadata.value(MARKER_KEY), Some(json!("gotrue-sync:site")));
             }
         }
     }
