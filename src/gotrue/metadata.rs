@@ -32,11 +32,18 @@ impl Metadata {
 
     /// The value of `key` as JSON text, if present (its last value, if given twice).
     pub fn get(&self, key: &str) -> Option<&RawValue> {
-        let text = self.0.as_deref()?.get();
-        serde_json::Deserializer::from_str(text)
-            .deserialize_map(Lookup { key })
-            .ok()
-            .flatten()
+        let [value] = self.get_each([key]);
+        value
+    }
+
+    /// The values of several keys, found in one pass over the text.
+    pub fn get_each<const N: usize>(&self, keys: [&str; N]) -> [Option<&RawValue>; N] {
+        let Some(raw) = self.0.as_deref() else {
+            return [None; N];
+        };
+        serde_json::Deserializer::from_str(raw.get())
+            .deserialize_map(LookupEach { keys })
+            .unwrap_or([None; N])
     }
 
     /// The value of `key`, parsed.
@@ -150,6 +157,11 @@ pub fn as_str(raw: &RawValue) -> Option<Cow<'_, str>> {
     }
 }
 
+/// The strings of a JSON array of strings; `None` for anything else.
+pub fn strings(raw: &RawValue) -> Option<Vec<String>> {
+    serde_json::from_str(raw.get()).ok()
+}
+
 /// Whether a JSON value's text holds `value`, comparing as [`Value`] does (so `1` and `1.0`
 /// differ). Strings, booleans and `null` are compared on the text.
 pub fn holds(raw: &RawValue, value: &Value) -> bool {
@@ -174,51 +186,52 @@ pub fn same_string_set(raw: &RawValue, wanted: &[String]) -> Option<bool> {
         .ok()
 }
 
-/// Finds one key's last value; other values are skipped unread.
-struct Lookup<'k> {
-    key: &'k str,
+/// Finds the last value of each of several keys; other values are skipped unread.
+struct LookupEach<'k, const N: usize> {
+    keys: [&'k str; N],
 }
 
-impl<'de> Visitor<'de> for Lookup<'_> {
-    type Value = Option<&'de RawValue>;
+impl<'de, const N: usize> Visitor<'de> for LookupEach<'_, N> {
+    type Value = [Option<&'de RawValue>; N];
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(matches) = map.next_key_seed(KeyIs(self.key))? {
-            if matches {
-                found = Some(map.next_value()?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
+        let mut found = [None; N];
+        while let Some(place) = map.next_key_seed(KeyAmong(&self.keys))? {
+            match place {
+                Some(place) => found[place] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
         Ok(found)
     }
 }
 
-/// Reads a key and tells whether it is the one sought, without copying it.
-struct KeyIs<'k>(&'k str);
+/// Reads a key and tells which of the sought keys it is, without copying it.
+struct KeyAmong<'s, 'k>(&'s [&'k str]);
 
-impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
-    type Value = bool;
+impl<'de> DeserializeSeed<'de> for KeyAmong<'_, '_> {
+    type Value = Option<usize>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl Visitor<'_> for KeyIs<'_> {
-    type Value = bool;
+impl Visitor<'_> for KeyAmong<'_, '_> {
+    type Value = Option<usize>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
     }
 
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
-        Ok(key == self.0)
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|k| *k == key))
     }
 }
 

@@ -71,7 +71,7 @@ impl From<WireUser> for RemoteUser {
 impl RemoteUser {
     /// `app_metadata.roles` as strings, if it is an array of strings.
     pub fn roles(&self) -> Option<Vec<String>> {
-        serde_json::from_str(self.app_metadata.get("roles")?.get()).ok()
+        metadata::strings(self.app_metadata.get("roles")?)
     }
 
     /// The ownership marker, `app_metadata.managed_by`, as JSON text, if there is one (any

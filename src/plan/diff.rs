@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::change::{
@@ -364,7 +365,8 @@ fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
         }
         found.matched.extend_from_slice(indices);
         let user = &actual[first];
-        if let Some(conflict) = refused_adoption(spec, user, policy.adopt, marker) {
+        let app = AppFields::of(user, marker);
+        if let Some(conflict) = refused_adoption(spec, user, &app, policy.adopt) {
             found.conflicts.push(conflict);
             continue;
         }
@@ -394,6 +396,7 @@ fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
         match update_for(
             spec,
             user,
+            &app,
             direct.is_empty(),
             desired,
             marker,
@@ -421,10 +424,10 @@ fn match_specs(specs: &[UserSpec], context: &Context<'_>) -> Matched {
 fn refused_adoption(
     spec: &UserSpec,
     user: &RemoteUser,
+    app: &AppFields<'_>,
     mode: AdoptMode,
-    marker: &str,
 ) -> Option<Conflict> {
-    if spec.adopt || user.is_managed_by(marker) {
+    if spec.adopt || app.managed {
         return None;
     }
     let why = match mode {
@@ -433,7 +436,7 @@ fn refused_adoption(
         AdoptMode::Confirmed => "its address is not confirmed and `policy.adopt` is `confirmed`",
         AdoptMode::None => "`policy.adopt` is `none`",
     };
-    let owner = match user.marker() {
+    let owner = match app.owner {
         Some(owner) => format!("managed by {}", metadata::parsed(owner)),
         None => "not created by gotrue-sync".to_owned(),
     };
@@ -449,6 +452,29 @@ fn refused_adoption(
         ),
         hint: "check whose account it is; if it is this person's, add `adopt: true` to the entry, otherwise delete the account or change the address".into(),
     })
+}
+
+/// What the diff reads of a matched user's app metadata, found in one pass over its text.
+struct AppFields<'a> {
+    /// The ownership marker, any value.
+    owner: Option<&'a RawValue>,
+    /// `roles`, any value.
+    roles: Option<&'a RawValue>,
+    /// Whether the marker is this manifest's.
+    managed: bool,
+}
+
+impl<'a> AppFields<'a> {
+    fn of(user: &'a RemoteUser, marker: &str) -> Self {
+        let [owner, roles] = user.app_metadata.get_each([MARKER_KEY, "roles"]);
+        AppFields {
+            owner,
+            roles,
+            managed: owner
+                .and_then(metadata::as_str)
+                .is_some_and(|owner| owner == marker),
+        }
+    }
 }
 
 /// The server users that share one e-mail key: nearly always one, kept inline.
@@ -552,13 +578,14 @@ fn initial(
 fn update_for(
     spec: &UserSpec,
     user: &RemoteUser,
+    app: &AppFields<'_>,
     renamed: bool,
     desired: &Manifest,
     marker: &str,
     flavor: Flavor,
 ) -> Option<UserUpdate> {
-    let owner = user.marker().map(metadata::parsed);
-    let mut adopt = (!user.is_managed_by(marker)).then(|| Adoption {
+    let owner = app.owner.map(metadata::parsed);
+    let mut adopt = (!app.managed).then(|| Adoption {
         previous_owner: owner.clone(),
         grants: Vec::new(),
     });
@@ -581,7 +608,7 @@ fn update_for(
     let roles = spec
         .roles
         .as_ref()
-        .and_then(|wanted| roles_change(wanted, user));
+        .and_then(|wanted| roles_change(wanted, app.roles));
     let role = spec
         .role
         .as_ref()
@@ -700,8 +727,7 @@ fn adoption_grants(
     grants
 }
 
-fn roles_change(wanted: &[String], user: &RemoteUser) -> Option<RolesChange> {
-    let stored = user.app_metadata.get("roles");
+fn roles_change(wanted: &[String], stored: Option<&RawValue>) -> Option<RolesChange> {
     if same_roles(wanted, stored) {
         return None;
     }
@@ -709,7 +735,7 @@ fn roles_change(wanted: &[String], user: &RemoteUser) -> Option<RolesChange> {
     let current: Option<Vec<String>> = match stored {
         None => Some(Vec::new()),
         Some(raw) if raw.get() == "null" => Some(Vec::new()),
-        Some(_) => user.roles(),
+        Some(raw) => metadata::strings(raw),
     };
     let want: BTreeSet<&String> = after.iter().collect();
     if let Some(current) = &current {
@@ -740,7 +766,7 @@ fn roles_change(wanted: &[String], user: &RemoteUser) -> Option<RolesChange> {
 /// Whether the stored roles equal `wanted` as sets, read from the JSON text without
 /// allocating. Anything but an array of strings (or no roles at all) is left to the full
 /// comparison in [`roles_change`].
-fn same_roles(wanted: &[String], stored: Option<&serde_json::value::RawValue>) -> bool {
+fn same_roles(wanted: &[String], stored: Option<&RawValue>) -> bool {
     match stored {
         None => wanted.is_empty(),
         Some(raw) if raw.get() == "null" => wanted.is_empty(),

@@ -125,3 +125,20 @@ fn string_sets_compare_without_order_or_repeats_and_refuse_other_arrays() {
     assert_eq!(same_string_set(&raw("[]"), &many), None);
     assert_eq!(same_string_set(&raw("[]"), &many[..128]), Some(false));
 }
+
+#[test]
+fn several_keys_are_found_in_one_pass_each_with_its_last_value() {
+    let metadata = read(r#"{"managed_by":"a","roles":["x"],"other":{"roles":1},"managed_by":"b"}"#);
+    let [owner, roles, missing] = metadata.get_each(["managed_by", "roles", "missing"]);
+    assert_eq!(owner.map(RawValue::get), Some("\"b\""));
+    assert_eq!(roles.map(RawValue::get), Some(r#"["x"]"#));
+    assert!(missing.is_none());
+    assert_eq!(strings(roles.expect("roles")), Some(vec!["x".to_owned()]));
+    assert_eq!(strings(owner.expect("owner")), None);
+    assert_eq!(
+        Metadata::default()
+            .get_each(["a", "b"])
+            .map(|v| v.is_none()),
+        [true, true]
+    );
+}
