@@ -1,7 +1,8 @@
 //! How many requests may be in flight: a controller that finds the concurrency the server
 //! sustains. It starts with one request and judges the answers a round at a time (one round =
-//! as many answers as the limit, at least [`SHORTEST_ROUND`] past slow start). A round's
-//! latency is compared with what the same requests cost uncontended: each kind of request
+//! as many answers as the limit, at least [`SHORTEST_ROUND`] past slow start), counting only
+//! answers to requests sent under the current limit. A round's latency is compared with
+//! what the same requests cost uncontended: each kind of request
 //! (method and route: a page of users, an invite, an update) has its own uncontended time,
 //! since an invite that hashes a password costs the server far more than the update that
 //! follows it. The first request of each kind goes alone, once nothing else is in flight, to
@@ -14,7 +15,7 @@
 //!   passwords with bcrypt on every invite): cut to the limit at which the round would have
 //!   sat at [`FLAT`], assuming latency grows with the number in flight.
 //! - In between: hold. A CPU-bound server settles here, about one request queued per core.
-//! - Refused (429 without a mail limit, 5xx): halve.
+//! - Refused (429 without a mail limit, 5xx): halve, once for all the requests in flight.
 //!
 //! A limit at which latency climbed is the ceiling: growth stops below it, and it is tried
 //! again only after [`FIRST_PATIENCE`] flat rounds, twice as many after each try that climbs
@@ -68,9 +69,15 @@ pub struct Control {
     max: usize,
     /// Successes since the limit was last judged.
     successes: usize,
-    /// Answers still to come from requests sent before the last cut: they show the load
-    /// that was cut, so they are not judged again.
-    settling: usize,
+    /// How often the limit has changed: a request carries the epoch it was sent in, and
+    /// only answers to requests sent under the current limit are judged. An answer to one
+    /// sent before a raise shows the load before it, which made one doubling too many pass
+    /// as flat on a CPU-bound server (BENCHMARKS.md); one sent before a cut shows the load
+    /// that was cut.
+    epoch: u64,
+    /// The epoch the last cut began: refusals of requests sent before it were answered by
+    /// that cut, so a burst of refusals halves once, not once per refused request.
+    cut_epoch: u64,
     /// Still doubling: nothing has been refused and latency has not risen yet.
     slow_start: bool,
     /// This round's summed latency and the summed uncontended times of its requests, in s.
@@ -147,7 +154,8 @@ impl Control {
             },
             max,
             successes: 0,
-            settling: 0,
+            epoch: 0,
+            cut_epoch: 0,
             slow_start: mode == LimitMode::Adaptive,
             round_latency: 0.0,
             round_uncontended: 0.0,
@@ -163,6 +171,11 @@ impl Control {
     /// The current limit.
     pub fn current(&self) -> usize {
         self.current
+    }
+
+    /// The epoch a request sent now is sent in (see [`Control::observe`]).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// Whether a request of `kind` may be sent now, with `in_flight` requests in flight and
@@ -205,8 +218,9 @@ impl Control {
         }
     }
 
-    /// Takes one signal into account.
-    pub fn observe(&mut self, signal: Signal) {
+    /// Takes into account one signal of a request sent in `sent_in` (the [`Control::epoch`]
+    /// when it was admitted).
+    pub fn observe(&mut self, signal: Signal, sent_in: u64) {
         if let Some(kind) = self.measuring.take() {
             // The request sent alone: its answer is the kind's uncontended time, and says
             // nothing about load. Any other outcome leaves the kind to be measured again, up
@@ -228,17 +242,18 @@ impl Control {
         }
         match signal {
             Signal::Refused => {
-                self.current = (self.current / 2).max(1);
-                self.successes = 0;
-                self.round_latency = 0.0;
-                self.round_uncontended = 0.0;
+                if sent_in < self.cut_epoch {
+                    return;
+                }
                 self.slow_start = false;
+                self.change_to((self.current / 2).max(1));
             }
             Signal::Success { kind, latency } => {
                 let latency = latency.as_secs_f64().max(SHORTEST);
+                // Any answer may show a kind's uncontended time; only answers sent under the
+                // current limit tell how the server bears it.
                 let uncontended = self.uncontended_time(kind, latency);
-                if self.settling > 0 {
-                    self.settling -= 1;
+                if sent_in != self.epoch {
                     return;
                 }
                 self.round_latency += latency;
@@ -264,13 +279,25 @@ impl Control {
                     LimitMode::Adaptive => self.judge(ratio),
                 }
                 .clamp(1, self.max);
-                if next < self.current {
-                    self.settling = self.current;
-                }
-                self.current = next;
+                self.change_to(next);
             }
             Signal::Neutral => {}
         }
+    }
+
+    /// Moves the limit to `next`, starting a new epoch (and a new round) if it changes.
+    fn change_to(&mut self, next: usize) {
+        if next == self.current {
+            return;
+        }
+        self.epoch += 1;
+        if next < self.current {
+            self.cut_epoch = self.epoch;
+        }
+        self.current = next;
+        self.successes = 0;
+        self.round_latency = 0.0;
+        self.round_uncontended = 0.0;
     }
 
     /// The fastest answer of `kind` so far, `latency` included.
@@ -353,8 +380,28 @@ pub(crate) struct AdaptiveLimit {
 /// Held while a request is in flight.
 pub(crate) struct Permit<'a> {
     limit: &'a AdaptiveLimit,
-    /// The kind, when this request was sent alone to measure it.
-    measuring: Option<u64>,
+    kind: u64,
+    /// The controller's epoch when the request was admitted.
+    epoch: u64,
+    /// Whether this request was sent alone to measure its kind.
+    measuring: bool,
+}
+
+impl Permit<'_> {
+    /// Feeds the outcome of one attempt of this request, answered in `elapsed`, to the
+    /// controller.
+    pub fn record(&self, attempt: Attempt, elapsed: Duration) {
+        let signal = Signal::of(attempt, self.kind, elapsed);
+        let changed = self.limit.with(|state| {
+            let before = state.control.current();
+            state.control.observe(signal, self.epoch);
+            before != state.control.current()
+        });
+        if changed {
+            tracing::info!(limit = self.limit.current(), "requests in flight adjusted");
+            self.limit.released.notify_waiters();
+        }
+    }
 }
 
 impl Drop for Permit<'_> {
@@ -363,8 +410,8 @@ impl Drop for Permit<'_> {
             state.in_flight -= 1;
             // Recorded answers have ended the measurement already; a request dropped before
             // its answer (Ctrl-C, a cancelled sibling) must not hold every other one back.
-            if let Some(kind) = self.measuring {
-                state.control.abandon_measurement(kind);
+            if self.measuring {
+                state.control.abandon_measurement(self.kind);
             }
         });
         self.limit.released.notify_waiters();
@@ -443,29 +490,17 @@ impl AdaptiveLimit {
                     }
                 }
                 // An unmeasured kind is admitted only alone, to be measured.
-                admitted.then_some(unmeasured)
+                admitted.then_some((unmeasured, state.control.epoch()))
             });
-            if let Some(alone) = admitted {
+            if let Some((alone, epoch)) = admitted {
                 return Permit {
                     limit: self,
-                    measuring: alone.then_some(kind),
+                    kind,
+                    epoch,
+                    measuring: alone,
                 };
             }
             released.await;
-        }
-    }
-
-    /// Feeds the outcome of one attempt of a request of `kind` to the controller.
-    pub fn record(&self, attempt: Attempt, kind: u64, elapsed: Duration) {
-        let signal = Signal::of(attempt, kind, elapsed);
-        let changed = self.with(|state| {
-            let before = state.control.current();
-            state.control.observe(signal);
-            before != state.control.current()
-        });
-        if changed {
-            tracing::info!(limit = self.current(), "requests in flight adjusted");
-            self.released.notify_waiters();
         }
     }
 }

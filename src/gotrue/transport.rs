@@ -411,10 +411,10 @@ impl Transport {
             let headers = auth.headers().await?;
             let (attempt, result) = {
                 let kind = request_kind(call);
-                let _permit = self.limit.acquire(kind).await;
+                let permit = self.limit.acquire(kind).await;
                 let (attempt, result, answered_in) =
                     self.attempt(call, &url, &headers, auth, &parse).await;
-                self.limit.record(attempt, kind, answered_in);
+                permit.record(attempt, answered_in);
                 (attempt, result)
             };
             match (

@@ -24,6 +24,7 @@ mod migration;
 mod msrv;
 mod ops;
 mod output_errors;
+mod parallelism;
 mod rate_limits;
 mod redaction;
 mod request_logs;

@@ -29,8 +29,9 @@ fn run(
     (0..rounds)
         .map(|_| {
             let in_flight = control.current();
+            let sent_in = control.epoch();
             for _ in 0..in_flight {
-                control.observe(success(kind, latency(in_flight)));
+                control.observe(success(kind, latency(in_flight)), sent_in);
             }
             control.current()
         })
@@ -71,7 +72,8 @@ fn refusals_halve_the_limit_down_to_one() {
     assert_eq!(control.current(), 32);
     let seen: Vec<usize> = (0..7)
         .map(|_| {
-            control.observe(Signal::Refused);
+            let sent_in = control.epoch();
+            control.observe(Signal::Refused, sent_in);
             control.current()
         })
         .collect();
@@ -79,10 +81,26 @@ fn refusals_halve_the_limit_down_to_one() {
 }
 
 #[test]
+fn a_burst_of_refusals_halves_once() {
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    run(&mut control, 6, INVITE, |_| 20 * MS);
+    let sent_in = control.epoch();
+    // 32 requests were in flight at 32 and the server refused them all: one cut answers
+    // them, and a refusal of a request sent after it cuts again.
+    for _ in 0..32 {
+        control.observe(Signal::Refused, sent_in);
+    }
+    assert_eq!(control.current(), 16);
+    let after_the_cut = control.epoch();
+    control.observe(Signal::Refused, after_the_cut);
+    assert_eq!(control.current(), 8);
+}
+
+#[test]
 fn after_a_refusal_it_grows_by_a_quarter_per_round() {
     let mut control = Control::new(32, LimitMode::Adaptive);
     run(&mut control, 6, INVITE, |_| 20 * MS);
-    control.observe(Signal::Refused);
+    control.observe(Signal::Refused, control.epoch());
     assert_eq!(control.current(), 16);
     assert_eq!(
         run(&mut control, 5, INVITE, |_| 20 * MS),
@@ -90,7 +108,7 @@ fn after_a_refusal_it_grows_by_a_quarter_per_round() {
     );
     let mut small = Control::new(8, LimitMode::Adaptive);
     run(&mut small, 4, INVITE, |_| 20 * MS);
-    small.observe(Signal::Refused);
+    small.observe(Signal::Refused, small.epoch());
     assert_eq!(small.current(), 4);
     assert_eq!(run(&mut small, 5, INVITE, |_| 20 * MS), [5, 6, 7, 8, 8]);
 }
@@ -139,12 +157,13 @@ fn probing_a_server_at_capacity_backs_off() {
             probes.push(round);
         }
         before = in_flight;
+        let sent_in = control.epoch();
         for _ in 0..in_flight {
             answers += 1;
             if latency(in_flight) > service * 3 / 2 {
                 slow += 1;
             }
-            control.observe(success(INVITE, latency(in_flight)));
+            control.observe(success(INVITE, latency(in_flight)), sent_in);
         }
     }
     assert!(
@@ -182,11 +201,12 @@ fn each_kind_of_request_is_judged_against_its_own_uncontended_time() {
     let mut seen = Vec::new();
     for _ in 0..60 {
         let in_flight = control.current();
+        let sent_in = control.epoch();
         for n in 0..in_flight {
             if n % 2 == 0 {
-                control.observe(success(INVITE, invite_latency(in_flight)));
+                control.observe(success(INVITE, invite_latency(in_flight)), sent_in);
             } else {
-                control.observe(success(UPDATE, 3 * MS));
+                control.observe(success(UPDATE, 3 * MS), sent_in);
             }
         }
         seen.push(control.current());
@@ -198,6 +218,30 @@ fn each_kind_of_request_is_judged_against_its_own_uncontended_time() {
     );
 }
 
+/// On a server with two cores, two requests in flight answer as fast as one. The two sent
+/// at two that are answered after the raise to four show the load at two: were they counted,
+/// the round at four would look half flat and hold (or grow) where the server has queued.
+#[test]
+fn answers_to_requests_sent_before_a_raise_are_not_judged() {
+    let (alone, queued) = (100 * MS, 200 * MS);
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    control.observe(success(INVITE, alone), control.epoch());
+    assert_eq!(control.current(), 2);
+    let at_2 = control.epoch();
+    control.observe(success(INVITE, alone), at_2);
+    control.observe(success(INVITE, alone), at_2);
+    assert_eq!(control.current(), 4);
+    // Two more were sent at two while the first two were answered.
+    control.observe(success(INVITE, alone), at_2);
+    control.observe(success(INVITE, alone), at_2);
+    assert_eq!(control.current(), 4, "not a round at four");
+    let at_4 = control.epoch();
+    for _ in 0..4 {
+        control.observe(success(INVITE, queued), at_4);
+    }
+    assert_eq!(control.current(), 2, "four in flight queue on two cores");
+}
+
 #[test]
 fn climbing_latency_cuts_once_per_burst_and_flat_latency_grows_back() {
     let (flat, slow) = (200 * MS, 400 * MS);
@@ -205,22 +249,24 @@ fn climbing_latency_cuts_once_per_burst_and_flat_latency_grows_back() {
     run(&mut control, 6, UPDATE, |_| flat);
     assert_eq!(control.current(), 32);
     // The server slows down to twice its uncontended time: cut to where it would be flat.
+    let at_32 = control.epoch();
     for _ in 0..32 {
-        control.observe(success(UPDATE, slow));
+        control.observe(success(UPDATE, slow), at_32);
     }
     assert_eq!(control.current(), 20);
     // The rest of the burst that was in flight when it was cut is not judged again.
     for _ in 0..32 {
-        control.observe(success(UPDATE, slow));
+        control.observe(success(UPDATE, slow), at_32);
     }
     assert_eq!(control.current(), 20);
     // A round sent at the new limit that is still slow cuts again.
+    let at_20 = control.epoch();
     for _ in 0..20 {
-        control.observe(success(UPDATE, slow));
+        control.observe(success(UPDATE, slow), at_20);
     }
     assert_eq!(control.current(), 12);
     for _ in 0..20 {
-        control.observe(success(UPDATE, slow));
+        control.observe(success(UPDATE, slow), at_20);
     }
     // Between flat and climbing: hold.
     assert_eq!(run(&mut control, 3, UPDATE, |_| 300 * MS), [12, 12, 12]);
@@ -240,7 +286,7 @@ fn a_fixed_limit_starts_at_the_maximum_ignores_latency_and_yields_to_refusals() 
         run(&mut control, 4, INVITE, cpu_bound(100 * MS, 1)),
         [16, 16, 16, 16]
     );
-    control.observe(Signal::Refused);
+    control.observe(Signal::Refused, control.epoch());
     assert_eq!(control.current(), 8);
     assert_eq!(run(&mut control, 3, INVITE, |_| 20 * MS), [9, 10, 11]);
 }
@@ -285,14 +331,14 @@ fn the_first_request_of_each_kind_goes_alone_and_is_not_judged() {
     // While it is measured, nothing else goes.
     assert!(!control.admit(UPDATE, 1, 0));
     assert!(!control.admit(INVITE, 1, 0));
-    control.observe(success(INVITE, 100 * MS));
+    control.observe(success(INVITE, 100 * MS), control.epoch());
     assert!(control.is_measured(INVITE));
     assert_eq!(control.current(), 8, "the lone answer is not judged");
     assert!(control.admit(INVITE, 7, 0));
     assert!(!control.admit(INVITE, 8, 0));
     // Invites are judged against the time measured alone: eight at once, each 200 ms, cut.
     for _ in 0..8 {
-        control.observe(success(INVITE, 200 * MS));
+        control.observe(success(INVITE, 200 * MS), control.epoch());
     }
     assert_eq!(control.current(), 5);
 }
@@ -301,10 +347,10 @@ fn the_first_request_of_each_kind_goes_alone_and_is_not_judged() {
 fn a_failed_measurement_is_taken_again() {
     let mut control = Control::new(32, LimitMode::Adaptive);
     assert!(control.admit(INVITE, 0, 1));
-    control.observe(Signal::Neutral);
+    control.observe(Signal::Neutral, control.epoch());
     assert!(!control.is_measured(INVITE));
     assert!(control.admit(INVITE, 0, 1));
-    control.observe(success(INVITE, 100 * MS));
+    control.observe(success(INVITE, 100 * MS), control.epoch());
     assert!(control.is_measured(INVITE));
     assert_eq!(control.current(), 1);
 }
@@ -319,14 +365,14 @@ fn a_kind_that_keeps_failing_alone_stops_going_alone() {
     for _ in 0..MEASURING_TRIES {
         assert!(!control.is_measured(INVITE));
         assert!(control.admit(INVITE, 0, 1));
-        control.observe(Signal::Neutral);
+        control.observe(Signal::Neutral, control.epoch());
     }
     assert!(control.is_measured(INVITE));
     assert!(control.admit(INVITE, 7, 0));
     assert!(control.admit(UPDATE, 7, 0));
     assert!(!control.admit(INVITE, 8, 0));
     // A later success sets the kind's time, judged with the rest.
-    control.observe(success(INVITE, 100 * MS));
+    control.observe(success(INVITE, 100 * MS), control.epoch());
     assert_eq!(control.current(), 8);
 }
 
@@ -374,7 +420,7 @@ async fn the_gate_admits_no_more_than_the_limit() {
         second.is_err(),
         "a second request waits while one is measured"
     );
-    limit.record(answered(200, false), INVITE, 20 * MS);
+    first.record(answered(200, false), 20 * MS);
     drop(first);
     // Measured, the kind goes up to the limit, which starts at one.
     let first = limit.acquire(INVITE).await;
@@ -392,10 +438,11 @@ async fn the_gate_admits_no_more_than_the_limit() {
 async fn known_kinds_wait_while_an_unmeasured_kind_waits_to_go_alone() {
     let limit = AdaptiveLimit::new(4, LimitMode::Adaptive);
     // Measure updates, then grow to two in flight.
-    drop(limit.acquire(UPDATE).await);
-    limit.record(answered(200, false), UPDATE, 20 * MS);
+    let measured = limit.acquire(UPDATE).await;
+    measured.record(answered(200, false), 20 * MS);
+    drop(measured);
     let update = limit.acquire(UPDATE).await;
-    limit.record(answered(200, false), UPDATE, 20 * MS);
+    update.record(answered(200, false), 20 * MS);
     drop(update);
     assert_eq!(limit.current(), 2);
     let update = limit.acquire(UPDATE).await;
