@@ -584,9 +584,8 @@ fn update_for(
     marker: &str,
     flavor: Flavor,
 ) -> Option<UserUpdate> {
-    let owner = app.owner.map(metadata::parsed);
     let mut adopt = (!app.managed).then(|| Adoption {
-        previous_owner: owner.clone(),
+        previous_owner: app.owner.map(metadata::parsed),
         grants: Vec::new(),
     });
     let policy = &desired.policy;
@@ -597,10 +596,10 @@ fn update_for(
         |key| reserved_app_key(key).is_some(),
         |key| policy.ignores("app_metadata", key) || flavor.is_server_owned(MetadataMap::App, key),
     );
-    if adopt.is_some() {
+    if let Some(adoption) = &adopt {
         app_metadata.push(KeyChange {
             key: MARKER_KEY.into(),
-            before: owner,
+            before: adoption.previous_owner.clone(),
             after: Some(Value::String(marker.to_owned())),
         });
         app_metadata.sort_by(|a, b| a.key.cmp(&b.key));
