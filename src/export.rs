@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
 use crate::identity::{check_address, email_key};
 use crate::manifest::{Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
-use crate::ownership::{is_managed, marker_for, RESERVED_APP_METADATA};
+use crate::ownership::{marker_for, RESERVED_APP_METADATA};
 
 /// A manifest built from server users, with what the YAML should say about them.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
         users.iter().partition(|u| !u.email.trim().is_empty());
     let mut selected: Vec<&RemoteUser> = with_email
         .into_iter()
-        .filter(|u| !managed_only || is_managed(&u.app_metadata, &marker))
+        .filter(|u| !managed_only || u.is_managed_by(&marker))
         .collect();
     selected.sort_by(|a, b| (email_key(&a.email), &a.email).cmp(&(email_key(&b.email), &b.email)));
 
@@ -70,8 +70,9 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
         let mut spec = UserSpec::new(user.email.clone());
         // Exporting is how an operator vouches for the accounts an instance already has:
         // the exported entries may adopt them, whatever `policy.adopt` says.
-        spec.adopt = !is_managed(&user.app_metadata, &marker);
-        match (user.app_metadata.get("roles"), user.roles()) {
+        spec.adopt = !user.is_managed_by(&marker);
+        let app_metadata = user.app_metadata.to_map();
+        match (app_metadata.get("roles"), user.roles()) {
             (None | Some(Value::Null), _) => {}
             (_, Some(roles)) => spec.roles = Some(roles),
             (Some(other), None) => warnings.push(format!(
@@ -79,8 +80,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
                 user.email
             )),
         }
-        let app: Map<String, Value> = user
-            .app_metadata
+        let app: Map<String, Value> = app_metadata
             .iter()
             .filter(|(k, _)| {
                 !RESERVED_APP_METADATA.iter().any(|r| r.key == k.as_str())
@@ -91,6 +91,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
         spec.app_metadata = (!app.is_empty()).then(|| sort_map(app));
         let own: Map<String, Value> = user
             .user_metadata
+            .to_map()
             .iter()
             .filter(|(k, _)| !flavor.is_server_owned(MetadataMap::User, k))
             .map(|(k, v)| (k.clone(), sorted(v)))

@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use serde_json::{Map, Value};
-
 /// The app metadata key that records which manifest owns a user.
 pub const MARKER_KEY: &str = "managed_by";
 
@@ -45,25 +43,6 @@ pub fn reserved_app_key(key: &str) -> Option<&'static ReservedKey> {
     RESERVED_APP_METADATA.iter().find(|r| r.key == key)
 }
 
-/// The user's marker, if it has one (any value, even another manifest's or not a string).
-pub fn marker_of(app_metadata: &Map<String, Value>) -> Option<&Value> {
-    // Metadata maps are small: a scan compares lengths before bytes and reads only the
-    // matching key, where a lookup hashes first; measurable over 100,000 users.
-    if app_metadata.len() <= 8 {
-        app_metadata
-            .iter()
-            .find(|(k, _)| k.as_str() == MARKER_KEY)
-            .map(|(_, v)| v)
-    } else {
-        app_metadata.get(MARKER_KEY)
-    }
-}
-
-/// Whether a user with this app metadata carries `marker` (see [`marker_for`]).
-pub fn is_managed(app_metadata: &Map<String, Value>, marker: &str) -> bool {
-    marker_of(app_metadata).and_then(Value::as_str) == Some(marker)
-}
-
 /// Pairs `(later, first)` of positions whose keys are equal: every entry after the first
 /// with its key, and the position of that first.
 pub fn duplicates<K: Hash + Eq>(keys: impl IntoIterator<Item = K>) -> Vec<(usize, usize)> {
@@ -83,36 +62,6 @@ pub fn duplicates<K: Hash + Eq>(keys: impl IntoIterator<Item = K>) -> Vec<(usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn map(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().expect("object")
-    }
-
-    #[test]
-    fn managed_means_this_manifests_marker_exactly() {
-        let marker = marker_for("site");
-        assert_eq!(marker, "gotrue-sync:site");
-        assert!(is_managed(
-            &map(json!({"managed_by": "gotrue-sync:site"})),
-            &marker
-        ));
-        assert!(!is_managed(
-            &map(json!({"managed_by": "gotrue-sync:other"})),
-            &marker
-        ));
-        assert!(!is_managed(
-            &map(json!({"managed_by": ["gotrue-sync:site"]})),
-            &marker
-        ));
-        assert!(!is_managed(&map(json!({})), &marker));
-        let many: Map<String, Value> = (0..20)
-            .map(|i| (format!("k{i}"), json!(i)))
-            .chain([(MARKER_KEY.to_owned(), json!("gotrue-sync:site"))])
-            .collect();
-        assert!(is_managed(&many, &marker));
-    }
-
     #[test]
     fn reserved_keys_have_hints() {
         assert!(reserved_app_key("roles").is_some());

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::api::AdminApi;
 use super::precondition::Current;
+use crate::gotrue::metadata;
 use crate::gotrue::{CreateUserRequest, GotrueError, InviteRequest, RemoteUser, UpdateUserRequest};
 use crate::plan::{Change, KeyChange, NewUser, Plan, UserUpdate};
 use crate::secret::{resolve, SecretSource, SystemSecrets};
@@ -469,10 +470,13 @@ fn drift_of(request: &UpdateUserRequest, answer: &RemoteUser) -> Vec<String> {
             let as_sent = if value.is_null() {
                 found.is_none()
             } else {
-                found == Some(value)
+                found.is_some_and(|found| metadata::holds(found, value))
             };
             if !as_sent {
-                let found = found.map_or_else(|| "(absent)".to_owned(), Value::to_string);
+                let found = found.map_or_else(
+                    || "(absent)".to_owned(),
+                    |found| metadata::parsed(found).to_string(),
+                );
                 drift.push(format!("{name}.{key}: wrote {value}, server has {found}"));
             }
         }

@@ -96,8 +96,8 @@ impl FakeServer {
             email: email.to_owned(),
             confirmed_at: confirmed.then(|| "2026-01-01T00:00:00Z".to_owned()),
             invited_at: invited.then(|| "2026-01-01T00:00:00Z".to_owned()),
-            app_metadata,
-            user_metadata: user_metadata.cloned().unwrap_or_default(),
+            app_metadata: app_metadata.into(),
+            user_metadata: user_metadata.cloned().unwrap_or_default().into(),
         };
         users.push(user.clone());
         Ok(user)
@@ -174,10 +174,14 @@ impl AdminApi for FakeServer {
             user.email = new_email.to_owned();
         }
         if let Some(patch) = &request.app_metadata {
-            merge(&mut user.app_metadata, patch);
+            let mut app_metadata = user.app_metadata.to_map();
+            merge(&mut app_metadata, patch);
+            user.app_metadata = app_metadata.into();
         }
         if let Some(patch) = &request.user_metadata {
-            merge(&mut user.user_metadata, patch);
+            let mut user_metadata = user.user_metadata.to_map();
+            merge(&mut user_metadata, patch);
+            user.user_metadata = user_metadata.into();
         }
         Ok(user.clone())
     }

@@ -312,7 +312,7 @@ impl AdminClient {
             requests: 1,
             ..Pass::default()
         };
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen = SeenIds::default();
         let mut done = pass.take(1, first, size, &mut seen);
         let mut next: u64 = 2;
         while !done {
@@ -654,7 +654,7 @@ impl AdminClient {
 impl Pass {
     /// Adds page `number`; returns whether the listing ends with it (short or empty page,
     /// or a full page of users already listed).
-    fn take(&mut self, number: u64, page: Page, size: u64, seen: &mut HashSet<String>) -> bool {
+    fn take(&mut self, number: u64, page: Page, size: u64, seen: &mut SeenIds) -> bool {
         if page.total != self.total {
             let shown = |t: Option<u64>| t.map_or_else(|| "(none)".to_owned(), |t| t.to_string());
             self.problems.push(format!(
@@ -666,7 +666,7 @@ impl Pass {
         let len = page.users.len() as u64;
         let mut repeated = 0;
         for user in page.users {
-            if seen.insert(user.id.clone()) {
+            if seen.insert(&user.id) {
                 self.users.push(user);
             } else {
                 repeated += 1;
@@ -679,6 +679,50 @@ impl Pass {
         }
         len < size || repeated == len
     }
+}
+
+/// The ids a pass has listed, to find a user listed twice. Both servers' ids are UUIDs: one
+/// in canonical form (lower-case, hyphenated) is kept as its 128 bits, which no other
+/// canonical id shares, rather than as a copy of its text; any other id is kept as text.
+#[derive(Default)]
+struct SeenIds {
+    uuids: HashSet<u128>,
+    others: HashSet<String>,
+}
+
+impl SeenIds {
+    /// Adds `id`; `false` if it was seen before.
+    fn insert(&mut self, id: &str) -> bool {
+        match canonical_uuid(id) {
+            Some(bits) => self.uuids.insert(bits),
+            None => self.others.insert(id.to_owned()),
+        }
+    }
+}
+
+/// The 128 bits of a UUID written as 32 lower-case hex digits hyphenated 8-4-4-4-12, the one
+/// text for those bits; `None` for any other text.
+fn canonical_uuid(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut bits: u128 = 0;
+    for (place, &byte) in bytes.iter().enumerate() {
+        if matches!(place, 8 | 13 | 18 | 23) {
+            if byte != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let digit = match byte {
+            b'0'..=b'9' => byte - b'0',
+            b'a'..=b'f' => byte - b'a' + 10,
+            _ => return None,
+        };
+        bits = bits << 4 | u128::from(digit);
+    }
+    Some(bits)
 }
 
 /// The first few problems of a pass and how many more there were: a listing torn by a
@@ -726,5 +770,30 @@ mod tests {
         )
         .expect_err("page size 0");
         assert!(error.to_string().contains("at least 1"));
+    }
+
+    #[test]
+    fn a_repeated_id_is_seen_whether_a_canonical_uuid_or_not() {
+        let mut seen = SeenIds::default();
+        let uuid = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+        assert_eq!(
+            canonical_uuid(uuid),
+            Some(0x0a1b2c3d_4e5f_4a6b_8c7d_9e0f1a2b3c4d)
+        );
+        assert!(seen.insert(uuid));
+        assert!(!seen.insert(uuid));
+        // The same bits written otherwise are other ids, as the server compares them.
+        for other in [
+            "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D",
+            "0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d",
+            "{0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}",
+            "0a1b2c3d-4e5f-4a6b-8c7d_9e0f1a2b3c4d",
+            "1",
+        ] {
+            assert_eq!(canonical_uuid(other), None, "{other}");
+            assert!(seen.insert(other), "{other}");
+            assert!(!seen.insert(other), "{other}");
+        }
+        assert!(seen.insert("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4e"));
     }
 }

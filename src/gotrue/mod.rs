@@ -6,6 +6,7 @@ mod error;
 mod flavor;
 mod limit;
 mod link;
+pub mod metadata;
 mod transport;
 mod user;
 mod user_client;
@@ -19,6 +20,7 @@ pub use flavor::{
 };
 pub use limit::{Control, LimitMode, Signal};
 pub use link::{GenerateLinkRequest, GeneratedLink, LinkKind};
+pub use metadata::Metadata;
 pub use transport::{decide, Attempt, RetryPolicy, Rule, Step, Transport, TransportOptions, Wait};
 pub use user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
 pub use user_client::{External, FlowUser, Session, Settings, SignupAnswer, UserClient};

@@ -1,13 +1,16 @@
 //! The GoTrue user object as the admin API returns it, and the admin request bodies.
 
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::metadata::{self, Metadata};
+use crate::ownership::MARKER_KEY;
 use crate::secret::Secret;
 
 /// A user as returned by `GET /admin/users`: only the fields gotrue-sync reads, since a
-/// listing of 100,000 users keeps every one of them in memory at once.
+/// listing of 100,000 users keeps every one of them in memory at once. Metadata is kept as
+/// the JSON text the server sent (see [`Metadata`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(from = "WireUser")]
 pub struct RemoteUser {
@@ -27,9 +30,9 @@ pub struct RemoteUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invited_at: Option<String>,
     /// Server- and admin-owned metadata (`provider`, `roles`, …). `null` reads as empty.
-    pub app_metadata: Map<String, Value>,
+    pub app_metadata: Metadata,
     /// User-owned metadata. `null` reads as empty.
-    pub user_metadata: Map<String, Value>,
+    pub user_metadata: Metadata,
 }
 
 /// [`RemoteUser`] as either server sends it.
@@ -45,10 +48,10 @@ struct WireUser {
     email_confirmed_at: Option<String>,
     #[serde(default)]
     invited_at: Option<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    app_metadata: Map<String, Value>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    user_metadata: Map<String, Value>,
+    #[serde(default)]
+    app_metadata: Metadata,
+    #[serde(default)]
+    user_metadata: Metadata,
 }
 
 impl From<WireUser> for RemoteUser {
@@ -68,59 +71,26 @@ impl From<WireUser> for RemoteUser {
 impl RemoteUser {
     /// `app_metadata.roles` as strings, if it is an array of strings.
     pub fn roles(&self) -> Option<Vec<String>> {
-        match self.app_metadata.get("roles")? {
-            Value::Array(items) => items
-                .iter()
-                .map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => None,
-        }
+        metadata::strings(self.app_metadata.get("roles")?)
+    }
+
+    /// The ownership marker, `app_metadata.managed_by`, as JSON text, if there is one (any
+    /// value, even another manifest's or not a string).
+    pub fn marker(&self) -> Option<&RawValue> {
+        self.app_metadata.get(MARKER_KEY)
+    }
+
+    /// Whether the user carries `marker` (see [`crate::ownership::marker_for`]).
+    pub fn is_managed_by(&self, marker: &str) -> bool {
+        self.marker()
+            .and_then(metadata::as_str)
+            .is_some_and(|owner| owner == marker)
     }
 
     /// Whether the user was invited and has not accepted yet.
     pub fn is_pending_invite(&self) -> bool {
         self.invited_at.is_some() && self.confirmed_at.is_none()
     }
-}
-
-/// Reads a metadata map, `null` as empty, at its exact size: a parsed map keeps the spare
-/// capacity it grew into (room for four entries after one), which over a large listing adds
-/// up to tens of megabytes. The entries are gathered first and the map built once, rather
-/// than a map built and then rebuilt, which cost a tenth of a plan of 100k users.
-fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
-    struct ExactMap;
-    impl<'de> Visitor<'de> for ExactMap {
-        type Value = Map<String, Value>;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON object or null")
-        }
-
-        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Map::new())
-        }
-
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Map::new())
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_map(self)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-            let mut entries: Vec<(String, Value)> = Vec::new();
-            while let Some(entry) = access.next_entry()? {
-                entries.push(entry);
-            }
-            // Inserted in order, so a key given twice keeps its first place and its last
-            // value, as a map parsed directly does.
-            let mut map = Map::with_capacity(entries.len());
-            map.extend(entries);
-            Ok(map)
-        }
-    }
-    d.deserialize_option(ExactMap)
 }
 
 /// Body of `POST /admin/users`. netlify/gotrue ignores `app_metadata` here, so the client
@@ -216,6 +186,40 @@ mod tests {
             error.to_string().contains("a JSON object or null"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn managed_means_this_manifests_marker_exactly() {
+        let user = |app: Value| -> RemoteUser {
+            serde_json::from_value(
+                serde_json::json!({"id": "1", "email": "a@example.com", "app_metadata": app}),
+            )
+            .expect("user")
+        };
+        let marker = crate::ownership::marker_for("site");
+        let ours = user(serde_json::json!({"managed_by": "gotrue-sync:site"}));
+        assert!(ours.is_managed_by(&marker));
+        assert_eq!(
+            ours.marker().map(RawValue::get),
+            Some("\"gotrue-sync:site\"")
+        );
+        assert!(
+            !user(serde_json::json!({"managed_by": "gotrue-sync:other"})).is_managed_by(&marker)
+        );
+        assert!(
+            !user(serde_json::json!({"managed_by": ["gotrue-sync:site"]})).is_managed_by(&marker)
+        );
+        assert!(!user(serde_json::json!({})).is_managed_by(&marker));
+        let escaped: RemoteUser = serde_json::from_str(
+            r#"{"id":"1","email":"a@example.com","app_metadata":{"managed_by":"gotrue-sync:\u0073ite"}}"#,
+        )
+        .expect("user");
+        assert!(escaped.is_managed_by(&marker));
+        let many: Map<String, Value> = (0..20)
+            .map(|i| (format!("k{i}"), serde_json::json!(i)))
+            .chain([(MARKER_KEY.to_owned(), serde_json::json!("gotrue-sync:site"))])
+            .collect();
+        assert!(user(Value::Object(many)).is_managed_by(&marker));
     }
 
     #[test]

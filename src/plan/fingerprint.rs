@@ -4,12 +4,17 @@
 //! The user's fields are encoded in a canonical binary form (object keys sorted, strings
 //! length-prefixed so no two values share an encoding) and hashed with SHA-256, without
 //! building any JSON text: a plan of 100,000 users hashes every one of them for the server
-//! fingerprint, so this is on the hot path.
+//! fingerprint, so this is on the hot path. Metadata is read from the JSON text the server
+//! sent; a value is parsed only when it is neither a string without escapes nor a literal,
+//! and encodes as the parsed value would, so fingerprints do not depend on how metadata is
+//! held.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::change::Plan;
+use crate::gotrue::metadata::{self, Metadata};
 use crate::gotrue::RemoteUser;
 
 /// A stable hash of everything about a user that a plan depends on. Key order inside
@@ -59,14 +64,40 @@ fn digest(user: &RemoteUser, buffer: &mut Vec<u8>) -> [u8; 32] {
     ] {
         encode_str(buffer, part);
     }
-    encode_map(buffer, &user.app_metadata);
-    encode_map(buffer, &user.user_metadata);
+    encode_metadata(buffer, &user.app_metadata);
+    encode_metadata(buffer, &user.user_metadata);
     Sha256::digest(buffer.as_slice()).into()
 }
 
 fn encode_str(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(&(text.len() as u64).to_le_bytes());
     out.extend_from_slice(text.as_bytes());
+}
+
+/// Encodes as [`encode_map`] encodes the map the metadata reads as.
+fn encode_metadata(out: &mut Vec<u8>, metadata: &Metadata) {
+    let mut entries = metadata.entries();
+    entries.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    out.push(b'{');
+    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    for (key, value) in &entries {
+        encode_str(out, key);
+        encode_raw(out, value);
+    }
+}
+
+/// Encodes as [`encode_value`] encodes the parsed value.
+fn encode_raw(out: &mut Vec<u8>, raw: &RawValue) {
+    match raw.get() {
+        "null" => out.push(b'n'),
+        "true" => out.push(b't'),
+        "false" => out.push(b'f'),
+        text if text.starts_with('"') && !text.contains('\\') => {
+            out.push(b's');
+            encode_str(out, &text[1..text.len() - 1]);
+        }
+        _ => encode_value(out, &metadata::parsed(raw)),
+    }
 }
 
 fn encode_map(out: &mut Vec<u8>, map: &Map<String, Value>) {
@@ -137,6 +168,38 @@ mod tests {
         let c = user("1", json!({"x":2,"y":{"a":1,"b":2}}));
         assert_eq!(user_fingerprint(&a), user_fingerprint(&b));
         assert_ne!(user_fingerprint(&a), user_fingerprint(&c));
+    }
+
+    #[test]
+    fn metadata_encodes_from_its_text_as_the_map_it_reads_as() {
+        let texts = [
+            r#"{}"#,
+            r#"{"s":"plain","e":"a\"b\u00e9\n","t":true,"f":false,"n":null}"#,
+            r#"{"i":1,"x":1.0,"y":1e2,"z":-0,"big":18446744073709551616,"neg":-5,"frac":0.1}"#,
+            r#"{ "nested" : { "b" : [1, "two", {"d":null,"c":[]}], "a" : {} } }"#,
+            r#"{"dup":1,"other":2,"\u0064up":{"x":1,"x":2}}"#,
+        ];
+        for text in texts {
+            let metadata: Metadata = serde_json::from_str(text).expect("metadata");
+            let mut from_text = Vec::new();
+            encode_metadata(&mut from_text, &metadata);
+            let mut from_map = Vec::new();
+            encode_map(&mut from_map, &metadata.to_map());
+            assert_eq!(from_text, from_map, "{text}");
+        }
+    }
+
+    /// A saved plan carries fingerprints; they must not change with how users are held. The
+    /// value was computed from the encoding described above, outside this code.
+    #[test]
+    fn fingerprints_are_pinned() {
+        let user: RemoteUser = serde_json::from_str(
+            r#"{"id":"00000000-0000-4000-8000-000000000001","email":"user@example.com","confirmed_at":"2026-01-01T00:00:00Z",
+                "app_metadata":{"provider":"email","roles":["member"],"managed_by":"gotrue-sync:bench"},
+                "user_metadata":{"full_name":"User 1","n":1.5}}"#,
+        )
+        .expect("user");
+        assert_eq!(user_fingerprint(&user), "a8fc8dc9e3ae1f5d9892ee18");
     }
 
     #[test]

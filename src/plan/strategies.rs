@@ -84,8 +84,8 @@ prop_compose! {
             email: format!("user{index}@example.com"),
             confirmed_at: confirmed.then(|| "2026-01-01T00:00:00Z".to_string()),
             invited_at: None,
-            app_metadata,
-            user_metadata: user,
+            app_metadata: app_metadata.into(),
+            user_metadata: user.into(),
         }
     }
 }

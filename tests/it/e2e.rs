@@ -140,7 +140,7 @@ async fn plan_apply_plan_converges_for_every_kind_of_change_and_prune_policy() {
         .find(|u| u.email == "bot@example.com")
         .expect("bot");
     assert_eq!(bot.role, "deployer");
-    assert_eq!(bot.app_metadata.get("managed_by"), Some(&json!(marker)));
+    assert_eq!(bot.app_metadata.value("managed_by"), Some(json!(marker)));
 
     // The bot can log in with the password the manifest referenced.
     let response = reqwest::Client::new()
@@ -329,7 +329,7 @@ async fn the_emulator_answers_in_the_shapes_the_contract_tests_assume() {
         .await
         .expect("update");
     assert_eq!(
-        Value::Object(updated.app_metadata),
+        Value::Object(updated.app_metadata.to_map()),
         json!({"roles": ["a"]}),
         "null deletes, others merge"
     );
@@ -448,10 +448,10 @@ async fn an_emulator_seeded_from_a_manifest_plans_empty_against_it() {
         .find(|u| u.email == "Alice@Example.com")
         .expect("spelled as in the manifest");
     assert_eq!(
-        alice.app_metadata["managed_by"],
+        alice.app_metadata.to_map()["managed_by"],
         json!("gotrue-sync:seeded")
     );
-    assert_eq!(alice.app_metadata["provider"], json!("email"));
+    assert_eq!(alice.app_metadata.to_map()["provider"], json!("email"));
     assert!(alice.confirmed_at.is_some());
     let pending = users
         .iter()

@@ -163,12 +163,15 @@ async fn export_then_plan_shows_only_adoptions_and_after_apply_nothing() {
         let new = find(&after, &old.email);
         assert_eq!(new.id, old.id, "adoption keeps the account");
         assert_eq!(
-            new.app_metadata.get("managed_by"),
-            Some(&json!("gotrue-sync:site"))
+            new.app_metadata.value("managed_by"),
+            Some(json!("gotrue-sync:site"))
         );
         assert_eq!(new.user_metadata, old.user_metadata);
         assert_eq!(new.role, old.role);
-        assert_eq!(new.app_metadata.get("roles"), old.app_metadata.get("roles"));
+        assert_eq!(
+            new.app_metadata.value("roles"),
+            old.app_metadata.value("roles")
+        );
     }
     emulator.shutdown().await;
 }
@@ -264,17 +267,17 @@ async fn ignored_keys_survive_an_exact_apply_untouched() {
     apply(&emulator, &file, &[]);
     let after = users(&emulator).await;
     let user = find(&after, "a@example.com");
-    assert_eq!(user.app_metadata.get("stripe_plan"), Some(&json!("pro")));
+    assert_eq!(user.app_metadata.value("stripe_plan"), Some(json!("pro")));
     assert_eq!(
-        user.user_metadata.get("avatar_url"),
-        Some(&json!("https://x/a.png"))
+        user.user_metadata.value("avatar_url"),
+        Some(json!("https://x/a.png"))
     );
     assert!(
         !user.app_metadata.contains_key("stale") && !user.user_metadata.contains_key("old"),
         "exact mode removed the undeclared keys that are not ignored: {user:#?}"
     );
-    assert_eq!(user.user_metadata.get("full_name"), Some(&json!("A")));
-    assert_eq!(user.app_metadata.get("tier"), Some(&json!("gold")));
+    assert_eq!(user.user_metadata.value("full_name"), Some(json!("A")));
+    assert_eq!(user.app_metadata.value("tier"), Some(json!("gold")));
     assert_converged(&emulator, &file);
     emulator.shutdown().await;
 }

@@ -340,7 +340,7 @@ async fn a_reinvite_keeps_the_pending_users_undeclared_metadata() {
     let mut expected = undeclared;
     expected["team"] = json!("core");
     assert_eq!(
-        Value::Object(after[0].user_metadata.clone()),
+        Value::Object(after[0].user_metadata.to_map()),
         expected,
         "all five undeclared keys survive, the declared one is set"
     );

@@ -89,7 +89,7 @@ async fn a_leading_space_signup_is_never_adopted_and_is_named() {
         .iter()
         .find(|u| u.email == "alice@example.com")
         .expect("alice invited");
-    assert_eq!(alice.app_metadata["roles"], json!(["editor"]));
+    assert_eq!(alice.app_metadata.to_map()["roles"], json!(["editor"]));
     emulator.shutdown().await;
 }
 

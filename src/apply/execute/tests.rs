@@ -41,10 +41,10 @@ fn invites_then_writes_app_metadata() {
         .iter()
         .find(|u| u.email == "a@example.com")
         .expect("a");
-    assert_eq!(a.app_metadata.get("roles"), Some(&json!(["x"])));
+    assert_eq!(a.app_metadata.value("roles"), Some(json!(["x"])));
     assert_eq!(
-        a.app_metadata.get("managed_by"),
-        Some(&json!("gotrue-sync:s"))
+        a.app_metadata.value("managed_by"),
+        Some(json!("gotrue-sync:s"))
     );
 }
 
@@ -189,9 +189,9 @@ fn delete_bound_and_staleness_refuse() {
     assert!(check_deletes(&deletes, 3).is_ok());
     assert!(check_fresh(&deletes, &users).is_ok());
     let mut changed = users.clone();
-    changed[1]
-        .user_metadata
-        .insert("touched".into(), json!(true));
+    let mut touched = changed[1].user_metadata.to_map();
+    touched.insert("touched".into(), json!(true));
+    changed[1].user_metadata = touched.into();
     let Err(ApplyRefusal::Stale { changed }) = check_fresh(&deletes, &changed) else {
         panic!("expected stale")
     };

@@ -268,7 +268,7 @@ proptest! {
         for change in &result.changes {
             if let Change::Delete(removal) = change {
                 let user = actual.iter().find(|u| u.id == removal.id).expect("deleted user exists");
-                prop_assert_eq!(user.app_metadata.get(MARKER_KEY), Some(&json!("gotrue-sync:site")));
+                prop_assert_eq!(user.app_metadata.value(MARKER_KEY), Some(json!("gotrue-sync:site")));
             }
         }
     }
@@ -714,4 +714,130 @@ fn adopt_confirmed_takes_only_confirmed_accounts() {
     assert_eq!(planned.summary.update, 1);
     assert_eq!(planned.conflicts.len(), 1);
     assert_eq!(planned.conflicts[0].email, "b@example.com");
+}
+
+/// The metadata diff as it was computed on parsed maps, before metadata was kept as text.
+fn diff_of_maps(
+    desired: &Map<String, Value>,
+    actual: &Map<String, Value>,
+    mode: MetadataMode,
+) -> Vec<KeyChange> {
+    let mut changes = Vec::new();
+    for (key, value) in desired {
+        let stored = actual.get(key);
+        if value.is_null() {
+            if let Some(stored) = stored {
+                changes.push(KeyChange {
+                    key: key.clone(),
+                    before: Some(stored.clone()),
+                    after: None,
+                });
+            }
+        } else if stored != Some(value) {
+            changes.push(KeyChange {
+                key: key.clone(),
+                before: stored.cloned(),
+                after: Some(value.clone()),
+            });
+        }
+    }
+    if mode == MetadataMode::Exact {
+        for (key, value) in actual {
+            if !desired.contains_key(key) {
+                changes.push(KeyChange {
+                    key: key.clone(),
+                    before: Some(value.clone()),
+                    after: None,
+                });
+            }
+        }
+    }
+    changes.sort_by(|a, b| a.key.cmp(&b.key));
+    changes
+}
+
+/// Stored metadata as a server could write it: keys repeated or escaped, values that parse
+/// equal from different text, spacing.
+fn stored_text() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just(r#""a""#),
+        Just(r#""\u0061""#),
+        Just(r#""b""#),
+        Just(r#""c""#)
+    ];
+    let value = prop_oneof![
+        Just("1"),
+        Just("1.0"),
+        Just("-0"),
+        Just(r#""x""#),
+        Just(r#""\u0078""#),
+        Just(r#""x\"y""#),
+        Just("null"),
+        Just("true"),
+        Just("[1, 2]"),
+        Just(r#"{ "n" : true }"#),
+        Just("[]")
+    ];
+    prop::collection::vec((key, value), 0..5).prop_map(|entries| {
+        let body: Vec<String> = entries.iter().map(|(k, v)| format!("{k} : {v}")).collect();
+        format!("{{ {} }}", body.join(" , "))
+    })
+}
+
+fn desired_map() -> impl Strategy<Value = Map<String, Value>> {
+    prop::collection::btree_map(
+        "[abc]",
+        prop_oneof![
+            Just(json!(1)),
+            Just(json!(1.0)),
+            Just(json!("x")),
+            Just(json!("x\"y")),
+            Just(Value::Null),
+            Just(json!(true)),
+            Just(json!([1, 2])),
+            Just(json!({"n": true})),
+            Just(json!([]))
+        ],
+        0..4,
+    )
+    .prop_map(|m| m.into_iter().collect())
+}
+
+proptest! {
+    /// Reading metadata from its text changes no plan: the diff equals the diff of the map
+    /// the text parses to, and roles compare as the parsed array did.
+    #[test]
+    fn metadata_diffs_from_text_equal_diffs_of_parsed_maps(
+        text in stored_text(),
+        desired in desired_map(),
+        exact in any::<bool>(),
+        wanted in prop::collection::vec(prop_oneof![Just("x".to_string()), Just("x\"y".to_string())], 0..3),
+    ) {
+        let stored: Metadata = serde_json::from_str(&text).expect("metadata");
+        let map: Map<String, Value> = serde_json::from_str(&text).expect("map");
+        let mode = if exact { MetadataMode::Exact } else { MetadataMode::Merge };
+        prop_assert_eq!(
+            diff_map(Some(&desired), &stored, mode, |_| false, |_| false),
+            diff_of_maps(&desired, &map, mode)
+        );
+        for key in ["a", "b", "c"] {
+            let raw = stored.get(key);
+            let parsed = map.get(key);
+            prop_assert_eq!(raw.map(metadata::parsed), parsed.cloned());
+            let as_set = |value: Option<&Value>| -> Option<bool> {
+                let items: Vec<&str> = match value {
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(Value::Array(items)) => items.iter().map(Value::as_str).collect::<Option<_>>()?,
+                    Some(_) => return None,
+                };
+                Some(items.iter().all(|i| wanted.iter().any(|w| w == i))
+                    && wanted.iter().all(|w| items.contains(&w.as_str())))
+            };
+            if let Some(expected) = as_set(parsed) {
+                prop_assert_eq!(same_roles(&wanted, raw), expected);
+            } else {
+                prop_assert!(!same_roles(&wanted, raw));
+            }
+        }
+    }
 }
