@@ -106,7 +106,16 @@ impl<'de> Deserialize<'de> for Metadata {
             return Ok(Metadata(None));
         };
         let unexpected = match raw.get().as_bytes().first() {
-            Some(b'{') => return Ok(Metadata::from_object_text(raw)),
+            Some(b'{') => {
+                // The raw value was only skipped over, which lets a lone surrogate escape or
+                // a number out of range through; every later read parses, and would read
+                // such an object as empty. A listing holding one is refused, as a parsed
+                // map refused it.
+                serde_json::Deserializer::from_str(raw.get())
+                    .deserialize_any(Checked)
+                    .map_err(de::Error::custom)?;
+                return Ok(Metadata::from_object_text(raw));
+            }
             Some(b'[') => de::Unexpected::Seq,
             Some(b'"') => de::Unexpected::Other("string"),
             Some(b't') => de::Unexpected::Bool(true),
@@ -184,6 +193,62 @@ pub fn same_string_set(raw: &RawValue, wanted: &[String]) -> Option<bool> {
     serde_json::Deserializer::from_str(raw.get())
         .deserialize_seq(StringSet { wanted })
         .ok()
+}
+
+/// Reads a JSON value to its end as a parse into a `Value` would (every string unescaped,
+/// every number in range), keeping nothing.
+struct Checked;
+
+impl<'de> DeserializeSeed<'de> for Checked {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        while items.next_element_seed(Checked)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Checked)?.is_some() {
+            map.next_value_seed(Checked)?;
+        }
+        Ok(())
+    }
 }
 
 /// Finds the last value of each of several keys; other values are skipped unread.

@@ -943,6 +943,22 @@ mod tests {
         }
     }
 
+    /// The builder refuses some documents the fast reader reads (a repeated key, nesting
+    /// too deep): its refusal must come at the event granit-parser would have reached, or
+    /// the file's first error would not be granit-parser's.
+    #[test]
+    fn a_refusal_during_the_fast_read_is_the_error_granit_would_give() {
+        for text in [
+            "a: {b: 1, b: 2}\n]\n",
+            "a: {b: 1, b: 2}\n@\n",
+            "a: [x]\n]\n",
+            "a: {b: 1, b: 2}\nc: 1\n",
+            "a: 1\na: 2\n",
+        ] {
+            same(run(text, false), granit_only(text));
+        }
+    }
+
     #[test]
     fn two_threads_build_what_one_does() {
         let mut text = String::from("version: 1\nbase: &b { team: x, n: 1 }\nusers:\n");

@@ -35,6 +35,26 @@ fn other_types_are_refused_naming_what_is_expected() {
     }
 }
 
+/// Text that only a full parse refuses: every later read parses it, and would read it as
+/// empty (a stranger's marker unseen, an export without the user's metadata).
+#[test]
+fn what_a_parsed_map_refused_is_refused_when_received() {
+    for text in [
+        r#"{"\udc00":0,"managed_by":"gotrue-sync:other"}"#,
+        r#"{"crm_id":7,"x":"\ud800"}"#,
+        r#"{"x":1e400}"#,
+        r#"{"x":[{"y":"\ud800x"}]}"#,
+    ] {
+        assert!(
+            serde_json::from_str::<Map<String, Value>>(text).is_err(),
+            "{text}"
+        );
+        assert!(serde_json::from_str::<Metadata>(text).is_err(), "{text}");
+    }
+    let fine = read(r#"{"x":"\ud83d\ude00","n":[1e300,-0,18446744073709551616]}"#);
+    assert_eq!(fine.entries().len(), 2);
+}
+
 #[test]
 fn a_repeated_key_keeps_its_first_place_and_its_last_value_in_every_read() {
     let metadata = read(r#"{"b":1,"a":{"x":[1]},"\u0062":2,"c":null}"#);

@@ -3,9 +3,9 @@
 //!
 //! It reads a deliberately small subset: block mappings and sequences laid out by spaces,
 //! one-line plain and quoted scalars (common escapes only), one-line flow lists and mappings,
-//! comments, and a `---` on the first line. On anything else (anchors, aliases, tags, block
-//! scalars, multi-line scalars, empty values, `?` keys, tabs, carriage returns, unusual
-//! characters, any syntax error…) it gives up, and the caller parses the file with
+//! comments, and a `---` on the first content line. On anything else (anchors, aliases,
+//! tags, block scalars, multi-line scalars, empty values, `?` keys, tabs, carriage returns,
+//! unusual characters, any syntax error…) it gives up, and the caller parses the file with
 //! granit-parser from the start: every error message and every unusual document stays
 //! granit-parser's. The events it has emitted before giving up are exactly granit-parser's
 //! first events (the differential tests in `tests.rs` check this), so a caller may keep
