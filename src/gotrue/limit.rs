@@ -1,8 +1,9 @@
 //! How many requests may be in flight: a controller that finds the concurrency the server
-//! sustains. It starts with one request and judges the answers a round at a time (one round =
-//! as many answers as the limit, at least [`SHORTEST_ROUND`] past slow start), counting only
-//! answers to requests sent under the current limit. A round's latency is compared with
-//! what the same requests cost uncontended: each kind of request
+//! sustains. It starts with one request and judges the server a round at a time: a round is
+//! the first requests sent under the current limit (as many as the limit, at least
+//! [`SHORTEST_ROUND`] past slow start), judged once every one of them is answered, so that
+//! the round's slowest answers count as much as its first. A round's latency is compared
+//! with what the same requests cost uncontended: each kind of request
 //! (method and route: a page of users, an invite, an update) has its own uncontended time,
 //! since an invite that hashes a password costs the server far more than the update that
 //! follows it. The first request of each kind goes alone, once nothing else is in flight, to
@@ -67,13 +68,12 @@ pub struct Control {
     mode: LimitMode,
     current: usize,
     max: usize,
-    /// Successes since the limit was last judged.
-    successes: usize,
+    /// Requests of the round being judged sent so far, and those answered (or lost).
+    round_sent: usize,
+    round_answered: usize,
     /// How often the limit has changed: a request carries the epoch it was sent in, and
-    /// only answers to requests sent under the current limit are judged. An answer to one
-    /// sent before a raise shows the load before it, which made one doubling too many pass
-    /// as flat on a CPU-bound server (BENCHMARKS.md); one sent before a cut shows the load
-    /// that was cut.
+    /// only requests sent under the current limit make up a round. An answer to one sent
+    /// before a raise shows the load before it; one sent before a cut, the load that was cut.
     epoch: u64,
     /// The epoch the last cut began: refusals of requests sent before it were answered by
     /// that cut, so a burst of refusals halves once, not once per refused request.
@@ -130,6 +130,15 @@ impl Signal {
     }
 }
 
+/// What a request was admitted as: the epoch it was sent in, and whether it belongs to the
+/// round being judged or was sent alone to measure its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    epoch: u64,
+    member: bool,
+    measuring: bool,
+}
+
 /// The shortest latency taken into account, so that a ratio never divides by zero.
 const SHORTEST: f64 = 1e-6;
 
@@ -153,7 +162,8 @@ impl Control {
                 LimitMode::Fixed => max,
             },
             max,
-            successes: 0,
+            round_sent: 0,
+            round_answered: 0,
             epoch: 0,
             cut_epoch: 0,
             slow_start: mode == LimitMode::Adaptive,
@@ -173,30 +183,56 @@ impl Control {
         self.current
     }
 
-    /// The epoch a request sent now is sent in (see [`Control::observe`]).
-    pub fn epoch(&self) -> u64 {
-        self.epoch
+    /// Whether a request of `kind` may be sent now, with `in_flight` requests in flight and
+    /// `unmeasured_waiting` requests of kinds not yet measured waiting (this one included);
+    /// if so, the ticket its outcome is observed with. The first request of each kind goes
+    /// alone, once nothing else is in flight, so that its answer shows what the kind costs
+    /// uncontended; the others wait for it.
+    pub fn admit(
+        &mut self,
+        kind: u64,
+        in_flight: usize,
+        unmeasured_waiting: usize,
+    ) -> Option<Ticket> {
+        let admitted = match self.mode {
+            LimitMode::Fixed => in_flight < self.current,
+            LimitMode::Adaptive if self.measuring.is_some() => false,
+            LimitMode::Adaptive if !self.is_measured(kind) => {
+                if in_flight != 0 {
+                    return None;
+                }
+                self.measuring = Some(kind);
+                return Some(Ticket {
+                    epoch: self.epoch,
+                    member: false,
+                    measuring: true,
+                });
+            }
+            // Known kinds wait while an unmeasured one waits for the requests in flight to
+            // end.
+            LimitMode::Adaptive => unmeasured_waiting == 0 && in_flight < self.current,
+        };
+        if !admitted {
+            return None;
+        }
+        let member = self.round_sent < self.round_size();
+        self.round_sent += usize::from(member);
+        Some(Ticket {
+            epoch: self.epoch,
+            member,
+            measuring: false,
+        })
     }
 
-    /// Whether a request of `kind` may be sent now, with `in_flight` requests in flight and
-    /// `unmeasured_waiting` requests of kinds not yet measured waiting (this one included).
-    /// The first request of each kind goes alone, once nothing else is in flight, so that
-    /// its answer shows what the kind costs uncontended; the others wait for it.
-    pub fn admit(&mut self, kind: u64, in_flight: usize, unmeasured_waiting: usize) -> bool {
-        if self.mode == LimitMode::Fixed {
-            return in_flight < self.current;
+    /// Requests in a round: one decision per burst of `current`, so one burst is judged
+    /// once; past slow start, at least a few, so that a round of one or two (a cheap request
+    /// beside an expensive one) is not read as the server's load.
+    fn round_size(&self) -> usize {
+        if self.slow_start {
+            self.current
+        } else {
+            self.current.max(SHORTEST_ROUND)
         }
-        if self.measuring.is_some() {
-            return false;
-        }
-        if !self.is_measured(kind) {
-            if in_flight == 0 {
-                self.measuring = Some(kind);
-            }
-            return in_flight == 0;
-        }
-        // Known kinds wait while an unmeasured one waits for the requests in flight to end.
-        unmeasured_waiting == 0 && in_flight < self.current
     }
 
     /// Whether requests of `kind` no longer go alone: their uncontended time is known, or
@@ -210,18 +246,31 @@ impl Control {
                 .any(|(k, tries)| *k == kind && *tries >= MEASURING_TRIES)
     }
 
-    /// The request of `kind` sent alone ended without an answer to observe (its future was
-    /// dropped): the next request of the kind is measured instead, and the others may go.
-    pub fn abandon_measurement(&mut self, kind: u64) {
-        if self.measuring == Some(kind) {
-            self.measuring = None;
+    /// A request of `kind` ended without an outcome to observe (its future was dropped:
+    /// Ctrl-C, a cancelled sibling). Sent alone, the next request of the kind is measured
+    /// instead and the others may go; in a round, the round is judged without it.
+    pub fn forget(&mut self, kind: u64, ticket: Ticket) {
+        if ticket.measuring {
+            if self.measuring == Some(kind) {
+                self.measuring = None;
+            }
+        } else if self.in_round(ticket) {
+            self.round_answered += 1;
+            self.judge_if_complete();
         }
     }
 
-    /// Takes into account one signal of a request sent in `sent_in` (the [`Control::epoch`]
-    /// when it was admitted).
-    pub fn observe(&mut self, signal: Signal, sent_in: u64) {
-        if let Some(kind) = self.measuring.take() {
+    /// Whether `ticket` belongs to the round being judged.
+    fn in_round(&self, ticket: Ticket) -> bool {
+        ticket.member && ticket.epoch == self.epoch
+    }
+
+    /// Takes into account the outcome of one request admitted with `ticket`.
+    pub fn observe(&mut self, signal: Signal, ticket: Ticket) {
+        if ticket.measuring {
+            let Some(kind) = self.measuring.take() else {
+                return;
+            };
             // The request sent alone: its answer is the kind's uncontended time, and says
             // nothing about load. Any other outcome leaves the kind to be measured again, up
             // to `MEASURING_TRIES` times.
@@ -242,7 +291,9 @@ impl Control {
         }
         match signal {
             Signal::Refused => {
-                if sent_in < self.cut_epoch {
+                // Refusals of requests sent before the last cut were answered by that cut:
+                // a burst of them halves once.
+                if ticket.epoch < self.cut_epoch {
                     return;
                 }
                 self.slow_start = false;
@@ -250,39 +301,49 @@ impl Control {
             }
             Signal::Success { kind, latency } => {
                 let latency = latency.as_secs_f64().max(SHORTEST);
-                // Any answer may show a kind's uncontended time; only answers sent under the
-                // current limit tell how the server bears it.
+                // Any answer may show a kind's uncontended time; only the round's tell how
+                // the server bears the current limit.
                 let uncontended = self.uncontended_time(kind, latency);
-                if sent_in != self.epoch {
-                    return;
+                if self.in_round(ticket) {
+                    self.round_latency += latency;
+                    self.round_uncontended += uncontended + JITTER;
+                    self.round_answered += 1;
+                    self.judge_if_complete();
                 }
-                self.round_latency += latency;
-                self.round_uncontended += uncontended + JITTER;
-                self.successes += 1;
-                // One decision per round of `current` answers, so one burst is judged once;
-                // past slow start, at least a few answers, so that a round of one or two
-                // (a cheap request beside an expensive one) is not read as the server's load.
-                let round = if self.slow_start {
-                    self.current
-                } else {
-                    self.current.max(SHORTEST_ROUND)
-                };
-                if self.successes < round {
-                    return;
-                }
-                let ratio = self.round_latency / self.round_uncontended;
-                self.successes = 0;
-                self.round_latency = 0.0;
-                self.round_uncontended = 0.0;
-                let next = match self.mode {
-                    LimitMode::Fixed => self.current + 1,
-                    LimitMode::Adaptive => self.judge(ratio),
-                }
-                .clamp(1, self.max);
-                self.change_to(next);
             }
-            Signal::Neutral => {}
+            Signal::Neutral => {
+                if self.in_round(ticket) {
+                    self.round_answered += 1;
+                    self.judge_if_complete();
+                }
+            }
         }
+    }
+
+    /// Judges the round once every request of it is answered, then starts the next.
+    fn judge_if_complete(&mut self) {
+        if self.round_answered < self.round_size() {
+            return;
+        }
+        let (latency, uncontended) = (self.round_latency, self.round_uncontended);
+        self.start_round();
+        // A round without a success (every answer a 4xx or a fault) says nothing of load.
+        if uncontended <= 0.0 {
+            return;
+        }
+        let next = match self.mode {
+            LimitMode::Fixed => self.current + 1,
+            LimitMode::Adaptive => self.judge(latency / uncontended),
+        }
+        .clamp(1, self.max);
+        self.change_to(next);
+    }
+
+    fn start_round(&mut self) {
+        self.round_sent = 0;
+        self.round_answered = 0;
+        self.round_latency = 0.0;
+        self.round_uncontended = 0.0;
     }
 
     /// Moves the limit to `next`, starting a new epoch (and a new round) if it changes.
@@ -295,9 +356,7 @@ impl Control {
             self.cut_epoch = self.epoch;
         }
         self.current = next;
-        self.successes = 0;
-        self.round_latency = 0.0;
-        self.round_uncontended = 0.0;
+        self.start_round();
     }
 
     /// The fastest answer of `kind` so far, `latency` included.
@@ -381,20 +440,19 @@ pub(crate) struct AdaptiveLimit {
 pub(crate) struct Permit<'a> {
     limit: &'a AdaptiveLimit,
     kind: u64,
-    /// The controller's epoch when the request was admitted.
-    epoch: u64,
-    /// Whether this request was sent alone to measure its kind.
-    measuring: bool,
+    ticket: Ticket,
+    /// Whether the outcome went to the controller.
+    recorded: bool,
 }
 
 impl Permit<'_> {
-    /// Feeds the outcome of one attempt of this request, answered in `elapsed`, to the
-    /// controller.
-    pub fn record(&self, attempt: Attempt, elapsed: Duration) {
+    /// Feeds the outcome of this request, answered in `elapsed`, to the controller.
+    pub fn record(mut self, attempt: Attempt, elapsed: Duration) {
+        self.recorded = true;
         let signal = Signal::of(attempt, self.kind, elapsed);
         let changed = self.limit.with(|state| {
             let before = state.control.current();
-            state.control.observe(signal, self.epoch);
+            state.control.observe(signal, self.ticket);
             before != state.control.current()
         });
         if changed {
@@ -408,10 +466,10 @@ impl Drop for Permit<'_> {
     fn drop(&mut self) {
         self.limit.with(|state| {
             state.in_flight -= 1;
-            // Recorded answers have ended the measurement already; a request dropped before
-            // its answer (Ctrl-C, a cancelled sibling) must not hold every other one back.
-            if self.measuring {
-                state.control.abandon_measurement(self.kind);
+            // A request dropped before its answer (Ctrl-C, a cancelled sibling) must not
+            // hold every other one back, nor leave its round waiting for it.
+            if !self.recorded {
+                state.control.forget(self.kind, self.ticket);
             }
         });
         self.limit.released.notify_waiters();
@@ -479,25 +537,24 @@ impl AdaptiveLimit {
                     }
                     waiting.counted = unmeasured;
                 }
-                let admitted = state
+                let ticket = state
                     .control
                     .admit(kind, state.in_flight, state.unmeasured_waiting);
-                if admitted {
+                if ticket.is_some() {
                     state.in_flight += 1;
                     if waiting.counted {
                         state.unmeasured_waiting -= 1;
                         waiting.counted = false;
                     }
                 }
-                // An unmeasured kind is admitted only alone, to be measured.
-                admitted.then_some((unmeasured, state.control.epoch()))
+                ticket
             });
-            if let Some((alone, epoch)) = admitted {
+            if let Some(ticket) = admitted {
                 return Permit {
                     limit: self,
                     kind,
-                    epoch,
-                    measuring: alone,
+                    ticket,
+                    recorded: false,
                 };
             }
             released.await;

@@ -18,7 +18,7 @@ pub use flavor::{
     AuthHeaders, DetectError, Flavor, FlavorChoice, MetadataMap, RotationCheck, ServerError,
     TokenEncoding, VerifyEncoding,
 };
-pub use limit::{Control, LimitMode, Signal};
+pub use limit::{Control, LimitMode, Signal, Ticket};
 pub use link::{GenerateLinkRequest, GeneratedLink, LinkKind};
 pub use metadata::Metadata;
 pub use transport::{decide, Attempt, RetryPolicy, Rule, Step, Transport, TransportOptions, Wait};

@@ -18,20 +18,35 @@ fn success(kind: u64, latency: Duration) -> Signal {
     Signal::Success { kind, latency }
 }
 
-/// Feeds `rounds` rounds of `current` successes of `kind`, each taking `latency(current)`;
-/// returns the limit after each round.
+/// Sends the first request of `kind` alone and answers it in `latency`: its uncontended time.
+fn measure(control: &mut Control, kind: u64, latency: Duration) {
+    let alone = control.admit(kind, 0, 1).expect("sent alone");
+    control.observe(success(kind, latency), alone);
+}
+
+/// Admits `n` requests of `kind` at once.
+fn send(control: &mut Control, kind: u64, n: usize) -> Vec<Ticket> {
+    (0..n)
+        .map(|in_flight| control.admit(kind, in_flight, 0).expect("admitted"))
+        .collect()
+}
+
+/// Measures `kind` if it is not yet, then sends `rounds` bursts of `current` requests of it,
+/// each answered in `latency(current)`; returns the limit after each burst.
 fn run(
     control: &mut Control,
     rounds: usize,
     kind: u64,
     latency: impl Fn(usize) -> Duration,
 ) -> Vec<usize> {
+    if !control.is_measured(kind) {
+        measure(control, kind, latency(1));
+    }
     (0..rounds)
         .map(|_| {
             let in_flight = control.current();
-            let sent_in = control.epoch();
-            for _ in 0..in_flight {
-                control.observe(success(kind, latency(in_flight)), sent_in);
+            for ticket in send(control, kind, in_flight) {
+                control.observe(success(kind, latency(in_flight)), ticket);
             }
             control.current()
         })
@@ -72,8 +87,8 @@ fn refusals_halve_the_limit_down_to_one() {
     assert_eq!(control.current(), 32);
     let seen: Vec<usize> = (0..7)
         .map(|_| {
-            let sent_in = control.epoch();
-            control.observe(Signal::Refused, sent_in);
+            let ticket = send(&mut control, INVITE, 1)[0];
+            control.observe(Signal::Refused, ticket);
             control.current()
         })
         .collect();
@@ -84,14 +99,13 @@ fn refusals_halve_the_limit_down_to_one() {
 fn a_burst_of_refusals_halves_once() {
     let mut control = Control::new(32, LimitMode::Adaptive);
     run(&mut control, 6, INVITE, |_| 20 * MS);
-    let sent_in = control.epoch();
     // 32 requests were in flight at 32 and the server refused them all: one cut answers
     // them, and a refusal of a request sent after it cuts again.
-    for _ in 0..32 {
-        control.observe(Signal::Refused, sent_in);
+    for ticket in send(&mut control, INVITE, 32) {
+        control.observe(Signal::Refused, ticket);
     }
     assert_eq!(control.current(), 16);
-    let after_the_cut = control.epoch();
+    let after_the_cut = send(&mut control, INVITE, 1)[0];
     control.observe(Signal::Refused, after_the_cut);
     assert_eq!(control.current(), 8);
 }
@@ -100,7 +114,8 @@ fn a_burst_of_refusals_halves_once() {
 fn after_a_refusal_it_grows_by_a_quarter_per_round() {
     let mut control = Control::new(32, LimitMode::Adaptive);
     run(&mut control, 6, INVITE, |_| 20 * MS);
-    control.observe(Signal::Refused, control.epoch());
+    let refused = send(&mut control, INVITE, 1)[0];
+    control.observe(Signal::Refused, refused);
     assert_eq!(control.current(), 16);
     assert_eq!(
         run(&mut control, 5, INVITE, |_| 20 * MS),
@@ -108,7 +123,8 @@ fn after_a_refusal_it_grows_by_a_quarter_per_round() {
     );
     let mut small = Control::new(8, LimitMode::Adaptive);
     run(&mut small, 4, INVITE, |_| 20 * MS);
-    small.observe(Signal::Refused, small.epoch());
+    let refused = send(&mut small, INVITE, 1)[0];
+    small.observe(Signal::Refused, refused);
     assert_eq!(small.current(), 4);
     assert_eq!(run(&mut small, 5, INVITE, |_| 20 * MS), [5, 6, 7, 8, 8]);
 }
@@ -147,6 +163,7 @@ fn probing_a_server_at_capacity_backs_off() {
     let service = 100 * MS;
     let latency = cpu_bound(service, 1);
     let mut control = Control::new(32, LimitMode::Adaptive);
+    measure(&mut control, INVITE, service);
     let mut answers = 0;
     let mut slow = 0;
     let mut probes = Vec::new();
@@ -157,13 +174,12 @@ fn probing_a_server_at_capacity_backs_off() {
             probes.push(round);
         }
         before = in_flight;
-        let sent_in = control.epoch();
-        for _ in 0..in_flight {
+        for ticket in send(&mut control, INVITE, in_flight) {
             answers += 1;
             if latency(in_flight) > service * 3 / 2 {
                 slow += 1;
             }
-            control.observe(success(INVITE, latency(in_flight)), sent_in);
+            control.observe(success(INVITE, latency(in_flight)), ticket);
         }
     }
     assert!(
@@ -198,16 +214,26 @@ fn each_kind_of_request_is_judged_against_its_own_uncontended_time() {
     let service = 100 * MS;
     let invite_latency = cpu_bound(service, 2);
     let mut control = Control::new(32, LimitMode::Adaptive);
+    measure(&mut control, INVITE, service);
+    measure(&mut control, UPDATE, 3 * MS);
     let mut seen = Vec::new();
     for _ in 0..60 {
         let in_flight = control.current();
-        let sent_in = control.epoch();
-        for n in 0..in_flight {
-            if n % 2 == 0 {
-                control.observe(success(INVITE, invite_latency(in_flight)), sent_in);
+        let kinds: Vec<u64> = (0..in_flight)
+            .map(|n| if n % 2 == 0 { INVITE } else { UPDATE })
+            .collect();
+        let tickets: Vec<Ticket> = kinds
+            .iter()
+            .enumerate()
+            .map(|(n, &kind)| control.admit(kind, n, 0).expect("admitted"))
+            .collect();
+        for (kind, ticket) in kinds.into_iter().zip(tickets) {
+            let latency = if kind == INVITE {
+                invite_latency(in_flight)
             } else {
-                control.observe(success(UPDATE, 3 * MS), sent_in);
-            }
+                3 * MS
+            };
+            control.observe(success(kind, latency), ticket);
         }
         seen.push(control.current());
     }
@@ -218,28 +244,69 @@ fn each_kind_of_request_is_judged_against_its_own_uncontended_time() {
     );
 }
 
-/// On a server with two cores, two requests in flight answer as fast as one. The two sent
-/// at two that are answered after the raise to four show the load at two: were they counted,
-/// the round at four would look half flat and hold (or grow) where the server has queued.
+/// On a server with two cores, two requests in flight answer as fast as one. A request sent
+/// at two that is answered after the raise to four shows the load at two: were it counted,
+/// the round at four would look partly flat where the server has queued.
 #[test]
 fn answers_to_requests_sent_before_a_raise_are_not_judged() {
     let (alone, queued) = (100 * MS, 200 * MS);
     let mut control = Control::new(32, LimitMode::Adaptive);
-    control.observe(success(INVITE, alone), control.epoch());
+    run(&mut control, 1, INVITE, |_| alone);
     assert_eq!(control.current(), 2);
-    let at_2 = control.epoch();
-    control.observe(success(INVITE, alone), at_2);
-    control.observe(success(INVITE, alone), at_2);
+    let [first, second] = [0, 1].map(|n| control.admit(INVITE, n, 0).expect("at two"));
+    control.observe(success(INVITE, alone), first);
+    // Sent in the place of the first, still under the limit of two.
+    let sent_at_2 = control.admit(INVITE, 1, 0).expect("at two");
+    control.observe(success(INVITE, alone), second);
     assert_eq!(control.current(), 4);
-    // Two more were sent at two while the first two were answered.
-    control.observe(success(INVITE, alone), at_2);
-    control.observe(success(INVITE, alone), at_2);
-    assert_eq!(control.current(), 4, "not a round at four");
-    let at_4 = control.epoch();
-    for _ in 0..4 {
-        control.observe(success(INVITE, queued), at_4);
+    let mut at_4 = vec![
+        control.admit(INVITE, 1, 0).expect("at four"),
+        control.admit(INVITE, 2, 0).expect("at four"),
+        control.admit(INVITE, 3, 0).expect("at four"),
+    ];
+    control.observe(success(INVITE, alone), sent_at_2);
+    at_4.push(control.admit(INVITE, 3, 0).expect("at four"));
+    assert_eq!(control.current(), 4, "no round at four yet");
+    for ticket in at_4 {
+        control.observe(success(INVITE, queued), ticket);
     }
     assert_eq!(control.current(), 2, "four in flight queue on two cores");
+}
+
+/// The first answers of a round are the requests that found the server idle; those queued
+/// behind them answer last. Judged by its first answers (here two fast ones, and two fast
+/// answers to requests sent after it), the round at four would look flat and double.
+#[test]
+fn a_round_is_judged_once_every_request_of_it_is_answered() {
+    let (alone, queued) = (100 * MS, 250 * MS);
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    run(&mut control, 2, INVITE, |_| alone);
+    assert_eq!(control.current(), 4);
+    let round = send(&mut control, INVITE, 4);
+    control.observe(success(INVITE, alone), round[0]);
+    control.observe(success(INVITE, alone), round[1]);
+    for ticket in send(&mut control, INVITE, 2) {
+        control.observe(success(INVITE, alone), ticket);
+    }
+    assert_eq!(control.current(), 4, "the round is not complete");
+    control.observe(success(INVITE, queued), round[2]);
+    control.observe(success(INVITE, queued), round[3]);
+    assert_eq!(control.current(), 2, "its last answers climbed");
+}
+
+/// A round's requests that end without an answer (dropped: Ctrl-C, a cancelled sibling) do
+/// not leave it waiting for ever.
+#[test]
+fn a_round_is_judged_without_its_forgotten_requests() {
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    run(&mut control, 2, INVITE, |_| 20 * MS);
+    let round = send(&mut control, INVITE, 4);
+    for &ticket in &round[..3] {
+        control.observe(success(INVITE, 20 * MS), ticket);
+    }
+    assert_eq!(control.current(), 4);
+    control.forget(INVITE, round[3]);
+    assert_eq!(control.current(), 8);
 }
 
 #[test]
@@ -249,25 +316,24 @@ fn climbing_latency_cuts_once_per_burst_and_flat_latency_grows_back() {
     run(&mut control, 6, UPDATE, |_| flat);
     assert_eq!(control.current(), 32);
     // The server slows down to twice its uncontended time: cut to where it would be flat.
-    let at_32 = control.epoch();
-    for _ in 0..32 {
-        control.observe(success(UPDATE, slow), at_32);
+    // Each answer of the burst at 32 lets another request go, still at 32.
+    let burst = send(&mut control, UPDATE, 32);
+    let mut sent_at_32 = Vec::new();
+    for ticket in burst {
+        control.observe(success(UPDATE, slow), ticket);
+        sent_at_32.extend(control.admit(UPDATE, 31, 0));
     }
     assert_eq!(control.current(), 20);
     // The rest of the burst that was in flight when it was cut is not judged again.
-    for _ in 0..32 {
-        control.observe(success(UPDATE, slow), at_32);
+    for ticket in sent_at_32 {
+        control.observe(success(UPDATE, slow), ticket);
     }
     assert_eq!(control.current(), 20);
     // A round sent at the new limit that is still slow cuts again.
-    let at_20 = control.epoch();
-    for _ in 0..20 {
-        control.observe(success(UPDATE, slow), at_20);
+    for ticket in send(&mut control, UPDATE, 20) {
+        control.observe(success(UPDATE, slow), ticket);
     }
     assert_eq!(control.current(), 12);
-    for _ in 0..20 {
-        control.observe(success(UPDATE, slow), at_20);
-    }
     // Between flat and climbing: hold.
     assert_eq!(run(&mut control, 3, UPDATE, |_| 300 * MS), [12, 12, 12]);
     // Flat again: grow by a quarter, up to just below 20, where latency last climbed; try
@@ -286,7 +352,8 @@ fn a_fixed_limit_starts_at_the_maximum_ignores_latency_and_yields_to_refusals() 
         run(&mut control, 4, INVITE, cpu_bound(100 * MS, 1)),
         [16, 16, 16, 16]
     );
-    control.observe(Signal::Refused, control.epoch());
+    let refused = send(&mut control, INVITE, 1)[0];
+    control.observe(Signal::Refused, refused);
     assert_eq!(control.current(), 8);
     assert_eq!(run(&mut control, 3, INVITE, |_| 20 * MS), [9, 10, 11]);
 }
@@ -325,20 +392,21 @@ fn the_first_request_of_each_kind_goes_alone_and_is_not_judged() {
     assert_eq!(control.current(), 8);
     // An invite, never measured: not while requests are in flight, and known kinds wait
     // while it waits.
-    assert!(!control.admit(INVITE, 3, 1));
-    assert!(!control.admit(UPDATE, 3, 1));
-    assert!(control.admit(INVITE, 0, 1));
+    assert!(control.admit(INVITE, 3, 1).is_none());
+    assert!(control.admit(UPDATE, 3, 1).is_none());
+    let alone = control.admit(INVITE, 0, 1).expect("alone");
     // While it is measured, nothing else goes.
-    assert!(!control.admit(UPDATE, 1, 0));
-    assert!(!control.admit(INVITE, 1, 0));
-    control.observe(success(INVITE, 100 * MS), control.epoch());
+    assert!(control.admit(UPDATE, 1, 0).is_none());
+    assert!(control.admit(INVITE, 1, 0).is_none());
+    control.observe(success(INVITE, 100 * MS), alone);
     assert!(control.is_measured(INVITE));
     assert_eq!(control.current(), 8, "the lone answer is not judged");
-    assert!(control.admit(INVITE, 7, 0));
-    assert!(!control.admit(INVITE, 8, 0));
+    let mut eight = send(&mut control, INVITE, 7);
+    eight.extend(control.admit(INVITE, 7, 0));
+    assert!(control.admit(INVITE, 8, 0).is_none());
     // Invites are judged against the time measured alone: eight at once, each 200 ms, cut.
-    for _ in 0..8 {
-        control.observe(success(INVITE, 200 * MS), control.epoch());
+    for ticket in eight {
+        control.observe(success(INVITE, 200 * MS), ticket);
     }
     assert_eq!(control.current(), 5);
 }
@@ -346,11 +414,11 @@ fn the_first_request_of_each_kind_goes_alone_and_is_not_judged() {
 #[test]
 fn a_failed_measurement_is_taken_again() {
     let mut control = Control::new(32, LimitMode::Adaptive);
-    assert!(control.admit(INVITE, 0, 1));
-    control.observe(Signal::Neutral, control.epoch());
+    let alone = control.admit(INVITE, 0, 1).expect("alone");
+    control.observe(Signal::Neutral, alone);
     assert!(!control.is_measured(INVITE));
-    assert!(control.admit(INVITE, 0, 1));
-    control.observe(success(INVITE, 100 * MS), control.epoch());
+    let again = control.admit(INVITE, 0, 1).expect("alone again");
+    control.observe(success(INVITE, 100 * MS), again);
     assert!(control.is_measured(INVITE));
     assert_eq!(control.current(), 1);
 }
@@ -364,29 +432,29 @@ fn a_kind_that_keeps_failing_alone_stops_going_alone() {
     // invites go with the updates instead of holding everything to one at a time.
     for _ in 0..MEASURING_TRIES {
         assert!(!control.is_measured(INVITE));
-        assert!(control.admit(INVITE, 0, 1));
-        control.observe(Signal::Neutral, control.epoch());
+        let alone = control.admit(INVITE, 0, 1).expect("alone");
+        control.observe(Signal::Neutral, alone);
     }
     assert!(control.is_measured(INVITE));
-    assert!(control.admit(INVITE, 7, 0));
-    assert!(control.admit(UPDATE, 7, 0));
-    assert!(!control.admit(INVITE, 8, 0));
+    let invite = control.admit(INVITE, 6, 0).expect("with the others");
+    assert!(control.admit(UPDATE, 7, 0).is_some());
+    assert!(control.admit(INVITE, 8, 0).is_none());
     // A later success sets the kind's time, judged with the rest.
-    control.observe(success(INVITE, 100 * MS), control.epoch());
+    control.observe(success(INVITE, 100 * MS), invite);
     assert_eq!(control.current(), 8);
 }
 
 #[test]
-fn an_abandoned_measurement_lets_the_others_go() {
+fn a_forgotten_measurement_lets_the_others_go() {
     let mut control = Control::new(32, LimitMode::Adaptive);
     run(&mut control, 3, UPDATE, |_| 20 * MS);
-    assert!(control.admit(INVITE, 0, 1));
+    let alone = control.admit(INVITE, 0, 1).expect("alone");
     assert!(
-        !control.admit(UPDATE, 0, 0),
+        control.admit(UPDATE, 0, 0).is_none(),
         "held while the invite is measured"
     );
-    control.abandon_measurement(INVITE);
-    assert!(control.admit(UPDATE, 0, 0));
+    control.forget(INVITE, alone);
+    assert!(control.admit(UPDATE, 0, 0).is_some());
     assert!(
         !control.is_measured(INVITE),
         "the next invite is measured instead"
@@ -405,8 +473,8 @@ async fn a_measuring_request_dropped_before_its_answer_does_not_block_the_gate()
 #[test]
 fn a_fixed_limit_measures_nothing_alone() {
     let mut control = Control::new(4, LimitMode::Fixed);
-    assert!(control.admit(INVITE, 3, 1));
-    assert!(!control.admit(INVITE, 4, 1));
+    assert!(control.admit(INVITE, 3, 1).is_some());
+    assert!(control.admit(INVITE, 4, 1).is_none());
 }
 
 #[tokio::test]
@@ -421,7 +489,6 @@ async fn the_gate_admits_no_more_than_the_limit() {
         "a second request waits while one is measured"
     );
     first.record(answered(200, false), 20 * MS);
-    drop(first);
     // Measured, the kind goes up to the limit, which starts at one.
     let first = limit.acquire(INVITE).await;
     let second = tokio::time::timeout(wait, limit.acquire(INVITE)).await;
@@ -440,10 +507,8 @@ async fn known_kinds_wait_while_an_unmeasured_kind_waits_to_go_alone() {
     // Measure updates, then grow to two in flight.
     let measured = limit.acquire(UPDATE).await;
     measured.record(answered(200, false), 20 * MS);
-    drop(measured);
     let update = limit.acquire(UPDATE).await;
     update.record(answered(200, false), 20 * MS);
-    drop(update);
     assert_eq!(limit.current(), 2);
     let update = limit.acquire(UPDATE).await;
     // An invite (unmeasured) waits for the update in flight; a second update waits too,
