@@ -44,6 +44,8 @@ fn what_a_parsed_map_refused_is_refused_when_received() {
         r#"{"crm_id":7,"x":"\ud800"}"#,
         r#"{"x":1e400}"#,
         r#"{"x":[{"y":"\ud800x"}]}"#,
+        &format!(r#"{{"x":1{}}}"#, "0".repeat(400)),
+        r#"{"x":-2E+999}"#,
     ] {
         assert!(
             serde_json::from_str::<Map<String, Value>>(text).is_err(),
@@ -53,6 +55,19 @@ fn what_a_parsed_map_refused_is_refused_when_received() {
     }
     let fine = read(r#"{"x":"\ud83d\ude00","n":[1e300,-0,18446744073709551616]}"#);
     assert_eq!(fine.entries().len(), 2);
+}
+
+#[test]
+fn ordinary_metadata_is_not_parsed_twice_when_received() {
+    for text in [
+        r#"{"provider":"email","roles":["member"],"managed_by":"gotrue-sync:bench"}"#,
+        r#"{"full_name":"User 12","n":[1,-2.5,1000],"s":"a\\b\n"}"#,
+    ] {
+        assert!(!may_fail_a_full_parse(text.as_bytes()), "{text}");
+    }
+    for text in [r#"{"a":"\u00e9"}"#, r#"{"a":1E3}"#, r#"{"a":2.5e-3}"#] {
+        assert!(may_fail_a_full_parse(text.as_bytes()), "{text}");
+    }
 }
 
 #[test]
