@@ -757,13 +757,17 @@ fn diff_of_maps(
 }
 
 /// Stored metadata as a server could write it: keys repeated or escaped, values that parse
-/// equal from different text, spacing.
+/// equal from different text, spacing; the ownership marker and role lists among them.
 fn stored_text() -> impl Strategy<Value = String> {
     let key = prop_oneof![
         Just(r#""a""#),
         Just(r#""\u0061""#),
         Just(r#""b""#),
-        Just(r#""c""#)
+        Just(r#""c""#),
+        Just(r#""managed_by""#),
+        Just(r#""manag\u0065d_by""#),
+        Just(r#""roles""#),
+        Just(r#""rol\u0065s""#)
     ];
     let value = prop_oneof![
         Just("1"),
@@ -776,9 +780,17 @@ fn stored_text() -> impl Strategy<Value = String> {
         Just("true"),
         Just("[1, 2]"),
         Just(r#"{ "n" : true }"#),
-        Just("[]")
+        Just("[]"),
+        Just(r#"[ "x" ]"#),
+        Just(r#"["x","x\"y"]"#),
+        Just(r#"["x\"y", "\u0078"]"#),
+        Just(r#"["x","x"]"#),
+        Just(r#"["x", 1]"#),
+        Just(r#""gotrue-sync:site""#),
+        Just(r#""gotrue-sync:sit\u0065""#),
+        Just(r#""gotrue-sync:site ""#)
     ];
-    prop::collection::vec((key, value), 0..5).prop_map(|entries| {
+    prop::collection::vec((key, value), 0..6).prop_map(|entries| {
         let body: Vec<String> = entries.iter().map(|(k, v)| format!("{k} : {v}")).collect();
         format!("{{ {} }}", body.join(" , "))
     })
@@ -820,10 +832,13 @@ proptest! {
             diff_map(Some(&desired), &stored, mode, |_| false, |_| false),
             diff_of_maps(&desired, &map, mode)
         );
-        for key in ["a", "b", "c"] {
+        for key in ["a", "b", "c", "managed_by", "roles"] {
             let raw = stored.get(key);
             let parsed = map.get(key);
             prop_assert_eq!(raw.map(metadata::parsed), parsed.cloned());
+            // The marker is read as a string from the text, as the map's string was.
+            let text_string = raw.and_then(metadata::as_str);
+            prop_assert_eq!(text_string.as_deref(), parsed.and_then(Value::as_str));
             let as_set = |value: Option<&Value>| -> Option<bool> {
                 let items: Vec<&str> = match value {
                     None | Some(Value::Null) => Vec::new(),
