@@ -82,7 +82,14 @@ impl RemoteUser {
 
     /// Whether the user carries `marker` (see [`crate::ownership::marker_for`]).
     pub fn is_managed_by(&self, marker: &str) -> bool {
-        self.marker()
+        Self::owned_by(self.marker(), marker)
+    }
+
+    /// Whether `owner`, a marker as [`RemoteUser::marker`] reads it (alone, or found with
+    /// other keys in one pass), is `marker`: a string equal to it once unescaped. The one
+    /// test of ownership, which decides adoption and deletion.
+    pub fn owned_by(owner: Option<&RawValue>, marker: &str) -> bool {
+        owner
             .and_then(metadata::as_str)
             .is_some_and(|owner| owner == marker)
     }

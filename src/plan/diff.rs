@@ -470,9 +470,7 @@ impl<'a> AppFields<'a> {
         AppFields {
             owner,
             roles,
-            managed: owner
-                .and_then(metadata::as_str)
-                .is_some_and(|owner| owner == marker),
+            managed: RemoteUser::owned_by(owner, marker),
         }
     }
 }
