@@ -31,7 +31,8 @@ pub enum Reached {
 const NOW: u64 = 1_790_000_000;
 
 /// Runs `bytes` through the pipeline, as `validate` and `plan` would, and checks:
-/// - the fast YAML reader reads the text as granit-parser does;
+/// - the fast YAML reader reads the text as granit-parser does, and as it reads it whole
+///   when cut in two halves at any item of the `users` list;
 /// - every diagnostic names the file;
 /// - the plain-text plans hold no control character but line breaks, and the coloured one
 ///   is the plain one with colour added;
@@ -42,10 +43,11 @@ pub fn run_pipeline(bytes: &[u8]) -> Reached {
     let Ok(source) = std::str::from_utf8(bytes) else {
         return Reached::NotText;
     };
-    // The fast YAML reader reads every input as granit-parser does, or leaves it to it.
+    // The fast YAML reader reads every input as granit-parser does, or leaves it to it; and
+    // two halves of it as the whole.
     assert!(
         readers_agree(source),
-        "the fast YAML reader and granit-parser disagree"
+        "the fast YAML reader disagrees with granit-parser or with itself on two halves"
     );
     let path = Path::new("fuzz.yaml");
     let manifest = match validate(source, path) {

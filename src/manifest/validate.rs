@@ -16,7 +16,7 @@ use super::model::{
     UserSpec, SUPPORTED_VERSION,
 };
 use super::schema::{field_names, Section};
-use super::yaml::{self, Key, Mark, Node, NodeValue};
+use super::yaml::{self, Key, Mark, Node, NodeValue, UsersSplit};
 use crate::identity::{check_address, collation_fold, email_key, AddressError};
 use crate::ownership::reserved_app_key;
 
@@ -92,19 +92,8 @@ pub struct FileValidation {
 
 /// Validates one file of a manifest.
 pub fn validate_file(source: &str, path: &Path) -> FileValidation {
-    let mut check = Checker {
-        path,
-        source,
-        lines: SourceLines::new(source),
-        diagnostics: Vec::new(),
-        warnings: Vec::new(),
-        role_uses: Vec::new(),
-        allow_admin_role: false,
-        admin_roles: Vec::new(),
-        policy_location: None,
-        name_location: None,
-    };
-    let result = check.run();
+    let mut check = Checker::new(path, source);
+    let result = check.run(halves(source));
     FileValidation {
         result,
         role_uses: check.role_uses,
@@ -177,6 +166,29 @@ const ADOPT_MODES: [(&str, AdoptMode); 3] = [
     ("all", AdoptMode::All),
 ];
 
+/// Manifests from this size on whose `users` list ends the file are read in two halves on
+/// two threads (with two cores or more): reading and checking the users is nearly all of
+/// `validate`, and each user's check is independent of the others' but for repeated
+/// addresses, which are looked for across the halves afterwards. A quarter of a megabyte is
+/// about 2,500 users, some 10 ms of work: far more than a thread costs.
+const SPLIT_MIN_BYTES: usize = 256 * 1024;
+
+/// Where to cut `source` for reading it in two halves at once, if it is worth it.
+fn halves(source: &str) -> Option<UsersSplit> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if source.len() < SPLIT_MIN_BYTES || cores < 2 {
+        return None;
+    }
+    yaml::users_split(source)
+}
+
+/// The users to reserve room for in `bytes` of YAML: a user with roles and metadata takes
+/// about 100 bytes. Bounded, so that a large file with few users (or none: not a manifest)
+/// does not reserve gigabytes.
+fn expected_users(bytes: usize) -> usize {
+    (bytes / 100).min(1 << 20)
+}
+
 /// Each address's collation fold, with where it was first declared and as what. Hashed
 /// with foldhash rather than std's SipHash: a 100k-user manifest makes 100k insertions, and
 /// the hash's resistance to chosen collisions buys nothing here, since the file is the
@@ -209,17 +221,29 @@ impl UserList<'_> {
 }
 
 impl<'a> Checker<'a> {
-    fn run(&mut self) -> Result<Validated, Vec<Diagnostic>> {
-        // The users are checked as the parser reads them (on another thread for a large file),
-        // so a large manifest is never held whole as a tree.
-        // A user with roles and metadata takes about 100 bytes of YAML. Bounded, so that a
-        // large file with few users (or none: not a manifest) does not reserve gigabytes.
-        let mut list = UserList::with_capacity((self.source.len() / 100).min(1 << 20));
-        let source = self.source;
-        let parsed = yaml::parse(
+    fn new(path: &'a Path, source: &'a str) -> Self {
+        Checker {
+            path,
             source,
-            Some(&mut |index, item| self.stream_user(&mut list, index, &item)),
-        );
+            lines: SourceLines::new(source),
+            diagnostics: Vec::new(),
+            warnings: Vec::new(),
+            role_uses: Vec::new(),
+            allow_admin_role: false,
+            admin_roles: Vec::new(),
+            policy_location: None,
+            name_location: None,
+        }
+    }
+
+    /// `split`: where to cut the file for reading it in two halves at once ([`halves`]).
+    fn run(&mut self, split: Option<UsersSplit>) -> Result<Validated, Vec<Diagnostic>> {
+        // The users are checked as the parser reads them, so a large manifest is never held
+        // whole as a tree.
+        let (parsed, list) = match split.and_then(|split| self.read_in_halves(split)) {
+            Some((parsed, list)) => (Ok(parsed), list),
+            None => self.read_whole(),
+        };
         let (root, users_streamed) = match parsed {
             Ok(parsed) => (parsed.root, parsed.users_streamed),
             Err(_) if !mentions_manifest_keys(self.source) => {
@@ -269,6 +293,66 @@ impl<'a> Checker<'a> {
             user_locations,
             warnings: std::mem::take(&mut self.warnings),
         })
+    }
+
+    /// Reads the file in one pass, checking each user as it is read.
+    fn read_whole(&mut self) -> (Result<yaml::Parsed<'a>, yaml::YamlError>, UserList<'a>) {
+        let mut list = UserList::with_capacity(expected_users(self.source.len()));
+        let source = self.source;
+        let parsed = yaml::parse(
+            source,
+            Some(&mut |index, item| self.stream_user(&mut list, index, &item)),
+        );
+        (parsed, list)
+    }
+
+    /// Reads the file in two halves at once, cut at `split`: the head on this thread, the
+    /// tail on another, each checked by a checker of its own. `None`, with nothing changed,
+    /// unless the fast reader read both halves whole and the tail found nothing to report,
+    /// not even an address repeated from the head; the file is then read whole, so that every
+    /// message is the one a single read gives.
+    fn read_in_halves(&mut self, split: UsersSplit) -> Option<(yaml::Parsed<'a>, UserList<'a>)> {
+        let (path, source) = (self.path, self.source);
+        let mut head = Checker::new(path, source);
+        let mut tail = Checker::new(path, source);
+        let (head_read, tail_read) = std::thread::scope(|scope| {
+            let tail_reader = std::thread::Builder::new()
+                .name("manifest-tail".into())
+                .spawn_scoped(scope, || {
+                    let mut list = UserList::with_capacity(expected_users(source.len() - split.at));
+                    let whole = yaml::read_users_tail(source, split, &mut |index, item| {
+                        tail.stream_user(&mut list, index, &item);
+                    });
+                    whole.then_some(list)
+                });
+            let mut list = UserList::with_capacity(expected_users(split.at));
+            let parsed = yaml::read_head(&source[..split.at], split, &mut |index, item| {
+                head.stream_user(&mut list, index, &item);
+            });
+            let tail_list = match tail_reader {
+                Ok(reader) => reader
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                // No thread to be had: the whole file is read on this one.
+                Err(_) => None,
+            };
+            (parsed.map(|parsed| (parsed, list)), tail_list)
+        });
+        let ((parsed, mut list), mut rest) = (head_read?, tail_read?);
+        let quiet = tail.diagnostics.is_empty()
+            && tail.warnings.is_empty()
+            && rest.numbers.is_empty()
+            && rest.problems.is_empty();
+        if !quiet || rest.seen.keys().any(|fold| list.seen.contains_key(fold)) {
+            return None;
+        }
+        list.specs.append(&mut rest.specs);
+        list.locations.append(&mut rest.locations);
+        self.diagnostics = head.diagnostics;
+        self.warnings = head.warnings;
+        self.role_uses = head.role_uses;
+        self.role_uses.append(&mut tail.role_uses);
+        Some((parsed, list))
     }
 
     /// Reports every plain number that would not be stored as written, except under

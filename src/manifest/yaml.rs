@@ -19,10 +19,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use granit_parser::{Event, Marker, Options, Parser, ScalarStyle, ScanError, Tag};
+use granit_parser::{Event, Marker, Options, Parser, ScalarStyle, ScanError, StructureStyle, Tag};
 use serde_json::Number;
 
 mod fast;
+
+pub(crate) use fast::{users_split, UsersSplit};
 
 /// Nodes alias expansion may copy in any file, however small: plenty for anchors that share
 /// a few metadata maps between users.
@@ -244,6 +246,52 @@ pub(crate) fn parse_on<'s>(
     })
 }
 
+/// Reads the head of a manifest cut at `split` (`head` is the file up to it) with the fast
+/// reader alone, handing the users over as [`parse`] does. `None` if the fast reader could
+/// not read it whole, the builder refused it, or its `users` list is not the one `split`
+/// cuts: the caller then reads the whole file with [`parse`], which reports any error.
+pub(crate) fn read_head<'s>(
+    head: &'s str,
+    split: UsersSplit,
+    users: UserSink<'_, 's>,
+) -> Option<Parsed<'s>> {
+    let mut builder = Builder::new(head, Some(users));
+    let scan = fast::scan(head, |event, at| builder.event(event, at));
+    let whole =
+        matches!(scan, Ok(fast::Scan::Complete)) && builder.users_seen == split.items_before;
+    let parsed = builder.finish();
+    (whole && parsed.users_streamed).then_some(parsed)
+}
+
+/// Reads the items of the `users` list from `split` to the end of `source` with the fast
+/// reader, handing them over with their indices in the whole list; whether it read them all.
+pub(crate) fn read_users_tail<'s>(
+    source: &'s str,
+    split: UsersSplit,
+    users: UserSink<'_, 's>,
+) -> bool {
+    let mut builder = Builder::new(source, Some(users));
+    builder.users_seen = split.items_before;
+    // The root mapping and its `users` key, as the head read them.
+    let opened = builder
+        .event(
+            Event::MappingStart(StructureStyle::Block, 0, None),
+            Mark::UNKNOWN,
+        )
+        .and_then(|()| {
+            builder.event(
+                Event::Scalar(Cow::Borrowed("users"), ScalarStyle::Plain, 0, None),
+                Mark::UNKNOWN,
+            )
+        });
+    opened.is_ok()
+        && matches!(
+            fast::scan_users_tail(source, split, |event, at| builder.event(event, at)),
+            Ok(fast::Scan::Complete)
+        )
+        && builder.users_streamed
+}
+
 /// What reading `source` gave: the root and whether the users were streamed, or the error's
 /// place and message; and the users handed over, with their indices.
 type Reading<'s> = (
@@ -266,11 +314,30 @@ fn reading(source: &str, granit_only: bool) -> Reading<'_> {
     (parsed, items)
 }
 
+/// What reading `source` in two halves cut at `cut` gave, as [`reading`] gives it; `None`
+/// unless the fast reader read both halves whole.
+fn reading_in_halves(source: &str, cut: UsersSplit) -> Option<Reading<'_>> {
+    let mut items = Vec::new();
+    let head = read_head(&source[..cut.at], cut, &mut |index, node| {
+        items.push((index, node));
+    })?;
+    read_users_tail(source, cut, &mut |index, node| items.push((index, node))).then_some(())?;
+    Some((Ok((head.root, head.users_streamed)), items))
+}
+
 /// Whether `source` reads the same with the fast reader (falling back as it does) as with
 /// granit-parser alone: the same tree and users handed over, or the same error at the same
-/// place. The fuzz target asserts it on every input.
+/// place; and read in two halves at any cut of its `users` list, whenever both are read
+/// whole, the same again. The fuzz target asserts it on every input.
 pub(crate) fn readers_agree(source: &str) -> bool {
-    reading(source, false) == reading(source, true)
+    let whole = reading(source, false);
+    if whole != reading(source, true) {
+        return false;
+    }
+    let mut cuts = Vec::new();
+    fast::users_cuts(source, |cut, _| cuts.push(cut));
+    cuts.into_iter()
+        .all(|cut| reading_in_halves(source, cut).is_none_or(|halves| halves == whole))
 }
 
 /// An event with where it starts, or why parsing stopped.

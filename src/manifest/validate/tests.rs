@@ -523,3 +523,136 @@ fn users_checked_as_they_are_read_report_as_a_list_read_whole() {
     let lines: Vec<usize> = streamed.iter().map(|(line, _, _)| *line as usize).collect();
     assert_eq!(lines, [5, 6, 7, 8, 10, 11], "{streamed:#?}");
 }
+
+/// A manifest of `count` users, the `index`th written as `edit` gives it when it does.
+fn team(count: usize, edit: impl Fn(usize) -> Option<&'static str>) -> String {
+    let mut text =
+        String::from("version: 1\nname: team\npolicy: { admin_roles: [owner] }\nusers:\n");
+    for index in 0..count {
+        match edit(index) {
+            Some(user) => text.push_str(user),
+            None => text.push_str(&format!(
+                "  - email: u{index}@example.com\n    roles: [member]\n    user_metadata: {{ full_name: User {index}, zip: \"0{index}\" }}\n    # checked\n    role: editor\n"
+            )),
+        }
+    }
+    text
+}
+
+/// Everything checking `source` gives, cut at `split` or read whole, as text to compare.
+fn checked(source: &str, split: Option<UsersSplit>) -> String {
+    let mut check = Checker::new(Path::new("users.yaml"), source);
+    let result = check.run(split);
+    format!(
+        "{result:#?}\n{:#?}\n{:?} {:?} {:?} {:?}",
+        check.role_uses,
+        check.allow_admin_role,
+        check.admin_roles,
+        check.policy_location,
+        check.name_location
+    )
+}
+
+/// A manifest read in two halves gives what it gives read whole, to the last message: the
+/// halves are kept when the tail has nothing to report and no address of the head, and
+/// the file is read whole otherwise.
+#[test]
+fn a_manifest_read_in_halves_is_checked_as_when_read_whole() {
+    let cases: [(&str, usize, Option<&'static str>, bool); 11] = [
+        ("nothing to report", 0, None, true),
+        (
+            "an admin role in the tail",
+            30,
+            Some("  - email: boss@example.com\n    role: owner\n"),
+            true,
+        ),
+        (
+            "an invalid address in the head",
+            3,
+            Some("  - email: not-an-address\n"),
+            true,
+        ),
+        (
+            "an address of the head repeated in the tail",
+            30,
+            Some("  - email: u3@example.com\n"),
+            false,
+        ),
+        (
+            "the same account in another spelling",
+            30,
+            Some("  - email: U3@Example.COM\n"),
+            false,
+        ),
+        (
+            "an invalid address in the tail",
+            30,
+            Some("  - email: not-an-address\n"),
+            false,
+        ),
+        (
+            "a warning in the tail",
+            30,
+            Some("  - email: w@example.com\n    confirmed: true\n"),
+            false,
+        ),
+        (
+            "a number stored otherwise in the tail",
+            30,
+            Some("  - email: n@example.com\n    user_metadata: { zip: 0123 }\n"),
+            false,
+        ),
+        (
+            "an unknown key in the tail",
+            30,
+            Some("  - email: k@example.com\n    rolez: [a]\n"),
+            false,
+        ),
+        (
+            "a duplicate within the tail",
+            31,
+            Some("  - email: u30@example.com\n"),
+            false,
+        ),
+        (
+            "an anchor in the tail",
+            30,
+            Some("  - email: a@example.com\n    user_metadata: &shared { a: 1 }\n"),
+            false,
+        ),
+    ];
+    for (case, index, user, halves_kept) in cases {
+        let source = team(40, |at| user.filter(|_| at == index));
+        let split = yaml::users_split(&source).expect("a cut");
+        assert!((15..=25).contains(&split.items_before), "{case}: {split:?}");
+        let kept = Checker::new(Path::new("users.yaml"), &source)
+            .read_in_halves(split)
+            .is_some();
+        assert_eq!(kept, halves_kept, "{case}: halves kept");
+        assert_eq!(
+            checked(&source, Some(split)),
+            checked(&source, None),
+            "{case}"
+        );
+    }
+}
+
+/// A large manifest is read in halves by `validate` itself, with the users in order.
+#[test]
+fn a_large_manifest_is_read_in_halves() {
+    let source = team(3000, |_| None);
+    assert!(source.len() >= SPLIT_MIN_BYTES);
+    let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    assert_eq!(halves(&source).is_some(), two_cores);
+    let validated = validate(&source, Path::new("users.yaml")).expect("valid");
+    let users = &validated.manifest.users;
+    assert_eq!(users.len(), 3000);
+    assert!(users
+        .iter()
+        .enumerate()
+        .all(|(index, user)| user.email == format!("u{index}@example.com")));
+    let lines: Vec<u64> = validated.user_locations.iter().map(|l| l.line).collect();
+    assert_eq!(lines.first(), Some(&5));
+    assert!(lines.windows(2).all(|pair| pair[1] == pair[0] + 5));
+    assert_eq!(checked(&source, halves(&source)), checked(&source, None));
+}

@@ -73,6 +73,154 @@ pub(super) fn scan<'s>(
     }
 }
 
+/// Where a large manifest is cut in two for reading on two threads: the start of an item of
+/// its top-level `users` list, which runs in block style to the end of the file. The head
+/// (the file up to the cut) is read by [`scan`], the tail by [`scan_users_tail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct UsersSplit {
+    /// The byte offset where the item's line starts.
+    pub(crate) at: usize,
+    /// That line's number, 1-based.
+    pub(crate) line: u32,
+    /// The column of the list's `-`, 0-based.
+    pub(crate) indent: usize,
+    /// The items of the list before the cut.
+    pub(crate) items_before: usize,
+}
+
+/// Finds by the text alone the first item of the `users` list at or after the list's middle,
+/// when the list is written last (see [`users_cuts`]).
+pub(crate) fn users_split(source: &str) -> Option<UsersSplit> {
+    let mut found = None;
+    let last = users_cuts(source, |cut, middle| {
+        if found.is_none() && cut.at >= middle {
+            found = Some(cut);
+        }
+    });
+    if last {
+        found
+    } else {
+        None
+    }
+}
+
+/// Hands `each` every item of the `users` list but the first, with the byte offset of the
+/// list's middle, and returns whether the list is written last: `users:` alone on a line at
+/// column 0, then only lines indented as far as its first `-` or further, to the end of the
+/// file.
+///
+/// Why a cut found here is sound once the reader reads both halves whole: the reader takes
+/// no construct that spans lines but block collections (no block scalar, no multi-line
+/// scalar or flow collection), so in a document it reads, `users:` at column 0 is a key of
+/// the root mapping, and a line at the list's column that starts with `- ` is an item of
+/// that list as long as no line since was less indented (which would have closed it). The
+/// head then reads as the document with the list cut short before that item, and the tail
+/// as the rest of the list, event for event as in the whole file.
+pub(super) fn users_cuts(source: &str, mut each: impl FnMut(UsersSplit, usize)) -> bool {
+    let bytes = source.as_bytes();
+    // `None` before the `users:` line, then the column of the list's items once known.
+    let mut list: Option<Option<usize>> = None;
+    let mut middle = 0;
+    let mut items = 0;
+    let mut line: u32 = 0;
+    let mut start = 0;
+    while start < bytes.len() {
+        let Some(next) = line.checked_add(1) else {
+            return false;
+        };
+        line = next;
+        let end = bytes[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |n| start + n);
+        let text = &bytes[start..end];
+        let indent = text.iter().take_while(|b| **b == b' ').count();
+        let content = &text[indent..];
+        if content.first().is_some_and(|b| *b != b'#') {
+            let dash = content[0] == b'-' && matches!(content.get(1), None | Some(b' '));
+            match list {
+                None => {
+                    if indent == 0 && opens_users(content) {
+                        list = Some(None);
+                        middle = end + (bytes.len() - end) / 2;
+                    }
+                }
+                Some(None) if dash => {
+                    list = Some(Some(indent));
+                    items = 1;
+                }
+                Some(Some(column)) if indent > column => {}
+                Some(Some(column)) if indent == column && dash => {
+                    let cut = UsersSplit {
+                        at: start,
+                        line,
+                        indent: column,
+                        items_before: items,
+                    };
+                    each(cut, middle);
+                    items += 1;
+                }
+                // Not a list, or something after it.
+                Some(_) => return false,
+            }
+        }
+        start = end + 1;
+    }
+    matches!(list, Some(Some(_)))
+}
+
+/// Whether a line at column 0 is the key `users` with its value on the lines below.
+fn opens_users(content: &[u8]) -> bool {
+    let Some(rest) = content.strip_prefix(b"users:") else {
+        return false;
+    };
+    let spaces = rest.iter().take_while(|b| **b == b' ').count();
+    spaces == rest.len() || (spaces > 0 && rest[spaces] == b'#')
+}
+
+/// Reads the items of the `users` list from `split` to the end of `source` as [`scan`] reads
+/// them in the whole file: the list's start, its items and its end are emitted; the root
+/// mapping and its `users` key are not, so the receiver stands them in.
+pub(super) fn scan_users_tail<'s>(
+    source: &'s str,
+    split: UsersSplit,
+    emit: impl FnMut(Event<'s>, Mark) -> Result<(), YamlError>,
+) -> Result<Scan, YamlError> {
+    let bytes = source.as_bytes();
+    if split.at >= bytes.len()
+        || !source.is_char_boundary(split.at)
+        || !plain_text(&bytes[split.at..])
+    {
+        return Ok(Scan::Bailed);
+    }
+    // As the whole file's reader stands on that line: inside the root mapping (column 0),
+    // at the `-` of an item.
+    let mut reader = Reader {
+        source,
+        bytes,
+        pos: split.at,
+        line: split.line,
+        line_start: split.at,
+        eol: split.at,
+        counted: (split.at, 0),
+        depth: 1,
+        open: vec![(0, false)],
+        pending: Vec::new(),
+        emit,
+    };
+    reader.start_line(split.at);
+    let on_item = matches!(reader.content_here(false), Ok(Some(indent)) if indent == split.indent)
+        && reader.at_dash();
+    if !on_item {
+        return Ok(Scan::Bailed);
+    }
+    match reader.block_sequence(split.indent, split.indent == 0) {
+        Ok(()) if reader.at_end() => Ok(Scan::Complete),
+        Ok(()) | Err(Stop::Bail) => Ok(Scan::Bailed),
+        Err(Stop::Refused(error)) => Err(error),
+    }
+}
+
 /// Whether the text holds only characters the reader takes at face value: no control
 /// character but the line feed (so no tab, no carriage return), no DEL, no C1 control, no
 /// byte-order mark or non-character, no Unicode line or paragraph separator.

@@ -563,3 +563,74 @@ fn generated_manifests_mostly_stay_in_the_subset() {
         "{edited_complete} of {runs} edited complete"
     );
 }
+
+/// Every cut of a generated manifest (and of an edited copy) whose two halves the fast reader
+/// reads whole reads as the whole file does: the same root, and the same users with the
+/// same indices and positions. And where the fast reader reads the whole file without an
+/// error, it reads both halves of every cut.
+#[test]
+fn a_manifest_cut_in_two_reads_as_the_whole_file() {
+    use crate::manifest::yaml::{reading, reading_in_halves};
+    let (mut cuts, mut read) = (0, 0);
+    for seed in 0..4000 {
+        let source = Writer::new(seed * 7919 + 3).document();
+        for text in [source.clone(), mutated(&source, seed)] {
+            let mut found = Vec::new();
+            if !users_cuts(&text, |cut, _| found.push(cut)) {
+                continue;
+            }
+            let whole = reading(&text, false);
+            let fast_and_valid = whole.0.is_ok() && fast(&text).1 == Scan::Complete;
+            for cut in found {
+                cuts += 1;
+                let Some(halves) = reading_in_halves(&text, cut) else {
+                    assert!(
+                        !fast_and_valid,
+                        "{text:?} cut at {cut:?} not read in halves"
+                    );
+                    continue;
+                };
+                read += 1;
+                assert_eq!(whole, halves, "{text:?} cut at {cut:?}");
+            }
+        }
+    }
+    eprintln!("{read} of {cuts} cuts read in two halves");
+    assert!(read > 500, "only {read} of {cuts} cuts read in two halves");
+}
+
+#[test]
+fn a_cut_is_offered_only_where_the_users_list_runs_to_the_end() {
+    let cut =
+        |source: &str| users_split(source).map(|cut| (cut.line, cut.indent, cut.items_before));
+    let long = |indent: &str, tail: &str| {
+        let mut text = String::from("version: 1\nname: x\nusers: # the team\n");
+        for n in 0..10 {
+            text.push_str(&format!(
+                "{indent}- email: u{n}@example.com\n{indent}  roles: [a]\n"
+            ));
+        }
+        text.push_str(tail);
+        text
+    };
+    // The first item at or after the middle of the list, which starts on line 4.
+    assert_eq!(cut(&long("  ", "")), Some((14, 2, 5)));
+    assert_eq!(cut(&long("", "")), Some((14, 0, 5)));
+    assert_eq!(
+        cut(&long("  ", "# a closing comment\n\n")),
+        Some((16, 2, 6))
+    );
+    // Something after the list, or a list it cannot be.
+    assert_eq!(cut(&long("  ", "policy:\n  prune: none\n")), None);
+    assert_eq!(cut(&long("", "policy: {}\n")), None);
+    assert_eq!(cut(&long("  ", " - email: odd@example.com\n")), None);
+    assert_eq!(cut(&long("  ", "  email: odd@example.com\n")), None);
+    assert_eq!(cut(&long("  ", "---\n")), None);
+    assert_eq!(cut("version: 1\nusers: []\n"), None);
+    assert_eq!(cut("version: 1\nusers:\n  email: a@example.com\n"), None);
+    assert_eq!(cut("version: 1\nusers:\n  - email: a@example.com\n"), None);
+    assert_eq!(
+        cut(&long("  ", "").replace("users: # the team", "\"users\":")),
+        None
+    );
+}
