@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::{FuturesOrdered, StreamExt};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -301,9 +301,12 @@ impl AdminClient {
         })
     }
 
-    /// One pass: the first page, then windows of up to `list_parallelism` pages, until a
-    /// short or empty page. `X-Total-Count` only narrows a window, so requests are bounded by
-    /// what was received: a window is sent only after a window of full pages of new users.
+    /// One pass: the first page, then up to `list_parallelism` pages in flight, each sent
+    /// once a page ahead of it has come back full of new users, until a short or empty page.
+    /// `X-Total-Count` only bounds the pages sent (without it, one page at a time), so
+    /// requests are bounded by what was received: at most `list_parallelism - 1` pages are
+    /// sent past the end. A page is sent as soon as one comes back, not after a whole round
+    /// of them: a round would leave the server idle while its slowest page is read.
     async fn read_pages(&self, per_page: u32) -> Result<Pass, GotrueError> {
         let size = u64::from(per_page);
         let first = self.list_page(1, per_page).await?;
@@ -314,36 +317,37 @@ impl AdminClient {
         };
         let mut seen = SeenIds::default();
         let mut done = pass.take(1, first, size, &mut seen);
+        // Pages the server announced (one more at a time, when it did not say).
+        let announced = pass.total.map(|total| total.div_ceil(size));
+        let ahead = if announced.is_some() {
+            self.list_parallelism
+        } else {
+            1
+        };
+        let mut in_flight = FuturesOrdered::new();
         let mut next: u64 = 2;
-        while !done {
-            // Pages the server announced that are still unread (one, when it did not say).
-            let window = match pass.total {
-                Some(total) => total.div_ceil(size).saturating_sub(next - 1),
-                None => 1,
-            };
-            if window == 0 {
+        let mut number: u64 = 1;
+        loop {
+            while !done && in_flight.len() < ahead && announced.is_none_or(|pages| next <= pages) {
+                in_flight.push_back(self.list_page(next, per_page));
+                next += 1;
+                pass.requests += 1;
+            }
+            let Some(page) = in_flight.next().await else {
                 break;
-            }
-            let window = window.min(self.list_parallelism as u64);
-            let pages: Vec<Page> = stream::iter(next..next + window)
-                .map(|number| self.list_page(number, per_page))
-                .buffered(self.list_parallelism)
-                .try_collect()
-                .await?;
-            pass.requests += window;
-            for (number, page) in (next..).zip(pages) {
-                if done {
-                    if !page.users.is_empty() {
-                        pass.problems.push(format!(
-                            "page {number} held {} user(s) after a short page",
-                            page.users.len()
-                        ));
-                    }
-                    continue;
+            };
+            let page = page?;
+            number += 1;
+            if done {
+                if !page.users.is_empty() {
+                    pass.problems.push(format!(
+                        "page {number} held {} user(s) after a short page",
+                        page.users.len()
+                    ));
                 }
-                done = pass.take(number, page, size, &mut seen);
+                continue;
             }
-            next += window;
+            done = pass.take(number, page, size, &mut seen);
         }
         if let Some(total) = pass.total {
             if total != pass.users.len() as u64 {
@@ -370,7 +374,8 @@ impl AdminClient {
             payload: Payload::None,
             rule: Rule::Idempotent,
         };
-        self.transport
+        let (total, body) = self
+            .transport
             .send(
                 &call,
                 self,
@@ -380,15 +385,30 @@ impl AdminClient {
                         .get("x-total-count")
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok());
-                    let body: ListBody = decode(answer)?;
-                    Ok(Page {
-                        users: body.users,
-                        total,
-                    })
+                    Ok((total, answer.body.clone()))
                 },
                 no_look_up,
             )
-            .await
+            .await?;
+        // A page of a thousand users takes milliseconds to parse. On this thread, that would
+        // keep the other pages' answers unread meanwhile, and their times, by which the
+        // in-flight limit judges the server, would count our parsing as the server's load.
+        let parsed = tokio::task::spawn_blocking(move || decode_body::<ListBody>(&body)).await;
+        let detail = match parsed {
+            Ok(Ok(body)) => {
+                return Ok(Page {
+                    users: body.users,
+                    total,
+                })
+            }
+            Ok(Err(detail)) => detail,
+            Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+            Err(_) => "the page was not parsed: the run is shutting down".to_owned(),
+        };
+        Err(GotrueError::Decode {
+            request: call.label.clone(),
+            detail: self.transport.redactor().redact(&detail),
+        })
     }
 
     /// Finds a user by e-mail with the server's `filter` (lower-cased where the filter is
@@ -684,10 +704,12 @@ impl Pass {
 /// The ids a pass has listed, to find a user listed twice. Both servers' ids are UUIDs: one
 /// in canonical form (lower-case, hyphenated) is kept as its 128 bits, which no other
 /// canonical id shares, rather than as a copy of its text; any other id is kept as text.
+/// Hashed with foldhash (seeded per process) rather than SipHash: a million ids are a
+/// million insertions, and a server crafting colliding ids could as well answer slowly.
 #[derive(Default)]
 struct SeenIds {
-    uuids: HashSet<u128>,
-    others: HashSet<String>,
+    uuids: HashSet<u128, foldhash::fast::RandomState>,
+    others: HashSet<String, foldhash::fast::RandomState>,
 }
 
 impl SeenIds {
@@ -750,7 +772,11 @@ fn encode<B: Serialize>(label: &RequestLabel, body: &B) -> Result<Vec<u8>, Gotru
 }
 
 fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, String> {
-    serde_json::from_slice(&answer.body).map_err(|e| format!("invalid JSON ({e})"))
+    decode_body(&answer.body)
+}
+
+fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON ({e})"))
 }
 
 #[cfg(test)]

@@ -3,15 +3,15 @@
 //! the emulator; and `plan` stopping with exit 1 when the listing cannot be trusted.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use gotrue_emulator::SeedUser;
 use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, GotrueError, RetryPolicy};
 use gotrue_sync::secret::Secret;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "operator-token-for-listing-tests";
 
@@ -102,9 +102,67 @@ async fn a_lying_total_count_is_never_trusted_to_size_or_drive_the_listing() {
                 && message.contains("but 3 were listed"),
             "{message}"
         );
+        // Each of the four passes reads the three pages and the short fourth, and sends at
+        // most seven more (eight in flight), never walking toward the claimed end.
         let sent = list_requests(&server).await.len();
-        assert!(sent <= 4 * 9, "{claimed}: {sent} requests");
+        assert!(sent <= 4 * (4 + 7), "{claimed}: {sent} requests");
     }
+}
+
+/// One user per page, answered at once but for one slow page, each request's arrival noted.
+struct TimedPage {
+    number: usize,
+    slow: bool,
+    arrivals: Arc<Mutex<Vec<(usize, Instant)>>>,
+}
+
+impl Respond for TimedPage {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        if let Ok(mut arrivals) = self.arrivals.lock() {
+            arrivals.push((self.number, Instant::now()));
+        }
+        let delay = if self.slow {
+            Duration::from_secs(2)
+        } else {
+            Duration::ZERO
+        };
+        page_of([self.number], Some("20")).set_delay(delay)
+    }
+}
+
+/// Pages are sent as others come back, not in rounds: a slow page does not hold back the
+/// requests for the pages after it (in rounds of eight, page 12 would wait for page 9).
+#[tokio::test]
+async fn a_slow_page_does_not_hold_back_the_requests_after_it() {
+    let server = MockServer::start().await;
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    for number in 1..=20 {
+        Mock::given(method("GET"))
+            .and(path("/admin/users"))
+            .and(query_param("page", number.to_string().as_str()))
+            .respond_with(TimedPage {
+                number,
+                slow: number == 9,
+                arrivals: Arc::clone(&arrivals),
+            })
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let listing = client(&server.uri(), 1).list_users().await.expect("list");
+    assert_eq!(listing.users.len(), 20);
+    let arrivals = arrivals.lock().expect("arrivals").clone();
+    let asked = |page: usize| {
+        arrivals
+            .iter()
+            .find(|(number, _)| *number == page)
+            .map(|(_, at)| *at)
+            .expect("asked for")
+    };
+    assert!(
+        asked(12) < asked(9) + Duration::from_secs(2),
+        "page 12 was asked for only once the slow page 9 was answered"
+    );
 }
 
 #[tokio::test]
