@@ -301,8 +301,9 @@ impl AdminClient {
         })
     }
 
-    /// One pass: the first page, then up to `list_parallelism` pages in flight, each sent
-    /// once a page ahead of it has come back full of new users, until a short or empty page.
+    /// One pass: the first page, then up to `list_parallelism` pages sent and not yet read
+    /// (they are read in order), each sent once a page ahead of it has been read full of new
+    /// users, until a short or empty page.
     /// `X-Total-Count` only bounds the pages sent (without it, one page at a time), so
     /// requests are bounded by what was received: at most `list_parallelism - 1` pages are
     /// sent past the end. A page is sent as soon as one comes back, not after a whole round
@@ -393,6 +394,8 @@ impl AdminClient {
         // A page of a thousand users takes milliseconds to parse. On this thread, that would
         // keep the other pages' answers unread meanwhile, and their times, by which the
         // in-flight limit judges the server, would count our parsing as the server's load.
+        // The transport has recorded the answer by now, so a page that does not parse counts
+        // as answered there; the listing fails on it all the same, as before.
         let parsed = tokio::task::spawn_blocking(move || decode_body::<ListBody>(&body)).await;
         let detail = match parsed {
             Ok(Ok(body)) => {

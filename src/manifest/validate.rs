@@ -308,9 +308,9 @@ impl<'a> Checker<'a> {
 
     /// Reads the file in two halves at once, cut at `split`: the head on this thread, the
     /// tail on another, each checked by a checker of its own. `None`, with nothing changed,
-    /// unless the fast reader read both halves whole and the tail found nothing to report,
-    /// not even an address repeated from the head; the file is then read whole, so that every
-    /// message is the one a single read gives.
+    /// unless the fast reader read both halves whole and no address of the tail repeats one
+    /// of the head; the file is then read whole, so that every message is the one a single
+    /// read gives.
     fn read_in_halves(&mut self, split: UsersSplit) -> Option<(yaml::Parsed<'a>, UserList<'a>)> {
         let (path, source) = (self.path, self.source);
         let mut head = Checker::new(path, source);
@@ -339,17 +339,20 @@ impl<'a> Checker<'a> {
             (parsed.map(|parsed| (parsed, list)), tail_list)
         });
         let ((parsed, mut list), mut rest) = (head_read?, tail_read?);
-        let quiet = tail.diagnostics.is_empty()
-            && tail.warnings.is_empty()
-            && rest.numbers.is_empty()
-            && rest.problems.is_empty();
-        if !quiet || rest.seen.keys().any(|fold| list.seen.contains_key(fold)) {
+        // An address of the tail already in the head is reported against the head's entry,
+        // which only a single read does. Anything else the tail found follows the head's in
+        // document order, as a single read gives it.
+        if !tail.diagnostics.is_empty() || rest.seen.keys().any(|fold| list.seen.contains_key(fold))
+        {
             return None;
         }
         list.specs.append(&mut rest.specs);
         list.locations.append(&mut rest.locations);
+        list.numbers.append(&mut rest.numbers);
+        list.problems.append(&mut rest.problems);
         self.diagnostics = head.diagnostics;
         self.warnings = head.warnings;
+        self.warnings.append(&mut tail.warnings);
         self.role_uses = head.role_uses;
         self.role_uses.append(&mut tail.role_uses);
         Some((parsed, list))

@@ -7,8 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gotrue_emulator::SeedUser;
-use gotrue_sync::gotrue::{AdminClient, AdminCredentials, ClientOptions, GotrueError, RetryPolicy};
-use gotrue_sync::secret::Secret;
+use gotrue_sync::gotrue::{
+    AdminClient, AdminCredentials, ClientOptions, GotrueError, LimitMode, RetryPolicy, Transport,
+    TransportOptions,
+};
+use gotrue_sync::secret::{Redactor, Secret};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -149,7 +152,22 @@ async fn a_slow_page_does_not_hold_back_the_requests_after_it() {
             .mount(&server)
             .await;
     }
-    let listing = client(&server.uri(), 1).list_users().await.expect("list");
+    // Eight in flight from the start: the window is under test, not how the adaptive limit
+    // would grow on a busy machine.
+    let transport = Transport::new(
+        &server.uri(),
+        TransportOptions {
+            max_in_flight: 8,
+            in_flight: LimitMode::Fixed,
+            ..TransportOptions::default()
+        },
+        Redactor::new(),
+    )
+    .expect("transport");
+    let admin =
+        AdminClient::with_transport(transport, AdminCredentials::Token(Secret::new(TOKEN)), 1, 8)
+            .expect("client");
+    let listing = admin.list_users().await.expect("list");
     assert_eq!(listing.users.len(), 20);
     let arrivals = arrivals.lock().expect("arrivals").clone();
     let asked = |page: usize| {
