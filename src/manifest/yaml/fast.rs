@@ -129,10 +129,7 @@ pub(super) fn users_cuts(source: &str, mut each: impl FnMut(UsersSplit, usize)) 
             return false;
         };
         line = next;
-        let end = bytes[start..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(bytes.len(), |n| start + n);
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |n| start + n);
         let text = &bytes[start..end];
         let indent = text.iter().take_while(|b| **b == b' ').count();
         let content = &text[indent..];
@@ -322,10 +319,7 @@ where
         self.line_start = at;
         self.counted = (at, 0);
         self.pos = at;
-        self.eol = self.bytes[at..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(self.bytes.len(), |n| at + n);
+        self.eol = memchr::memchr(b'\n', &self.bytes[at..]).map_or(self.bytes.len(), |n| at + n);
     }
 
     fn at_end(&self) -> bool {
