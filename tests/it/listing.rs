@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use gotrue_emulator::SeedUser;
 use gotrue_sync::gotrue::{
-    AdminClient, AdminCredentials, ClientOptions, GotrueError, LimitMode, RetryPolicy, Transport,
+    AdminClient, AdminCredentials, ClientOptions, GotrueError, LimitMode, RetryPolicy,
     TransportOptions,
 };
-use gotrue_sync::secret::{Redactor, Secret};
+use gotrue_sync::secret::Secret;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -154,19 +154,12 @@ async fn a_slow_page_does_not_hold_back_the_requests_after_it() {
     }
     // Eight in flight from the start: the window is under test, not how the adaptive limit
     // would grow on a busy machine.
-    let transport = Transport::new(
-        &server.uri(),
-        TransportOptions {
-            max_in_flight: 8,
-            in_flight: LimitMode::Fixed,
-            ..TransportOptions::default()
-        },
-        Redactor::new(),
-    )
-    .expect("transport");
-    let admin =
-        AdminClient::with_transport(transport, AdminCredentials::Token(Secret::new(TOKEN)), 1, 8)
-            .expect("client");
+    let options = TransportOptions {
+        max_in_flight: 8,
+        in_flight: LimitMode::Fixed,
+        ..TransportOptions::default()
+    };
+    let (_, admin) = crate::support::mock::admin_over(&server, TOKEN, options, 1);
     let listing = admin.list_users().await.expect("list");
     assert_eq!(listing.users.len(), 20);
     let arrivals = arrivals.lock().expect("arrivals").clone();

@@ -3,13 +3,9 @@
 //! every other change is carried out, with a summary that says what is left and when.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use gotrue_sync::gotrue::{
-    AdminClient, AdminCredentials, RetryPolicy, Transport, TransportOptions, UpdateUserRequest,
-};
-use gotrue_sync::secret::{Redactor, Secret};
+use gotrue_sync::gotrue::{RetryPolicy, TransportOptions, UpdateUserRequest};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -158,27 +154,16 @@ async fn a_429_without_retry_after_lowers_the_requests_in_flight_until_successes
         })
         .mount(&server)
         .await;
-    let transport = Transport::new(
-        &server.uri(),
-        TransportOptions {
-            max_in_flight: 8,
-            retry: RetryPolicy {
-                max_retries: 5,
-                base_delay: Duration::from_millis(5),
-                max_delay: Duration::from_millis(50),
-            },
-            ..TransportOptions::default()
+    let options = TransportOptions {
+        max_in_flight: 8,
+        retry: RetryPolicy {
+            max_retries: 5,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
         },
-        Redactor::new(),
-    )
-    .expect("transport");
-    let admin = AdminClient::with_transport(
-        Arc::clone(&transport),
-        AdminCredentials::Token(Secret::new(TOKEN)),
-        100,
-        8,
-    )
-    .expect("client");
+        ..TransportOptions::default()
+    };
+    let (transport, admin) = crate::support::mock::admin_over(&server, TOKEN, options, 100);
     let request = UpdateUserRequest {
         role: Some("editor".into()),
         ..UpdateUserRequest::default()

@@ -1,5 +1,10 @@
-//! wiremock helpers: a listing page, a server that lists users, and the requests it saw.
+//! wiremock helpers: a listing page, a server that lists users, the requests it saw, and an
+//! admin client over a transport of its own.
 
+use std::sync::Arc;
+
+use gotrue_sync::gotrue::{AdminClient, AdminCredentials, Transport, TransportOptions};
+use gotrue_sync::secret::{Redactor, Secret};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -35,4 +40,23 @@ pub async fn requests(server: &MockServer) -> Vec<Request> {
         .received_requests()
         .await
         .expect("request recording is on")
+}
+
+/// An admin client of `server` with `token`, over a transport of its own built with
+/// `options` (which the caller may watch, e.g. its in-flight limit); eight pages listed at once.
+pub fn admin_over(
+    server: &MockServer,
+    token: &str,
+    options: TransportOptions,
+    page_size: u32,
+) -> (Arc<Transport>, AdminClient) {
+    let transport = Transport::new(&server.uri(), options, Redactor::new()).expect("transport");
+    let admin = AdminClient::with_transport(
+        Arc::clone(&transport),
+        AdminCredentials::Token(Secret::new(token)),
+        page_size,
+        8,
+    )
+    .expect("client");
+    (transport, admin)
 }
