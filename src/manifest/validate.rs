@@ -315,20 +315,23 @@ impl<'a> Checker<'a> {
         let (path, source) = (self.path, self.source);
         let mut head = Checker::new(path, source);
         let mut tail = Checker::new(path, source);
+        let given_up = std::sync::atomic::AtomicBool::new(false);
         let (head_read, tail_read) = std::thread::scope(|scope| {
             let tail_reader = std::thread::Builder::new()
                 .name("manifest-tail".into())
                 .spawn_scoped(scope, || {
                     let mut list = UserList::with_capacity(expected_users(source.len() - split.at));
-                    let whole = yaml::read_users_tail(source, split, &mut |index, item| {
-                        tail.stream_user(&mut list, index, &item);
-                    });
+                    let whole =
+                        yaml::read_users_tail(source, split, &given_up, &mut |index, item| {
+                            tail.stream_user(&mut list, index, &item);
+                        });
                     whole.then_some(list)
                 });
             let mut list = UserList::with_capacity(expected_users(split.at));
-            let parsed = yaml::read_head(&source[..split.at], split, &mut |index, item| {
-                head.stream_user(&mut list, index, &item);
-            });
+            let parsed =
+                yaml::read_head(&source[..split.at], split, &given_up, &mut |index, item| {
+                    head.stream_user(&mut list, index, &item);
+                });
             let tail_list = match tail_reader {
                 Ok(reader) => reader
                     .join()

@@ -18,6 +18,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use granit_parser::{Event, Marker, Options, Parser, ScalarStyle, ScanError, StructureStyle, Tag};
 use serde_json::Number;
@@ -250,24 +251,50 @@ pub(crate) fn parse_on<'s>(
 /// reader alone, handing the users over as [`parse`] does. `None` if the fast reader could
 /// not read it whole, the builder refused it, or its `users` list is not the one `split`
 /// cuts: the caller then reads the whole file with [`parse`], which reports any error.
+///
+/// `given_up` is shared with the tail's read: each half stops at its next event once the
+/// other has given up, and raises it when it gives up itself, so that neither reads on
+/// for nothing before the whole file is read.
 pub(crate) fn read_head<'s>(
     head: &'s str,
     split: UsersSplit,
+    given_up: &AtomicBool,
     users: UserSink<'_, 's>,
 ) -> Option<Parsed<'s>> {
     let mut builder = Builder::new(head, Some(users));
-    let scan = fast::scan(head, |event, at| builder.event(event, at));
+    let scan = fast::scan(head, |event, at| {
+        unless_given_up(given_up, at, &mut builder, event)
+    });
     let whole =
         matches!(scan, Ok(fast::Scan::Complete)) && builder.users_seen == split.items_before;
     let parsed = builder.finish();
-    (whole && parsed.users_streamed).then_some(parsed)
+    let read = whole && parsed.users_streamed;
+    if !read {
+        given_up.store(true, Ordering::Relaxed);
+    }
+    read.then_some(parsed)
 }
 
 /// Reads the items of the `users` list from `split` to the end of `source` with the fast
 /// reader, handing them over with their indices in the whole list; whether it read them all.
+/// `given_up`: as for [`read_head`].
 pub(crate) fn read_users_tail<'s>(
     source: &'s str,
     split: UsersSplit,
+    given_up: &AtomicBool,
+    users: UserSink<'_, 's>,
+) -> bool {
+    let read = read_users_tail_whole(source, split, given_up, users);
+    if !read {
+        given_up.store(true, Ordering::Relaxed);
+    }
+    read
+}
+
+fn read_users_tail_whole<'s>(
+    source: &'s str,
+    split: UsersSplit,
+    given_up: &AtomicBool,
     users: UserSink<'_, 's>,
 ) -> bool {
     let mut builder = Builder::new(source, Some(users));
@@ -286,10 +313,28 @@ pub(crate) fn read_users_tail<'s>(
         });
     opened.is_ok()
         && matches!(
-            fast::scan_users_tail(source, split, |event, at| builder.event(event, at)),
+            fast::scan_users_tail(source, split, |event, at| {
+                unless_given_up(given_up, at, &mut builder, event)
+            }),
             Ok(fast::Scan::Complete)
         )
         && builder.users_streamed
+}
+
+/// Hands `event` to `builder`, unless the other half's read has given up.
+fn unless_given_up<'s>(
+    given_up: &AtomicBool,
+    at: Mark,
+    builder: &mut Builder<'_, 's>,
+    event: Event<'s>,
+) -> Result<(), YamlError> {
+    if given_up.load(Ordering::Relaxed) {
+        return Err(YamlError::at(
+            at,
+            "the other half of the file could not be read",
+        ));
+    }
+    builder.event(event, at)
 }
 
 /// What reading `source` gave: the root and whether the users were streamed, or the error's
@@ -318,10 +363,14 @@ fn reading(source: &str, granit_only: bool) -> Reading<'_> {
 /// unless the fast reader read both halves whole.
 fn reading_in_halves(source: &str, cut: UsersSplit) -> Option<Reading<'_>> {
     let mut items = Vec::new();
-    let head = read_head(&source[..cut.at], cut, &mut |index, node| {
+    let given_up = AtomicBool::new(false);
+    let head = read_head(&source[..cut.at], cut, &given_up, &mut |index, node| {
         items.push((index, node));
     })?;
-    read_users_tail(source, cut, &mut |index, node| items.push((index, node))).then_some(())?;
+    read_users_tail(source, cut, &given_up, &mut |index, node| {
+        items.push((index, node));
+    })
+    .then_some(())?;
     Some((Ok((head.root, head.users_streamed)), items))
 }
 
@@ -804,6 +853,38 @@ fn prints_back(text: &str, number: &Number) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each half of a cut file stops as soon as the other has given up, and gives up for the
+    /// other when it cannot be read itself.
+    #[test]
+    fn a_half_stops_once_the_other_has_given_up() {
+        let mut source = String::from("version: 1\nname: x\nusers:\n");
+        for n in 0..10 {
+            source.push_str(&format!("  - email: u{n}@example.com\n"));
+        }
+        let cut = users_split(&source).expect("a cut");
+        let mut handed = 0;
+        let given_up = AtomicBool::new(true);
+        assert!(!read_users_tail(&source, cut, &given_up, &mut |_, _| {
+            handed += 1
+        }));
+        assert!(read_head(&source[..cut.at], cut, &given_up, &mut |_, _| handed += 1).is_none());
+        assert_eq!(handed, 0);
+
+        let given_up = AtomicBool::new(false);
+        assert!(read_head(&source[..cut.at], cut, &given_up, &mut |_, _| handed += 1).is_some());
+        assert!(read_users_tail(&source, cut, &given_up, &mut |_, _| {
+            handed += 1
+        }));
+        assert_eq!(handed, 10);
+        assert!(!given_up.load(Ordering::Relaxed));
+
+        // An anchor is outside the fast reader's subset.
+        let anchored = source.replacen("name: x", "name: &n x", 1);
+        let cut = users_split(&anchored).expect("a cut");
+        assert!(read_head(&anchored[..cut.at], cut, &given_up, &mut |_, _| {}).is_none());
+        assert!(given_up.load(Ordering::Relaxed));
+    }
 
     fn parse(source: &str) -> Result<Node<'_>, YamlError> {
         super::parse(source, None).map(|parsed| parsed.root)
