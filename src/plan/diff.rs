@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -250,6 +251,9 @@ fn lookalike_warnings(desired: &Manifest, actual: &[RemoteUser], matched: &[bool
 /// Manifests at least this large have their users matched on several threads.
 const PARALLEL_MATCH_MIN: usize = 20_000;
 
+/// Pieces of the specs per matching thread (see [`match_in_parallel`]).
+const PIECES_PER_THREAD: usize = 8;
+
 /// What matching every spec needs to read; shared, read-only, by the threads.
 struct Context<'a> {
     desired: &'a Manifest,
@@ -273,10 +277,13 @@ struct Matched {
     matched: Vec<usize>,
 }
 
-/// Matches the specs in chunks, one per thread (by default one per core, up to four), the
-/// calling thread taking the first. Matching is a hash lookup and a few comparisons per user, bound by memory latency
-/// rather than arithmetic, so a second core nearly halves it on 100,000 users (see
-/// BENCHMARKS.md). Small manifests are matched here without spawning anything.
+/// Matches the specs on several threads (by default one per core, up to four), the calling
+/// thread among them. Matching is a hash lookup and a few comparisons per user, bound by
+/// memory latency rather than arithmetic, so a second core nearly halves it on 100,000
+/// users (see BENCHMARKS.md). The specs are cut into [`PIECES_PER_THREAD`] pieces per
+/// thread, taken in turn: with one piece each, a thread slowed by a busier core or colder
+/// memory left the other waiting (35 ms against 78 ms in one profile of 100k). Small
+/// manifests are matched here without spawning anything.
 fn match_in_parallel(specs: &[UserSpec], context: &Context<'_>) -> Vec<Matched> {
     let threads = context.options.threads.map_or_else(
         || {
@@ -289,28 +296,40 @@ fn match_in_parallel(specs: &[UserSpec], context: &Context<'_>) -> Vec<Matched> 
     if threads < 2 || specs.len() < PARALLEL_MATCH_MIN {
         return vec![match_specs(specs, context)];
     }
-    let chunks: Vec<&[UserSpec]> = specs.chunks(specs.len().div_ceil(threads)).collect();
+    let pieces: Vec<&[UserSpec]> = specs
+        .chunks(specs.len().div_ceil(threads * PIECES_PER_THREAD))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let take_pieces = || {
+        let mut done = Vec::new();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(piece) = pieces.get(index) else {
+                return done;
+            };
+            done.push((index, match_specs(piece, context)));
+        }
+    };
     std::thread::scope(|scope| {
-        let others: Vec<_> = chunks[1..]
-            .iter()
-            .map(|chunk| {
-                let spawned = std::thread::Builder::new()
+        // A thread that cannot be had leaves its pieces to the others.
+        let others: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
                     .name("plan".into())
-                    .spawn_scoped(scope, || match_specs(chunk, context));
-                (*chunk, spawned)
+                    .spawn_scoped(scope, take_pieces)
+                    .ok()
             })
             .collect();
-        let mut parts = vec![match_specs(chunks[0], context)];
-        for (chunk, spawned) in others {
-            parts.push(match spawned {
-                Ok(handle) => handle
+        let mut parts = take_pieces();
+        for handle in others {
+            parts.extend(
+                handle
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // No thread to be had: match here instead.
-                Err(_) => match_specs(chunk, context),
-            });
+            );
         }
-        parts
+        parts.sort_unstable_by_key(|(index, _)| *index);
+        parts.into_iter().map(|(_, part)| part).collect()
     })
 }
 

@@ -502,8 +502,8 @@ fn a_manifest_matched_on_several_threads_plans_as_one_would() {
     };
     assert_eq!(
         match_in_parallel(&specs, &context(&four)).len(),
-        4,
-        "the specs are matched in four parts"
+        4 * PIECES_PER_THREAD,
+        "the specs are matched in pieces, eight for each of four threads"
     );
     let planned = plan_with(&desired, &users, &four);
     let single = match_specs(&specs, &context(&PlanOptions::default()));
