@@ -284,19 +284,6 @@ pub(crate) fn read_users_tail<'s>(
     given_up: &AtomicBool,
     users: UserSink<'_, 's>,
 ) -> bool {
-    let read = read_users_tail_whole(source, split, given_up, users);
-    if !read {
-        given_up.store(true, Ordering::Relaxed);
-    }
-    read
-}
-
-fn read_users_tail_whole<'s>(
-    source: &'s str,
-    split: UsersSplit,
-    given_up: &AtomicBool,
-    users: UserSink<'_, 's>,
-) -> bool {
     let mut builder = Builder::new(source, Some(users));
     builder.users_seen = split.items_before;
     // The root mapping and its `users` key, as the head read them.
@@ -311,14 +298,18 @@ fn read_users_tail_whole<'s>(
                 Mark::UNKNOWN,
             )
         });
-    opened.is_ok()
+    let read = opened.is_ok()
         && matches!(
             fast::scan_users_tail(source, split, |event, at| {
                 unless_given_up(given_up, at, &mut builder, event)
             }),
             Ok(fast::Scan::Complete)
         )
-        && builder.users_streamed
+        && builder.users_streamed;
+    if !read {
+        given_up.store(true, Ordering::Relaxed);
+    }
+    read
 }
 
 /// Hands `event` to `builder`, unless the other half's read has given up.
@@ -344,14 +335,24 @@ type Reading<'s> = (
     Vec<(usize, Node<'s>)>,
 );
 
-fn reading(source: &str, granit_only: bool) -> Reading<'_> {
+/// Which reader [`reading`] uses.
+#[derive(Clone, Copy)]
+enum Reader {
+    /// granit-parser alone.
+    Granit,
+    /// The fast reader, falling back to granit-parser as [`parse`] does, on one thread or two.
+    Fast { two_threads: bool },
+}
+
+fn reading(source: &str, reader: Reader) -> Reading<'_> {
     let mut items = Vec::new();
     let mut sink = |index, node| items.push((index, node));
-    let parsed = if granit_only {
-        let mut builder = Builder::new(source, Some(&mut sink));
-        builder.run(events(source)).map(|()| builder.finish())
-    } else {
-        parse_on(source, Some(&mut sink), false)
+    let parsed = match reader {
+        Reader::Granit => {
+            let mut builder = Builder::new(source, Some(&mut sink));
+            builder.run(events(source)).map(|()| builder.finish())
+        }
+        Reader::Fast { two_threads } => parse_on(source, Some(&mut sink), two_threads),
     };
     let parsed = parsed
         .map(|parsed| (parsed.root, parsed.users_streamed))
@@ -379,8 +380,8 @@ fn reading_in_halves(source: &str, cut: UsersSplit) -> Option<Reading<'_>> {
 /// place; and read in two halves at any cut of its `users` list, whenever both are read
 /// whole, the same again. The fuzz target asserts it on every input.
 pub(crate) fn readers_agree(source: &str) -> bool {
-    let whole = reading(source, false);
-    if whole != reading(source, true) {
+    let whole = reading(source, Reader::Fast { two_threads: false });
+    if whole != reading(source, Reader::Granit) {
         return false;
     }
     let mut cuts = Vec::new();
@@ -1007,42 +1008,8 @@ mod tests {
             .contains("single YAML document"));
     }
 
-    /// What granit-parser alone builds from `source`: the root or the error, and the users
-    /// handed over.
-    fn granit_only(source: &str) -> Run<'_> {
-        let mut items = Vec::new();
-        let mut sink = |index, node| items.push((index, node));
-        let mut builder = Builder::new(source, Some(&mut sink));
-        let result = builder
-            .run(events(source))
-            .map(|()| builder.finish())
-            .map(|parsed| (parsed.root, parsed.users_streamed));
-        (result, items)
-    }
-
-    type Run<'s> = (Result<(Node<'s>, bool), YamlError>, Vec<(usize, Node<'s>)>);
-
-    fn run(source: &str, two_threads: bool) -> Run<'_> {
-        let mut items = Vec::new();
-        let parsed = parse_on(
-            source,
-            Some(&mut |index, node| items.push((index, node))),
-            two_threads,
-        );
-        (parsed.map(|p| (p.root, p.users_streamed)), items)
-    }
-
-    fn same(one: Run<'_>, other: Run<'_>) {
-        let (one, one_items) = one;
-        let (other, other_items) = other;
-        assert_eq!(one_items, other_items);
-        match (one, other) {
-            (Ok(one), Ok(other)) => assert_eq!(one, other),
-            (Err(one), Err(other)) => {
-                assert_eq!((one.location, one.message), (other.location, other.message));
-            }
-            (one, other) => panic!("{one:?} against {other:?}"),
-        }
+    fn fast(two_threads: bool) -> Reader {
+        Reader::Fast { two_threads }
     }
 
     #[test]
@@ -1084,9 +1051,9 @@ mod tests {
         assert_eq!(how, [complete, bailed, None, bailed]);
         for (variant, text) in variants.iter().enumerate() {
             for two_threads in [false, true] {
-                let reference = granit_only(text);
+                let reference = reading(text, Reader::Granit);
                 assert!(reference.1.len() > 2_000, "variant {variant}");
-                same(run(text, two_threads), reference);
+                assert_eq!(reading(text, fast(two_threads)), reference);
             }
         }
     }
@@ -1103,7 +1070,7 @@ mod tests {
             "a: {b: 1, b: 2}\nc: 1\n",
             "a: 1\na: 2\n",
         ] {
-            same(run(text, false), granit_only(text));
+            assert_eq!(reading(text, fast(false)), reading(text, Reader::Granit));
         }
     }
 
@@ -1117,16 +1084,15 @@ mod tests {
         }
         let broken = format!("{text}  - [unclosed\n");
         assert!(text.len() > PIPELINE_MIN_BYTES);
-        let (one, one_items) = run(&text, false);
-        let (two, two_items) = run(&text, true);
+        let (one, one_items) = reading(&text, fast(false));
+        let (two, two_items) = reading(&text, fast(true));
         let (root, streamed) = one.expect("valid");
         assert!(streamed);
         assert_eq!(two.expect("valid"), (root, true));
         assert_eq!(one_items.len(), 5_000);
         assert_eq!(one_items, two_items);
-        let (one, _) = run(&broken, false);
-        let (two, _) = run(&broken, true);
-        let (one, two) = (one.expect_err("broken"), two.expect_err("broken"));
-        assert_eq!((one.location, one.message), (two.location, two.message));
+        let (one, _) = reading(&broken, fast(false));
+        let (two, _) = reading(&broken, fast(true));
+        assert_eq!(one.expect_err("broken"), two.expect_err("broken"));
     }
 }

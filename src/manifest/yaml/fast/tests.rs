@@ -570,7 +570,7 @@ fn generated_manifests_mostly_stay_in_the_subset() {
 /// error, it reads both halves of every cut.
 #[test]
 fn a_manifest_cut_in_two_reads_as_the_whole_file() {
-    use crate::manifest::yaml::{reading, reading_in_halves};
+    use crate::manifest::yaml::{reading, reading_in_halves, Reader};
     let (mut cuts, mut read) = (0, 0);
     for seed in 0..4000 {
         let source = Writer::new(seed * 7919 + 3).document();
@@ -579,7 +579,7 @@ fn a_manifest_cut_in_two_reads_as_the_whole_file() {
             if !users_cuts(&text, |cut, _| found.push(cut)) {
                 continue;
             }
-            let whole = reading(&text, false);
+            let whole = reading(&text, Reader::Fast { two_threads: false });
             let fast_and_valid = whole.0.is_ok() && fast(&text).1 == Scan::Complete;
             for cut in found {
                 cuts += 1;
