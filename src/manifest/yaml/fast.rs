@@ -249,6 +249,18 @@ fn plain_text(bytes: &[u8]) -> bool {
     true
 }
 
+/// What a byte does to a plain scalar being read.
+enum Plain {
+    /// It ends the scalar (and is not part of it).
+    Ends,
+    /// Outside the reader's subset.
+    Bail,
+    /// A space: part of the scalar only if text follows.
+    Space,
+    /// Part of the scalar.
+    Text,
+}
+
 /// A scalar read but not yet emitted.
 struct Scalar<'s> {
     text: Cow<'s, str>,
@@ -672,32 +684,32 @@ where
     /// A plain scalar in block context at `pos`; `pos` is left after it, on the `:` that ends
     /// a key, a comment, or the line's end.
     fn block_plain(&mut self) -> Step<Scalar<'s>> {
-        let start = self.pos;
-        if !Self::plain_start(self.byte(start), self.byte(start + 1)) {
-            return Err(Stop::Bail);
-        }
-        let mut at = start;
-        let mut end = start;
-        while at < self.eol {
-            match self.bytes[at] {
-                b':' if matches!(self.byte(at + 1), b' ' | b'\n') => break,
-                b'#' if self.bytes[at - 1] == b' ' => break,
-                b'[' | b']' | b'{' | b'}' => return Err(Stop::Bail),
-                b' ' => {}
-                _ => end = at + 1,
-            }
-            at += 1;
-        }
-        self.pos = at;
-        Ok(Scalar {
-            text: Cow::Borrowed(&self.source[start..end]),
-            style: ScalarStyle::Plain,
-            at: self.mark(start),
+        self.plain(|reader, at| match reader.byte(at) {
+            b'\n' => Plain::Ends,
+            b':' if matches!(reader.byte(at + 1), b' ' | b'\n') => Plain::Ends,
+            b'#' if reader.bytes[at - 1] == b' ' => Plain::Ends,
+            b'[' | b']' | b'{' | b'}' => Plain::Bail,
+            b' ' => Plain::Space,
+            _ => Plain::Text,
         })
     }
 
     /// A plain scalar inside a flow collection; `pos` is left on what ends it.
     fn flow_plain(&mut self) -> Step<Scalar<'s>> {
+        self.plain(|reader, at| match reader.byte(at) {
+            b',' | b']' | b'}' => Plain::Ends,
+            b':' if reader.byte(at + 1) == b' ' => Plain::Ends,
+            b'\n' | b':' | b'[' | b'{' => Plain::Bail,
+            b'#' if reader.bytes[at - 1] == b' ' => Plain::Bail,
+            b' ' => Plain::Space,
+            _ => Plain::Text,
+        })
+    }
+
+    /// A plain scalar at `pos`, each byte read as `byte_at` says (the block and flow grammars
+    /// differ only there); `pos` is left on the byte that ends it, trailing spaces excluded
+    /// from its text.
+    fn plain(&mut self, byte_at: impl Fn(&Self, usize) -> Plain) -> Step<Scalar<'s>> {
         let start = self.pos;
         if !Self::plain_start(self.byte(start), self.byte(start + 1)) {
             return Err(Stop::Bail);
@@ -705,13 +717,11 @@ where
         let mut at = start;
         let mut end = start;
         loop {
-            match self.byte(at) {
-                b',' | b']' | b'}' => break,
-                b':' if self.byte(at + 1) == b' ' => break,
-                b'\n' | b':' | b'[' | b'{' => return Err(Stop::Bail),
-                b'#' if self.bytes[at - 1] == b' ' => return Err(Stop::Bail),
-                b' ' => {}
-                _ => end = at + 1,
+            match byte_at(self, at) {
+                Plain::Ends => break,
+                Plain::Bail => return Err(Stop::Bail),
+                Plain::Space => {}
+                Plain::Text => end = at + 1,
             }
             at += 1;
         }
