@@ -175,8 +175,7 @@ const SPLIT_MIN_BYTES: usize = 256 * 1024;
 
 /// Where to cut `source` for reading it in two halves at once, if it is worth it.
 fn halves(source: &str) -> Option<UsersSplit> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    if source.len() < SPLIT_MIN_BYTES || cores < 2 {
+    if !yaml::worth_a_second_thread(source.len(), SPLIT_MIN_BYTES) {
         return None;
     }
     yaml::users_split(source)

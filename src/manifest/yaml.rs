@@ -179,12 +179,18 @@ pub fn parse<'s>(
     source: &'s str,
     users: Option<UserSink<'_, 's>>,
 ) -> Result<Parsed<'s>, YamlError> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     parse_on(
         source,
         users,
-        source.len() >= PIPELINE_MIN_BYTES && cores > 1,
+        worth_a_second_thread(source.len(), PIPELINE_MIN_BYTES),
     )
+}
+
+/// Whether reading `len` bytes is worth a second thread: at least `min_bytes`, and a second
+/// core to run it on. The cores are asked about only for a large file, since the answer
+/// reads the process's CPU affinity and cgroup limits.
+pub(crate) fn worth_a_second_thread(len: usize, min_bytes: usize) -> bool {
+    len >= min_bytes && std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1)
 }
 
 /// [`parse`], on two threads or one.
