@@ -176,6 +176,36 @@ async fn a_slow_page_does_not_hold_back_the_requests_after_it() {
     );
 }
 
+/// A page that does not parse (parsed off the thread that drives the requests) fails the
+/// listing with an error naming the request, and a secret the server echoed into it is not
+/// shown: serde_json quotes the offending string in its message.
+#[tokio::test]
+async fn a_page_that_does_not_parse_is_an_error_without_the_secrets_it_echoes() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/admin/users"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("X-Total-Count", "1")
+                .set_body_json(json!({"aud": "", "users": TOKEN})),
+        )
+        .mount(&server)
+        .await;
+    let error = client(&server.uri(), 1000)
+        .list_users()
+        .await
+        .expect_err("a page that is not a list of users");
+    let message = error.to_string();
+    assert!(matches!(error, GotrueError::Decode { .. }), "{message}");
+    assert!(message.starts_with("GET /admin/users"), "{message}");
+    assert!(
+        message.contains("invalid JSON (invalid type: string"),
+        "{message}"
+    );
+    assert!(!message.contains(TOKEN), "{message}");
+    assert!(message.contains(gotrue_sync::secret::REDACTED), "{message}");
+}
+
 #[tokio::test]
 async fn without_x_total_count_pages_are_walked_until_a_short_one() {
     let server = MockServer::start().await;
