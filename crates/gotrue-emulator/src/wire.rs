@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::flavor::Flavor;
-use super::state::{format_ts, parse_ts, Metadata, Timestamp, User};
+use super::state::{format_ts, parse_ts, Metadata, Rfc3339Utc, Timestamp, User};
 
 /// The User object as netlify/gotrue renders it. Unset timestamps are omitted, not null.
 #[derive(Debug, Serialize)]
@@ -17,23 +17,23 @@ pub struct NetlifyUser<'a> {
     pub role: &'a str,
     pub email: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub confirmed_at: Option<String>,
+    pub confirmed_at: Option<Rfc3339Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invited_at: Option<String>,
+    pub invited_at: Option<Rfc3339Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub confirmation_sent_at: Option<String>,
+    pub confirmation_sent_at: Option<Rfc3339Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovery_sent_at: Option<String>,
+    pub recovery_sent_at: Option<Rfc3339Utc>,
     #[serde(skip_serializing_if = "str::is_empty")]
     pub new_email: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub email_change_sent_at: Option<String>,
+    pub email_change_sent_at: Option<Rfc3339Utc>,
     pub app_metadata: &'a Metadata,
     /// `None` renders as `null`, which the real server returns for freshly created users
     /// that were given no metadata.
     pub user_metadata: Option<&'a Metadata>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Rfc3339Utc,
+    pub updated_at: Rfc3339Utc,
 }
 
 /// The User object as supabase/auth renders it: `email_confirmed_at`, with the computed
@@ -46,25 +46,25 @@ pub struct SupabaseUser<'a> {
     pub role: &'a str,
     pub email: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub email_confirmed_at: Option<String>,
+    pub email_confirmed_at: Option<Rfc3339Utc>,
     pub phone: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub confirmation_sent_at: Option<String>,
+    pub confirmation_sent_at: Option<Rfc3339Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub confirmed_at: Option<String>,
+    pub confirmed_at: Option<Rfc3339Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invited_at: Option<String>,
+    pub invited_at: Option<Rfc3339Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovery_sent_at: Option<String>,
+    pub recovery_sent_at: Option<Rfc3339Utc>,
     #[serde(skip_serializing_if = "str::is_empty")]
     pub new_email: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub email_change_sent_at: Option<String>,
+    pub email_change_sent_at: Option<Rfc3339Utc>,
     pub app_metadata: &'a Metadata,
     pub user_metadata: &'a Metadata,
     pub identities: [(); 0],
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Rfc3339Utc,
+    pub updated_at: Rfc3339Utc,
     pub is_anonymous: bool,
 }
 
@@ -105,7 +105,7 @@ impl<'a> UserOut<'a> {
     }
 
     fn render(flavor: Flavor, user: &'a User, moment: Moment) -> Self {
-        let ts = |t: Option<Timestamp>| t.map(format_ts);
+        let ts = |t: Option<Timestamp>| t.map(Rfc3339Utc);
         match flavor {
             Flavor::Netlify => UserOut::Netlify(NetlifyUser {
                 id: user.id,
@@ -125,8 +125,8 @@ impl<'a> UserOut<'a> {
                     } => None,
                     _ => Some(&user.user_metadata),
                 },
-                created_at: format_ts(user.created_at),
-                updated_at: format_ts(user.updated_at),
+                created_at: Rfc3339Utc(user.created_at),
+                updated_at: Rfc3339Utc(user.updated_at),
             }),
             Flavor::Supabase => UserOut::Supabase(SupabaseUser {
                 id: user.id,
@@ -144,8 +144,8 @@ impl<'a> UserOut<'a> {
                 app_metadata: &user.app_metadata,
                 user_metadata: &user.user_metadata,
                 identities: [],
-                created_at: format_ts(user.created_at),
-                updated_at: format_ts(user.updated_at),
+                created_at: Rfc3339Utc(user.created_at),
+                updated_at: Rfc3339Utc(user.updated_at),
                 is_anonymous: false,
             }),
         }
