@@ -779,12 +779,34 @@ fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, String> {
 }
 
 fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("invalid JSON ({e})"))
+    // Checked as UTF-8 once and then read as text: read as bytes, serde_json checks every
+    // string on its own, a tenth of the time a listing page takes to read.
+    let text = std::str::from_utf8(body).map_err(|e| format!("invalid JSON (not UTF-8: {e})"))?;
+    serde_json::from_str(text).map_err(|e| format!("invalid JSON ({e})"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_is_read_as_text_once_checked_as_utf8() {
+        let page = r#"{"users":[{"id":"1","email":"zoë@example.com","app_metadata":{"n":"\u00e9"},"user_metadata":null}]}"#;
+        let body: ListBody = decode_body(page.as_bytes()).expect("a UTF-8 page");
+        assert_eq!(body.users[0].email, "zoë@example.com");
+        assert_eq!(body.users[0].app_metadata.json(), r#"{"n":"\u00e9"}"#);
+
+        let mut broken = page.as_bytes().to_vec();
+        let at = page.find('ë').expect("the non-ASCII letter");
+        broken[at + 1] = b'@'; // the second byte of `ë`, no longer a continuation byte
+        let Err(detail) = decode_body::<ListBody>(&broken) else {
+            panic!("a page that is not UTF-8 was read");
+        };
+        assert!(
+            detail.starts_with("invalid JSON (not UTF-8: invalid utf-8 sequence"),
+            "{detail}"
+        );
+    }
 
     #[test]
     fn zero_page_size_is_refused() {
