@@ -696,7 +696,7 @@ impl Reported {
     }
 }
 
-/// The ratios issue 16 sets goals for, from the rows of every repeat (medians).
+/// The goals issue 16 sets, from the rows of every repeat (medians; the largest peak RSS).
 fn print_goals(rows: &[Reported]) {
     let walls = |scenario: &str| -> Vec<f64> {
         rows.iter()
@@ -704,6 +704,49 @@ fn print_goals(rows: &[Reported]) {
             .map(|r| r.wall)
             .collect()
     };
+    let plan = "plan, no changes, latency 0ms, parallelism 8";
+    // Seconds and megabytes the issue allows; `None` where it sets no memory goal.
+    let sized_goals = [
+        ("validate", 100_000, 0.4, None),
+        (plan, 100_000, 0.8, Some(150.0)),
+        (plan, 1_000_000, 9.0, Some(1500.0)),
+    ];
+    let mut per_user = Vec::new();
+    for (scenario, users, seconds, megabytes) in sized_goals {
+        let runs: Vec<&Reported> = rows
+            .iter()
+            .filter(|r| r.scenario == scenario && r.users == users.to_string())
+            .collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let wall = median(&mut runs.iter().map(|r| r.wall).collect::<Vec<_>>());
+        let ratio = median(&mut runs.iter().map(|r| r.wall / r.floor).collect::<Vec<_>>());
+        let peak = runs.iter().map(|r| r.peak_rss / 1e6).fold(0.0, f64::max);
+        let memory = megabytes.map_or_else(String::new, |goal| {
+            format!(", largest peak RSS {peak:.0} MB (goal ≤ {goal:.0} MB)")
+        });
+        println!(
+            "- {scenario}, {users} users: median {wall:.3} s over {} run(s) (goal ≤ {seconds} s){memory}, median wall / floor {ratio:.2}",
+            runs.len()
+        );
+    }
+    for users in [10_000, 1_000_000] {
+        let mut runs: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.scenario == plan && r.users == users.to_string())
+            .map(|r| r.wall / users as f64 * 1e6)
+            .collect();
+        if !runs.is_empty() {
+            per_user.push(median(&mut runs));
+        }
+    }
+    if let [small, huge] = per_user[..] {
+        println!(
+            "- plan per user: {small:.1} µs at 10000 users, {huge:.1} µs at 1000000: {:.2}× (goal ≤ 1.2×)",
+            huge / small
+        );
+    }
     for (what, latency) in [("invites", "latency 20ms"), ("updates", "latency 20ms")] {
         let name = |setting: &str| {
             rows.iter()
