@@ -150,11 +150,14 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
     let mut seen: HashMap<String, SourceLocation> = HashMap::new();
     for (_, part, source) in parts.iter().filter(|_| parts.len() > 1) {
         let lines = SourceLines::new(source);
-        for (user, location) in part.manifest.users.iter().zip(&part.user_locations) {
+        for (index, user) in part.manifest.users.iter().enumerate() {
+            let Some(location) = part.user_location(index) else {
+                continue;
+            };
             match seen.get(collation_fold(&user.email).as_ref()) {
                 Some(first) => diagnostics.push(
                     Diagnostic::at(
-                        location.clone(),
+                        location,
                         format!(
                             "duplicate user `{}` (e-mails are compared ignoring case, and on netlify/gotrue accents)",
                             user.email
@@ -165,7 +168,7 @@ pub fn load_all(paths: &[PathBuf]) -> Result<LoadedManifest, ManifestError> {
                     .with_hint("declare each user in one file only"),
                 ),
                 None => {
-                    seen.insert(collation_fold(&user.email).into_owned(), location.clone());
+                    seen.insert(collation_fold(&user.email).into_owned(), location);
                 }
             }
         }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
@@ -25,10 +25,21 @@ use crate::ownership::reserved_app_key;
 pub struct Validated {
     /// The typed manifest.
     pub manifest: Manifest,
-    /// The location of each entry of `manifest.users`, by index.
-    pub user_locations: Vec<SourceLocation>,
     /// Findings that do not stop the manifest from loading, in document order.
     pub warnings: Vec<Diagnostic>,
+    /// The file, and where each entry of `manifest.users` starts in it, by index: a position
+    /// per user rather than a [`SourceLocation`] with its own copy of the path, since only
+    /// a manifest of several files looks them up.
+    path: PathBuf,
+    user_marks: Vec<Mark>,
+}
+
+impl Validated {
+    /// Where entry `index` of `manifest.users` is declared.
+    pub fn user_location(&self, index: usize) -> Option<SourceLocation> {
+        let mark = self.user_marks.get(index)?;
+        Some(SourceLocation::new(&self.path, mark.line(), mark.column()))
+    }
 }
 
 /// Parses and validates a single-file manifest `source` read from `path`.
@@ -198,7 +209,7 @@ type Seen<'a> = HashMap<Cow<'a, str>, (Mark, Cow<'a, str>), foldhash::fast::Rand
 /// The users of a manifest as they are checked, with what checking them found.
 struct UserList<'a> {
     specs: Vec<UserSpec>,
-    locations: Vec<SourceLocation>,
+    marks: Vec<Mark>,
     seen: Seen<'a>,
     /// For a list checked while it is parsed: the problems found in its items, reported in
     /// their place once the rest of the file is checked; numbers that would not be stored
@@ -211,7 +222,7 @@ impl UserList<'_> {
     fn with_capacity(capacity: usize) -> Self {
         UserList {
             specs: Vec::with_capacity(capacity),
-            locations: Vec::with_capacity(capacity),
+            marks: Vec::with_capacity(capacity),
             seen: Seen::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default()),
             numbers: Vec::new(),
             problems: Vec::new(),
@@ -286,11 +297,12 @@ impl<'a> Checker<'a> {
             found.sort_by_key(|d| (d.location.line, d.location.column));
             return Err(found);
         }
-        let (manifest, user_locations) = checked;
+        let (manifest, user_marks) = checked;
         Ok(Validated {
             manifest,
-            user_locations,
             warnings: std::mem::take(&mut self.warnings),
+            path: self.path.to_path_buf(),
+            user_marks,
         })
     }
 
@@ -349,7 +361,7 @@ impl<'a> Checker<'a> {
             return None;
         }
         list.specs.append(&mut rest.specs);
-        list.locations.append(&mut rest.locations);
+        list.marks.append(&mut rest.marks);
         list.numbers.append(&mut rest.numbers);
         list.problems.append(&mut rest.problems);
         self.diagnostics = head.diagnostics;
@@ -572,7 +584,7 @@ impl<'a> Checker<'a> {
         &mut self,
         entries: &[(Key<'a>, Node<'a>)],
         streamed: Option<UserList<'a>>,
-    ) -> (Manifest, Vec<SourceLocation>) {
+    ) -> (Manifest, Vec<Mark>) {
         let fields = self.fields(entries, Section::Root, &"the manifest");
         let top = entries
             .first()
@@ -629,10 +641,10 @@ impl<'a> Checker<'a> {
             self.admin_roles.clone_from(&policy.admin_roles);
         }
 
-        let (users, user_locations) = match (fields.get("users"), streamed) {
+        let (users, user_marks) = match (fields.get("users"), streamed) {
             (Some(_), Some(mut list)) => {
                 self.diagnostics.append(&mut list.problems);
-                (list.specs, list.locations)
+                (list.specs, list.marks)
             }
             (Some((_, users)), None) => self.users(users),
             (None, _) => (Vec::new(), Vec::new()),
@@ -643,7 +655,7 @@ impl<'a> Checker<'a> {
             policy,
             users,
         };
-        (manifest, user_locations)
+        (manifest, user_marks)
     }
 
     fn policy(&mut self, node: &Node) -> Policy {
@@ -754,7 +766,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn users(&mut self, users: &Node<'a>) -> (Vec<UserSpec>, Vec<SourceLocation>) {
+    fn users(&mut self, users: &Node<'a>) -> (Vec<UserSpec>, Vec<Mark>) {
         let items = match &users.value {
             NodeValue::Seq(items) => items,
             NodeValue::Null => return (Vec::new(), Vec::new()),
@@ -771,11 +783,11 @@ impl<'a> Checker<'a> {
         for (index, item) in items.iter().enumerate() {
             self.list_user(&mut list, index, item);
         }
-        (list.specs, list.locations)
+        (list.specs, list.marks)
     }
 
     fn list_user(&mut self, list: &mut UserList<'a>, index: usize, item: &Node<'a>) {
-        list.locations.push(self.location(item.referenced));
+        list.marks.push(item.referenced);
         if let Some(spec) = self.user(index, item, &mut list.seen) {
             list.specs.push(spec);
         }

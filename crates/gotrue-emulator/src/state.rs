@@ -40,8 +40,8 @@ pub struct Rfc3339Utc(pub Timestamp);
 
 impl Rfc3339Utc {
     /// The rendering written into `out`, when the year has four digits (every timestamp an
-    /// RFC 3339 text or the clock can give). A timestamp out of the calendar's range renders
-    /// as the epoch.
+    /// RFC 3339 text or the clock can give); otherwise the time, for a general formatter to
+    /// render. A timestamp out of the calendar's range renders as the epoch.
     fn write_into(self, out: &mut [u8; 20]) -> Result<&str, OffsetDateTime> {
         let t = OffsetDateTime::from_unix_timestamp(self.0).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let Ok(year) = u32::try_from(t.year()) else {

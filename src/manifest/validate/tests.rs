@@ -34,7 +34,7 @@ users:
     role: deployer
 "#;
     let validated = validate(source, Path::new("users.yaml")).expect("valid");
-    let m = validated.manifest;
+    let m = &validated.manifest;
     assert_eq!(m.name, "marketing-site");
     assert_eq!(m.policy.prune, PruneMode::Managed);
     assert_eq!(m.policy.app_metadata, MetadataMode::Exact);
@@ -46,8 +46,10 @@ users:
             env: "CI_BOT_PASSWORD".into()
         })
     );
-    assert_eq!(validated.user_locations[0].line, 11);
-    assert_eq!(validated.user_locations[1].line, 15);
+    let line = |index| validated.user_location(index).map(|l| l.line);
+    assert_eq!(line(0), Some(11));
+    assert_eq!(line(1), Some(15));
+    assert_eq!(line(2), None);
 }
 
 #[test]
@@ -657,7 +659,11 @@ fn a_large_manifest_is_read_in_halves() {
         .iter()
         .enumerate()
         .all(|(index, user)| user.email == format!("u{index}@example.com")));
-    let lines: Vec<u64> = validated.user_locations.iter().map(|l| l.line).collect();
+    let lines: Vec<u64> = (0..users.len())
+        .filter_map(|index| validated.user_location(index))
+        .map(|l| l.line)
+        .collect();
+    assert_eq!(lines.len(), 3000);
     assert_eq!(lines.first(), Some(&5));
     assert!(lines.windows(2).all(|pair| pair[1] == pair[0] + 5));
     assert_eq!(checked(&source, halves(&source)), checked(&source, None));
