@@ -39,17 +39,16 @@ pub fn format_ts(ts: Timestamp) -> String {
 pub struct Rfc3339Utc(pub Timestamp);
 
 impl Rfc3339Utc {
-    /// The rendering written into `out`, when the year has four digits (every timestamp an
-    /// RFC 3339 text or the clock can give); otherwise the time, for a general formatter to
-    /// render. A timestamp out of the calendar's range renders as the epoch.
-    fn write_into(self, out: &mut [u8; 20]) -> Result<&str, OffsetDateTime> {
-        let t = OffsetDateTime::from_unix_timestamp(self.0).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let Ok(year) = u32::try_from(t.year()) else {
-            return Err(t);
-        };
-        if year > 9999 {
-            return Err(t);
-        }
+    /// The time; a timestamp out of the calendar's range is the epoch.
+    fn time(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.0).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// The rendering written into `out`, when the year has four digits (as for every
+    /// timestamp the clock gives); `None` otherwise, for the general formatter to render.
+    fn four_digit_year(self, out: &mut [u8; 20]) -> Option<&str> {
+        let t = self.time();
+        let year = u32::try_from(t.year()).ok().filter(|year| *year <= 9999)?;
         *out = *b"0000-00-00T00:00:00Z";
         let fields = [
             (0..4, year),
@@ -65,34 +64,34 @@ impl Rfc3339Utc {
                 value /= 10;
             }
         }
-        // Only ASCII digits and separators were written.
-        Ok(std::str::from_utf8(out).unwrap_or_default())
+        std::str::from_utf8(out).ok()
     }
 }
 
 impl fmt::Display for Rfc3339Utc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.write_into(&mut [0; 20]) {
-            Ok(text) => f.write_str(text),
-            Err(t) => write!(
-                f,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            ),
+        if let Some(text) = self.four_digit_year(&mut [0; 20]) {
+            return f.write_str(text);
         }
+        let t = self.time();
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
     }
 }
 
 impl Serialize for Rfc3339Utc {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.write_into(&mut [0; 20]) {
-            Ok(text) => serializer.serialize_str(text),
-            Err(_) => serializer.collect_str(self),
+        match self.four_digit_year(&mut [0; 20]) {
+            Some(text) => serializer.serialize_str(text),
+            None => serializer.collect_str(self),
         }
     }
 }
