@@ -711,7 +711,6 @@ fn print_goals(rows: &[Reported]) {
         (plan, 100_000, 0.8, Some(150.0)),
         (plan, 1_000_000, 9.0, Some(1500.0)),
     ];
-    let mut per_user = Vec::new();
     for (scenario, users, seconds, megabytes) in sized_goals {
         let runs: Vec<&Reported> = rows
             .iter()
@@ -731,21 +730,30 @@ fn print_goals(rows: &[Reported]) {
             runs.len()
         );
     }
-    for users in [10_000, 1_000_000] {
+    // The issue sets the growth goal against 10k, where start-up is a large share of the
+    // time; against 100k too, which says more about the cost per user itself.
+    let per_user = |users: usize| {
         let mut runs: Vec<f64> = rows
             .iter()
             .filter(|r| r.scenario == plan && r.users == users.to_string())
             .map(|r| r.wall / users as f64 * 1e6)
             .collect();
-        if !runs.is_empty() {
-            per_user.push(median(&mut runs));
+        (!runs.is_empty()).then(|| median(&mut runs))
+    };
+    if let Some(huge) = per_user(1_000_000) {
+        for smaller in [10_000, 100_000] {
+            if let Some(small) = per_user(smaller) {
+                let goal = if smaller == 10_000 {
+                    " (goal ≤ 1.2×)"
+                } else {
+                    ""
+                };
+                println!(
+                    "- plan per user: {small:.1} µs at {smaller} users, {huge:.1} µs at 1000000: {:.2}×{goal}",
+                    huge / small
+                );
+            }
         }
-    }
-    if let [small, huge] = per_user[..] {
-        println!(
-            "- plan per user: {small:.1} µs at 10000 users, {huge:.1} µs at 1000000: {:.2}× (goal ≤ 1.2×)",
-            huge / small
-        );
     }
     for (what, latency) in [("invites", "latency 20ms"), ("updates", "latency 20ms")] {
         let name = |setting: &str| {
