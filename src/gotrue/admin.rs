@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use futures::stream::{FuturesOrdered, StreamExt};
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{
@@ -17,7 +16,7 @@ use super::error::{GotrueError, RequestLabel};
 use super::flavor::{AuthHeaders, Flavor, FlavorChoice, ServerError};
 use super::link::{GenerateLinkRequest, GeneratedLink, LinkKind};
 use super::transport::{
-    Anonymous, Answer, Authorize, Call, Found, Payload, RetryPolicy, Rule, Transport,
+    decode_json, Anonymous, Answer, Authorize, Call, Found, Payload, RetryPolicy, Rule, Transport,
     TransportOptions,
 };
 use super::user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
@@ -234,7 +233,7 @@ impl AdminClient {
         };
         let settings: serde_json::Value = self
             .transport
-            .send(&call, &Anonymous, decode, no_look_up)
+            .send(&call, &Anonymous, Answer::json, no_look_up)
             .await?;
         Flavor::detect(&settings).map_err(|e| GotrueError::Decode {
             request: label,
@@ -396,7 +395,7 @@ impl AdminClient {
         // in-flight limit judges the server, would count our parsing as the server's load.
         // The transport has recorded the answer by now, so a page that does not parse counts
         // as answered there; the listing fails on it all the same, as before.
-        let parsed = tokio::task::spawn_blocking(move || decode_body::<ListBody>(&body)).await;
+        let parsed = tokio::task::spawn_blocking(move || decode_json::<ListBody>(&body)).await;
         let detail = match parsed {
             Ok(Ok(body)) => {
                 return Ok(Page {
@@ -408,10 +407,7 @@ impl AdminClient {
             Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
             Err(_) => "the page was not parsed: the run is shutting down".to_owned(),
         };
-        Err(GotrueError::Decode {
-            request: call.label.clone(),
-            detail: self.transport.redactor().redact(&detail),
-        })
+        Err(self.transport.malformed(&call.label, &detail))
     }
 
     /// Finds a user by e-mail with the server's `filter` (lower-cased where the filter is
@@ -458,7 +454,10 @@ impl AdminClient {
             payload: Payload::None,
             rule: Rule::Idempotent,
         };
-        let body: ListBody = self.transport.send(&call, self, decode, no_look_up).await?;
+        let body: ListBody = self
+            .transport
+            .send(&call, self, Answer::json, no_look_up)
+            .await?;
         Ok(body.users)
     }
 
@@ -509,7 +508,9 @@ impl AdminClient {
                 None => Found::Absent,
             })
         };
-        self.transport.send(&call, self, decode, look_up).await
+        self.transport
+            .send(&call, self, Answer::json, look_up)
+            .await
     }
 
     /// `PUT /admin/users/{id}`; `email` names the user in errors.
@@ -530,7 +531,9 @@ impl AdminClient {
             payload,
             rule: Rule::Idempotent,
         };
-        self.transport.send(&call, self, decode, no_look_up).await
+        self.transport
+            .send(&call, self, Answer::json, no_look_up)
+            .await
     }
 
     /// `POST /admin/generate_link {type, email}` (supabase/auth): the mail's token without
@@ -551,7 +554,10 @@ impl AdminClient {
             payload,
             rule: Rule::OnlyIfNotReceived,
         };
-        let link: GeneratedLink = self.transport.send(&call, self, decode, no_look_up).await?;
+        let link: GeneratedLink = self
+            .transport
+            .send(&call, self, Answer::json, no_look_up)
+            .await?;
         self.transport.redactor().add(&link.hashed_token);
         Ok(link)
     }
@@ -612,7 +618,7 @@ impl AdminClient {
         };
         let body: TokenBody = self
             .transport
-            .send(&call, &Anonymous, decode, no_look_up)
+            .send(&call, &Anonymous, Answer::json, no_look_up)
             .await?;
         self.transport.redactor().add(&body.access_token);
         Ok(CachedToken {
@@ -774,22 +780,6 @@ fn encode<B: Serialize>(label: &RequestLabel, body: &B) -> Result<Vec<u8>, Gotru
     })
 }
 
-fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, String> {
-    decode_body(&answer.body)
-}
-
-fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    // Checked as UTF-8 once and then read as text: read as bytes, serde_json checks every
-    // string it reads on its own, 7% of the client's CPU while listing. A body that is not
-    // UTF-8 throughout is read as bytes, as before: serde_json then checks only the strings
-    // it reads, so bad bytes in a field the client skips do not fail the page.
-    let decoded = match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(body),
-    };
-    decoded.map_err(|e| format!("invalid JSON ({e})"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,7 +787,7 @@ mod tests {
     #[test]
     fn a_page_reads_the_same_as_text_or_as_bytes() {
         let page = r#"{"users":[{"id":"1","aud":"zoë","email":"zoë@example.com","app_metadata":{"n":"\u00e9"},"user_metadata":null}]}"#;
-        let body: ListBody = decode_body(page.as_bytes()).expect("a UTF-8 page");
+        let body: ListBody = decode_json(page.as_bytes()).expect("a UTF-8 page");
         assert_eq!(body.users[0].email, "zoë@example.com");
         assert_eq!(body.users[0].app_metadata.json(), r#"{"n":"\u00e9"}"#);
 
@@ -809,9 +799,9 @@ mod tests {
             bytes[at + 1] = b'@';
             bytes
         };
-        let body: ListBody = decode_body(&broken(0)).expect("bad bytes in a skipped field");
+        let body: ListBody = decode_json(&broken(0)).expect("bad bytes in a skipped field");
         assert_eq!(body.users[0].email, "zoë@example.com");
-        let Err(detail) = decode_body::<ListBody>(&broken(1)) else {
+        let Err(detail) = decode_json::<ListBody>(&broken(1)) else {
             panic!("an address that is not UTF-8 was read");
         };
         assert!(

@@ -18,7 +18,9 @@ use serde_json::{json, Value};
 
 use super::error::{GotrueError, RequestLabel};
 use super::flavor::{AuthHeaders, Flavor, FlavorChoice, TokenEncoding, VerifyEncoding};
-use super::transport::{Authorize, Call, Found, Payload, Rule, Transport, TransportOptions};
+use super::transport::{
+    Answer, Authorize, Call, Found, Payload, Rule, Transport, TransportOptions,
+};
 use crate::secret::{Redactor, Secret};
 
 /// `GET /settings`: what the instance allows.
@@ -459,9 +461,7 @@ impl UserClient {
             .send(
                 &call,
                 &self.visitor(access_token),
-                |answer| {
-                    serde_json::from_slice(&answer.body).map_err(|e| format!("invalid JSON ({e})"))
-                },
+                Answer::json,
                 never_looked_up,
             )
             .await
