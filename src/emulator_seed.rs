@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::gotrue::Flavor;
 use crate::manifest::{self, ManifestError};
+use crate::metadata::Metadata;
 use crate::plan::{marker_for, MARKER_KEY};
 
 /// The emulator crate's flavour for gotrue-sync's (the crates share no types on purpose).
@@ -59,11 +60,10 @@ pub fn seeds_from_manifest(path: &Path) -> Result<Vec<SeedUser>, ManifestError> 
 }
 
 /// Declared keys, without the `null`s that mean "must not exist".
-fn declared(map: Option<&Map<String, Value>>) -> Map<String, Value> {
-    map.into_iter()
-        .flatten()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), v.clone()))
+fn declared(metadata: Option<&Metadata>) -> Map<String, Value> {
+    metadata
+        .into_iter()
+        .flat_map(Metadata::set_entries)
         .collect()
 }
 

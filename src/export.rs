@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
 use crate::identity::{check_address, email_key};
 use crate::manifest::{Manifest, Policy, UserSpec, ADMIN_GROUP, SUPPORTED_VERSION};
+use crate::metadata::Metadata;
 use crate::ownership::{marker_for, RESERVED_APP_METADATA};
 
 /// A manifest built from server users, with what the YAML should say about them.
@@ -88,7 +89,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
             })
             .map(|(k, v)| (k.clone(), sorted(v)))
             .collect();
-        spec.app_metadata = (!app.is_empty()).then(|| sort_map(app));
+        spec.app_metadata = (!app.is_empty()).then(|| Metadata::from(sort_map(app)));
         let own: Map<String, Value> = user
             .user_metadata
             .to_map()
@@ -96,7 +97,7 @@ pub fn export(name: &str, users: &[RemoteUser], managed_only: bool, flavor: Flav
             .filter(|(k, _)| !flavor.is_server_owned(MetadataMap::User, k))
             .map(|(k, v)| (k.clone(), sorted(v)))
             .collect();
-        spec.user_metadata = (!own.is_empty()).then(|| sort_map(own));
+        spec.user_metadata = (!own.is_empty()).then(|| Metadata::from(sort_map(own)));
         // `confirmed` is not written: a confirmed account stays confirmed (no server can
         // un-confirm), so on this server `confirmed: true` would change nothing, and on a new
         // server the entry is an invitation, which confirms when it is accepted; there the

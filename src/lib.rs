@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod gotrue;
 pub mod identity;
 pub mod manifest;
+pub mod metadata;
 pub mod ops;
 pub mod ownership;
 pub mod plan;

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 
 use super::api::AdminApi;
 use super::precondition::Current;
-use crate::gotrue::metadata;
 use crate::gotrue::{CreateUserRequest, GotrueError, InviteRequest, RemoteUser, UpdateUserRequest};
+use crate::metadata;
 use crate::plan::{Change, KeyChange, NewUser, Plan, UserUpdate};
 use crate::secret::{resolve, SecretSource, SystemSecrets};
 

@@ -6,11 +6,11 @@ mod error;
 mod flavor;
 mod limit;
 mod link;
-pub mod metadata;
 mod transport;
 mod user;
 mod user_client;
 
+pub use crate::metadata::Metadata;
 pub use admin::{AdminClient, ClientOptions, UserListing};
 pub use auth::{mint_admin_token, unix_now, AdminCredentials, MINTED_TOKEN_LIFETIME};
 pub use error::{GotrueError, RequestLabel};
@@ -20,7 +20,6 @@ pub use flavor::{
 };
 pub use limit::{Control, LimitMode, Signal, Ticket};
 pub use link::{GenerateLinkRequest, GeneratedLink, LinkKind};
-pub use metadata::Metadata;
 pub use transport::{decide, Attempt, RetryPolicy, Rule, Step, Transport, TransportOptions, Wait};
 pub use user::{CreateUserRequest, InviteRequest, RemoteUser, UpdateUserRequest};
 pub use user_client::{External, FlowUser, Session, Settings, SignupAnswer, UserClient};

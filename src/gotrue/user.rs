@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::metadata::{self, Metadata};
+use crate::metadata::{self, Metadata};
 use crate::ownership::MARKER_KEY;
 use crate::secret::Secret;
 

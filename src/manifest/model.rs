@@ -2,8 +2,10 @@
 //! JSON Schema in `schema/manifest.schema.json` and for the field names the validator accepts.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+use crate::metadata::Metadata;
 
 /// The manifest format version this build understands.
 pub const SUPPORTED_VERSION: u32 = 1;
@@ -175,6 +177,9 @@ pub enum CreateMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
+    // The two metadata objects are kept as their JSON text (one allocation each, where a map
+    // took five for one key): a manifest of a million users held most of its memory there.
+    // The schema still describes them as objects, which is what they are written as.
     /// The user's e-mail address, written exactly as given. It matches the server account whose
     /// address differs at most in letter case (the servers' own notion of one account).
     pub email: String,
@@ -182,11 +187,21 @@ pub struct UserSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
     /// Keys of `user_metadata` to enforce. Omit to leave user metadata alone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_metadata: Option<Map<String, Value>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "declared_object"
+    )]
+    #[schemars(with = "Option<Map<String, Value>>")]
+    pub user_metadata: Option<Metadata>,
     /// Keys of `app_metadata` to enforce (not `roles`, `provider` or `managed_by`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_metadata: Option<Map<String, Value>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "declared_object"
+    )]
+    #[schemars(with = "Option<Map<String, Value>>")]
+    pub app_metadata: Option<Metadata>,
     /// How the user is created when missing.
     #[serde(default, skip_serializing_if = "is_default_create")]
     pub create: CreateMode,
@@ -213,6 +228,12 @@ pub struct UserSpec {
     /// person's: adoption gives it the entry's roles.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub adopt: bool,
+}
+
+/// A declared metadata object, read through a map so that any serde format can read a
+/// manifest: [`Metadata`]'s own reader keeps the text of JSON only.
+fn declared_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Metadata>, D::Error> {
+    Ok(Option::<Map<String, Value>>::deserialize(d)?.map(Metadata::from))
 }
 
 fn is_default_create(mode: &CreateMode) -> bool {

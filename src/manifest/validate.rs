@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde::{Serialize, Serializer};
 
 use super::diagnostic::{
     did_you_mean, is_secret_like_key, Diagnostic, SourceLines, SourceLocation,
@@ -18,6 +18,7 @@ use super::model::{
 use super::schema::{field_names, Section};
 use super::yaml::{self, Key, Mark, Node, NodeValue, UsersSplit};
 use crate::identity::{check_address, collation_fold, email_key, AddressError};
+use crate::metadata::Metadata;
 use crate::ownership::reserved_app_key;
 
 /// A manifest that passed validation, with where each user was declared.
@@ -559,9 +560,9 @@ impl<'a> Checker<'a> {
         key: &str,
         value: &Node,
         context: impl fmt::Display,
-    ) -> Option<Map<String, Value>> {
+    ) -> Option<Metadata> {
         match &value.value {
-            NodeValue::Map(entries) => Some(json_map(entries)),
+            NodeValue::Map(_) => Some(Metadata::from_serialized_map(&AsJson(value))),
             _ => {
                 self.invalid(key, value, context, "a mapping");
                 None
@@ -1052,23 +1053,25 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// A metadata mapping as JSON, built directly from the tree.
-fn json_map(entries: &[(Key, Node)]) -> Map<String, Value> {
-    let mut map = Map::with_capacity(entries.len());
-    for (key, value) in entries {
-        map.insert(key.value.to_string(), json(value));
-    }
-    map
-}
+/// A node written as the JSON it stands for, straight from the tree. A plain number whose
+/// spelling JSON would not keep is written as `null`; `numbers` reports it wherever it is
+/// not under a secret-like key.
+struct AsJson<'n, 's>(&'n Node<'s>);
 
-fn json(node: &Node) -> Value {
-    match &node.value {
-        NodeValue::Null | NodeValue::InexactNumber => Value::Null,
-        NodeValue::Bool(flag) => Value::Bool(*flag),
-        NodeValue::Number(number) => Value::Number(number.clone()),
-        NodeValue::String(text) => Value::String(text.to_string()),
-        NodeValue::Seq(items) => Value::Array(items.iter().map(json).collect()),
-        NodeValue::Map(entries) => Value::Object(json_map(entries)),
+impl Serialize for AsJson<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0.value {
+            NodeValue::Null | NodeValue::InexactNumber => s.serialize_unit(),
+            NodeValue::Bool(flag) => s.serialize_bool(*flag),
+            NodeValue::Number(number) => number.serialize(s),
+            NodeValue::String(text) => s.serialize_str(text),
+            NodeValue::Seq(items) => s.collect_seq(items.iter().map(AsJson)),
+            NodeValue::Map(entries) => s.collect_map(
+                entries
+                    .iter()
+                    .map(|(key, value)| (&*key.value, AsJson(value))),
+            ),
+        }
     }
 }
 

@@ -15,10 +15,10 @@ use super::change::{
     UserUpdate, PLAN_FORMAT_VERSION,
 };
 use super::fingerprint::user_fingerprint;
-use crate::gotrue::metadata::{self, Metadata};
 use crate::gotrue::{Flavor, MetadataMap, RemoteUser};
 use crate::identity::{email_key, lookalike_fold, Collation};
 use crate::manifest::{AdoptMode, CreateMode, Manifest, MetadataMode, Policy, PruneMode, UserSpec};
+use crate::metadata::{self, Metadata};
 use crate::ownership::{marker_for, reserved_app_key, MARKER_KEY};
 
 /// Options that make a plan depend on more than the manifest and the users.
@@ -587,16 +587,11 @@ fn reinvited_user_metadata(
 }
 
 /// The keys a new user starts with: declared, not `null` ("must not exist"), not ignored.
-fn initial(
-    declared: Option<&Map<String, Value>>,
-    policy: &Policy,
-    section: &str,
-) -> Map<String, Value> {
+fn initial(declared: Option<&Metadata>, policy: &Policy, section: &str) -> Map<String, Value> {
     declared
         .into_iter()
-        .flatten()
-        .filter(|(k, v)| !v.is_null() && !policy.ignores(section, k))
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .flat_map(Metadata::set_entries)
+        .filter(|(key, _)| !policy.ignores(section, key))
         .collect()
 }
 
@@ -690,7 +685,7 @@ fn update_for(
 /// except `protected` keys). A declared `null` means "must not exist". The stored values are
 /// compared on their JSON text and parsed only for a change.
 fn diff_map(
-    desired: Option<&Map<String, Value>>,
+    desired: Option<&Metadata>,
     actual: &Metadata,
     mode: MetadataMode,
     protected: impl Fn(&str) -> bool,
@@ -699,25 +694,30 @@ fn diff_map(
     let Some(desired) = desired else {
         return Vec::new();
     };
+    let desired = desired.entries();
     let mut changes = Vec::new();
     for (key, value) in desired.iter().filter(|(k, _)| !ignored(k)) {
         let stored = actual.get(key);
+        let must_not_exist = value.get() == "null";
         let changed = match stored {
-            Some(_) if value.is_null() => true,
-            Some(stored) => !metadata::holds(stored, value),
-            None => !value.is_null(),
+            Some(_) if must_not_exist => true,
+            Some(stored) => !metadata::same_value(stored, value),
+            None => !must_not_exist,
         };
         if changed {
             changes.push(KeyChange {
-                key: key.clone(),
+                key: key.clone().into_owned(),
                 before: stored.map(metadata::parsed),
-                after: (!value.is_null()).then(|| value.clone()),
+                after: (!must_not_exist).then(|| metadata::parsed(value)),
             });
         }
     }
     if mode == MetadataMode::Exact {
+        let mut declared: Vec<&str> = desired.iter().map(|(key, _)| key.as_ref()).collect();
+        declared.sort_unstable();
         for (key, value) in actual.entries() {
-            if !desired.contains_key(key.as_ref()) && !protected(&key) && !ignored(&key) {
+            if declared.binary_search(&key.as_ref()).is_err() && !protected(&key) && !ignored(&key)
+            {
                 changes.push(KeyChange {
                     key: key.into_owned(),
                     before: Some(metadata::parsed(value)),

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::change::Plan;
-use crate::gotrue::metadata::{self, Metadata};
 use crate::gotrue::RemoteUser;
+use crate::metadata::{self, Metadata};
 
 /// A stable hash of everything about a user that a plan depends on. Key order inside
 /// metadata does not matter.

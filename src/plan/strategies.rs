@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use super::MARKER_KEY;
 use crate::gotrue::RemoteUser;
 use crate::manifest::{CreateMode, Manifest, MetadataMode, Policy, PruneMode, SecretRef, UserSpec};
+use crate::metadata::Metadata;
 
 /// The file every generated password user's secret is read from, relative to the
 /// secrets directory of the apply.
@@ -49,8 +50,8 @@ prop_compose! {
         let email = format!("user{index}@example.com");
         let mut spec = UserSpec::new(if upper { email.to_uppercase() } else { email });
         spec.roles = roles;
-        spec.user_metadata = user_metadata;
-        spec.app_metadata = app_metadata;
+        spec.user_metadata = user_metadata.map(Metadata::from);
+        spec.app_metadata = app_metadata.map(Metadata::from);
         spec.role = role;
         if password {
             spec.create = CreateMode::Password;

@@ -1,11 +1,11 @@
 //! An exported manifest as YAML: stable order, pending invitations marked with a comment.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 use serde_saphyr::Commented;
 
 use crate::export::Export;
 use crate::manifest::{Policy, UserSpec};
+use crate::metadata::Metadata;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -28,9 +28,9 @@ struct User<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     roles: Option<&'a Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    user_metadata: Option<&'a Map<String, Value>>,
+    user_metadata: Option<&'a Metadata>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    app_metadata: Option<&'a Map<String, Value>>,
+    app_metadata: Option<&'a Metadata>,
     #[serde(skip_serializing_if = "Option::is_none")]
     confirmed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -40,7 +40,8 @@ fn hostile_plan() -> crate::plan::Plan {
         json!({"note": "plain", "long": {"a": "y".repeat(70)}})
             .as_object()
             .cloned()
-            .expect("map"),
+            .expect("map")
+            .into(),
     );
     kept.roles = Some(vec!["editor".into()]);
     let manifest = Manifest {

@@ -267,7 +267,12 @@ fn plain_scalars_follow_the_yaml_1_2_core_schema() {
         "country": "NO", "a": "yes", "b": "off", "c": "y", "d": "n",
         "e": true, "f": false, "g": 42, "h": -7, "i": 1.5, "j": null
     });
-    assert_eq!(serde_json::Value::Object(metadata), expected);
+    assert_eq!(serde_json::Value::Object(metadata.to_map()), expected);
+    // Kept as JSON text in the order written.
+    assert_eq!(
+        metadata.json(),
+        r#"{"country":"NO","a":"yes","b":"off","c":"y","d":"n","e":true,"f":false,"g":42,"h":-7,"i":1.5,"j":null}"#
+    );
 }
 
 #[test]
@@ -322,7 +327,7 @@ fn numbers_that_would_not_be_stored_as_written_must_be_quoted() {
         validated.manifest.users[0]
             .user_metadata
             .as_ref()
-            .map(|m| m["zip"].clone()),
+            .and_then(|m| m.value("zip")),
         Some(serde_json::json!("012345"))
     );
 }
@@ -463,6 +468,31 @@ fn a_file_that_is_not_a_manifest_is_refused_without_its_content() {
         );
         assert_eq!(found[0].source_line, None);
     }
+}
+
+#[test]
+fn declared_metadata_is_kept_as_the_json_it_stands_for() {
+    let source = one_user(
+        "    user_metadata:\n      \"q\\\"k\": \"line\\nbreak\"\n      n: { deep: [1.5, x, null, true, { e: '' }] }\n      t: \"\\t\\aé\"\n    app_metadata: {}\n",
+    );
+    let validated = validate(&source, Path::new("m.yaml")).expect("valid");
+    let user = &validated.manifest.users[0];
+    let metadata = user.user_metadata.as_ref().expect("user_metadata");
+    let expected = serde_json::json!({
+        "q\"k": "line\nbreak",
+        "n": {"deep": [1.5, "x", null, true, {"e": ""}]},
+        "t": "\t\u{7}é"
+    });
+    assert_eq!(
+        metadata.json(),
+        serde_json::to_string(&expected).expect("JSON")
+    );
+    assert_eq!(
+        metadata.get("t").map(|raw| raw.get()),
+        Some(r#""\t\u0007é""#)
+    );
+    let app = user.app_metadata.as_ref().expect("declared, though empty");
+    assert!(app.is_empty());
 }
 
 #[test]

@@ -41,10 +41,11 @@ fn remote(id: &str, email: &str, app: Value, user: Value) -> RemoteUser {
     .expect("user")
 }
 
-fn obj(value: Value) -> Map<String, Value> {
+/// A manifest entry's metadata object.
+fn obj(value: Value) -> Metadata {
     match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
+        Value::Object(map) => Metadata::from(map),
+        other => panic!("not an object: {other}"),
     }
 }
 
@@ -132,7 +133,7 @@ fn exact_mode_removes_undeclared_keys_but_never_provider() {
         json!({"a": 1, "b": 2}),
     );
     let mut spec = UserSpec::new("a@example.com");
-    spec.app_metadata = Some(Map::new());
+    spec.app_metadata = Some(Metadata::default());
     spec.user_metadata = Some(obj(json!({"a": 1})));
     let policy = Policy {
         app_metadata: MetadataMode::Exact,
@@ -829,7 +830,7 @@ proptest! {
         let map: Map<String, Value> = serde_json::from_str(&text).expect("map");
         let mode = if exact { MetadataMode::Exact } else { MetadataMode::Merge };
         prop_assert_eq!(
-            diff_map(Some(&desired), &stored, mode, |_| false, |_| false),
+            diff_map(Some(&Metadata::from(desired.clone())), &stored, mode, |_| false, |_| false),
             diff_of_maps(&desired, &map, mode)
         );
         for key in ["a", "b", "c", "managed_by", "roles"] {

@@ -145,6 +145,51 @@ fn values_are_read_from_the_text_as_parsed_values_compare() {
 }
 
 #[test]
+fn two_texts_hold_the_same_value_when_their_parsed_values_are_equal() {
+    for (left, right, same) in [
+        (r#""x""#, r#""x""#, true),
+        (r#""x""#, r#""\u0078""#, true),
+        // Go's encoder escapes `<`, `>` and `&`; serde_json does not.
+        (r#""<a&b>""#, r#""\u003ca\u0026b\u003e""#, true),
+        (r#""x""#, r#""y""#, false),
+        (r#""1""#, "1", false),
+        ("1", "1", true),
+        ("1", "1.0", false),
+        ("1.5", "1.50", true),
+        ("null", "null", true),
+        ("null", "false", false),
+        ("[1,2]", "[2,1]", false),
+        (r#"{"a":1,"b":[1,2]}"#, r#"{ "b": [1, 2], "a": 1 }"#, true),
+        (r#"{"a":1}"#, r#"{"a":1,"b":2}"#, false),
+    ] {
+        assert_eq!(
+            parsed(&raw(left)) == parsed(&raw(right)),
+            same,
+            "{left} {right}"
+        );
+        assert_eq!(same_value(&raw(left), &raw(right)), same, "{left} {right}");
+        assert_eq!(same_value(&raw(right), &raw(left)), same, "{right} {left}");
+    }
+}
+
+#[test]
+fn a_serialized_map_is_kept_as_its_text_and_anything_else_reads_as_empty() {
+    let map = std::collections::BTreeMap::from([("b", json!(1)), ("a", Value::Null)]);
+    let metadata = Metadata::from_serialized_map(&map);
+    assert_eq!(metadata.json(), r#"{"a":null,"b":1}"#);
+    assert_eq!(
+        metadata.set_entries().collect::<Vec<_>>(),
+        vec![("b".to_owned(), json!(1))],
+        "a declared null sets nothing"
+    );
+    assert!(Metadata::from_serialized_map(&[1, 2]).is_empty());
+    assert!(Metadata::from_serialized_map(&"text").is_empty());
+    assert!(
+        Metadata::from_serialized_map(&std::collections::BTreeMap::<String, u8>::new()).is_empty()
+    );
+}
+
+#[test]
 fn string_sets_compare_without_order_or_repeats_and_refuse_other_arrays() {
     let wanted = |roles: &[&str]| roles.iter().map(|r| r.to_string()).collect::<Vec<_>>();
     let set = |text: &str, roles: &[&str]| same_string_set(&raw(text), &wanted(roles));
