@@ -682,8 +682,8 @@ fn update_for(
 }
 
 /// Keys to set or remove so that `actual` holds `desired` (merge) or equals it (exact,
-/// except `protected` keys). A declared `null` means "must not exist". The stored values are
-/// compared on their JSON text and parsed only for a change.
+/// except `protected` keys). A declared `null` means "must not exist". Declared and stored
+/// values are compared on their JSON text, and parsed only for a change.
 fn diff_map(
     desired: Option<&Metadata>,
     actual: &Metadata,
