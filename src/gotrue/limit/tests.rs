@@ -60,13 +60,17 @@ fn cpu_bound(service: Duration, cores: usize) -> impl Fn(usize) -> Duration {
 }
 
 #[test]
-fn flat_latency_doubles_from_one_up_to_the_maximum() {
+fn flat_latency_grows_fourfold_from_one_up_to_the_maximum() {
     let mut control = Control::new(32, LimitMode::Adaptive);
     assert_eq!(control.current(), 1);
-    assert_eq!(
-        run(&mut control, 7, INVITE, |_| 20 * MS),
-        [2, 4, 8, 16, 32, 32, 32]
-    );
+    // The lone first request is slow start's round at one.
+    measure(&mut control, INVITE, 20 * MS);
+    assert_eq!(control.current(), 4);
+    assert_eq!(run(&mut control, 4, INVITE, |_| 20 * MS), [16, 32, 32, 32]);
+    let mut small = Control::new(8, LimitMode::Adaptive);
+    assert_eq!(run(&mut small, 3, INVITE, |_| 20 * MS), [8, 8, 8]);
+    let mut one = Control::new(1, LimitMode::Adaptive);
+    assert_eq!(run(&mut one, 2, INVITE, |_| 20 * MS), [1, 1]);
 }
 
 #[test]
@@ -249,28 +253,34 @@ fn each_kind_of_request_is_judged_against_its_own_uncontended_time() {
 /// the round at four would look partly flat where the server has queued.
 #[test]
 fn answers_to_requests_sent_before_a_raise_are_not_judged() {
-    let (alone, queued) = (100 * MS, 200 * MS);
+    let (alone, queued) = (100 * MS, 800 * MS);
     let mut control = Control::new(32, LimitMode::Adaptive);
-    run(&mut control, 1, INVITE, |_| alone);
-    assert_eq!(control.current(), 2);
-    let [first, second] = [0, 1].map(|n| control.admit(INVITE, n, 0).expect("at two"));
-    control.observe(success(INVITE, alone), first);
-    // Sent in the place of the first, still under the limit of two.
-    let sent_at_2 = control.admit(INVITE, 1, 0).expect("at two");
-    control.observe(success(INVITE, alone), second);
+    measure(&mut control, INVITE, alone);
     assert_eq!(control.current(), 4);
-    let mut at_4 = vec![
-        control.admit(INVITE, 1, 0).expect("at four"),
-        control.admit(INVITE, 2, 0).expect("at four"),
-        control.admit(INVITE, 3, 0).expect("at four"),
-    ];
-    control.observe(success(INVITE, alone), sent_at_2);
-    at_4.push(control.admit(INVITE, 3, 0).expect("at four"));
-    assert_eq!(control.current(), 4, "no round at four yet");
+    let mut at_4 = send(&mut control, INVITE, 4);
+    control.observe(success(INVITE, alone), at_4.remove(0));
+    // Sent in the place of the first, still under the limit of four.
+    let sent_at_4 = control.admit(INVITE, 3, 0).expect("at four");
     for ticket in at_4 {
+        control.observe(success(INVITE, alone), ticket);
+    }
+    assert_eq!(control.current(), 16);
+    let mut at_16: Vec<Ticket> = (1..16)
+        .map(|n| control.admit(INVITE, n, 0).expect("at sixteen"))
+        .collect();
+    control.observe(success(INVITE, alone), sent_at_4);
+    at_16.push(control.admit(INVITE, 15, 0).expect("at sixteen"));
+    let last = at_16.pop().expect("sixteen");
+    for ticket in at_16 {
         control.observe(success(INVITE, queued), ticket);
     }
-    assert_eq!(control.current(), 2, "four in flight queue on two cores");
+    assert_eq!(
+        control.current(),
+        16,
+        "the round at sixteen lacks one answer: the one sent at four is not in it"
+    );
+    control.observe(success(INVITE, queued), last);
+    assert_eq!(control.current(), 2, "sixteen in flight queue on two cores");
 }
 
 /// The first answers of a round are the requests that found the server idle; those queued
@@ -280,7 +290,7 @@ fn answers_to_requests_sent_before_a_raise_are_not_judged() {
 fn a_round_is_judged_once_every_request_of_it_is_answered() {
     let (alone, queued) = (100 * MS, 250 * MS);
     let mut control = Control::new(32, LimitMode::Adaptive);
-    run(&mut control, 2, INVITE, |_| alone);
+    measure(&mut control, INVITE, alone);
     assert_eq!(control.current(), 4);
     let round = send(&mut control, INVITE, 4);
     control.observe(success(INVITE, alone), round[0]);
@@ -299,14 +309,14 @@ fn a_round_is_judged_once_every_request_of_it_is_answered() {
 #[test]
 fn a_round_is_judged_without_its_forgotten_requests() {
     let mut control = Control::new(32, LimitMode::Adaptive);
-    run(&mut control, 2, INVITE, |_| 20 * MS);
+    measure(&mut control, INVITE, 20 * MS);
     let round = send(&mut control, INVITE, 4);
     for &ticket in &round[..3] {
         control.observe(success(INVITE, 20 * MS), ticket);
     }
     assert_eq!(control.current(), 4);
     control.forget(INVITE, round[3]);
-    assert_eq!(control.current(), 8);
+    assert_eq!(control.current(), 16);
 }
 
 #[test]
@@ -387,8 +397,8 @@ fn signals_come_from_statuses() {
 
 #[test]
 fn the_first_request_of_each_kind_goes_alone_and_is_not_judged() {
-    let mut control = Control::new(32, LimitMode::Adaptive);
-    run(&mut control, 3, UPDATE, |_| 20 * MS);
+    let mut control = Control::new(8, LimitMode::Adaptive);
+    run(&mut control, 1, UPDATE, |_| 20 * MS);
     assert_eq!(control.current(), 8);
     // An invite, never measured: not while requests are in flight, and known kinds wait
     // while it waits.
@@ -420,13 +430,17 @@ fn a_failed_measurement_is_taken_again() {
     let again = control.admit(INVITE, 0, 1).expect("alone again");
     control.observe(success(INVITE, 100 * MS), again);
     assert!(control.is_measured(INVITE));
-    assert_eq!(control.current(), 1);
+    assert_eq!(
+        control.current(),
+        4,
+        "the first success alone is slow start's round at one"
+    );
 }
 
 #[test]
 fn a_kind_that_keeps_failing_alone_stops_going_alone() {
-    let mut control = Control::new(32, LimitMode::Adaptive);
-    run(&mut control, 3, UPDATE, |_| 20 * MS);
+    let mut control = Control::new(8, LimitMode::Adaptive);
+    run(&mut control, 1, UPDATE, |_| 20 * MS);
     assert_eq!(control.current(), 8);
     // Every invite fails (the mail limit, taken addresses): after a few lone tries the
     // invites go with the updates instead of holding everything to one at a time.
@@ -489,27 +503,29 @@ async fn the_gate_admits_no_more_than_the_limit() {
         "a second request waits while one is measured"
     );
     first.record(answered(200, false), 20 * MS);
-    // Measured, the kind goes up to the limit, which starts at one.
-    let first = limit.acquire(INVITE).await;
-    let second = tokio::time::timeout(wait, limit.acquire(INVITE)).await;
+    // Measured, the kind goes up to the limit, four after a flat first answer.
+    assert_eq!(limit.current(), 4);
+    let mut four = Vec::new();
+    for _ in 0..4 {
+        four.push(limit.acquire(INVITE).await);
+    }
+    let fifth = tokio::time::timeout(wait, limit.acquire(INVITE)).await;
     assert!(
-        second.is_err(),
-        "a second request waits while one is in flight"
+        fifth.is_err(),
+        "a fifth request waits while four are in flight"
     );
-    drop(first);
-    let second = tokio::time::timeout(Duration::from_millis(500), limit.acquire(INVITE)).await;
-    assert!(second.is_ok(), "and goes once it finishes");
+    drop(four.pop());
+    let fifth = tokio::time::timeout(Duration::from_millis(500), limit.acquire(INVITE)).await;
+    assert!(fifth.is_ok(), "and goes once one of them finishes");
 }
 
 #[tokio::test]
 async fn known_kinds_wait_while_an_unmeasured_kind_waits_to_go_alone() {
     let limit = AdaptiveLimit::new(4, LimitMode::Adaptive);
-    // Measure updates, then grow to two in flight.
+    // Measure updates: then up to four in flight.
     let measured = limit.acquire(UPDATE).await;
     measured.record(answered(200, false), 20 * MS);
-    let update = limit.acquire(UPDATE).await;
-    update.record(answered(200, false), 20 * MS);
-    assert_eq!(limit.current(), 2);
+    assert_eq!(limit.current(), 4);
     let update = limit.acquire(UPDATE).await;
     // An invite (unmeasured) waits for the update in flight; a second update waits too,
     // though the limit has room, so that the invite's turn comes.
