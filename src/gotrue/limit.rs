@@ -47,10 +47,12 @@ const CLIMBING: f64 = 1.6;
 const SLOW_START_FLAT: f64 = 1.1;
 
 /// How much slow start multiplies the limit by after a flat round. A round is judged only
-/// once its last answer is in, so each step costs a full round trip: doubling from one to
-/// 32 took five, about 12% of a thousand updates at 20 ms. Four times reaches 32 in three
-/// steps and overshoots no more than doubling would from the same flat round, by judging
-/// each round before the next: a CPU-bound server of two cores still settles at four.
+/// once its last answer is in, so each step costs a full round trip: after the lone first
+/// request, doubling took five more to reach 32, about 12% of a thousand updates at 20 ms;
+/// four times takes two. The price is a larger overshoot (from a flat round at n the next
+/// goes at 4n, where doubling went to 2n), paid for one round: a round that climbs is cut
+/// back to where it would have been flat, and ends slow start. The benchmark's CPU-bound
+/// server (two hash slots) sees at most four in flight either way.
 const SLOW_START_GROWTH: usize = 4;
 
 /// Past slow start, a round is at least this many answers.
@@ -291,6 +293,11 @@ impl Control {
                     self.change_to(SLOW_START_GROWTH.min(self.max));
                 }
             } else {
+                // A refusal ends slow start here too: the next success alone must not
+                // quadruple the limit of a server that just refused.
+                if signal == Signal::Refused {
+                    self.slow_start = false;
+                }
                 match self
                     .failed_measurements
                     .iter_mut()

@@ -69,8 +69,12 @@ fn flat_latency_grows_fourfold_from_one_up_to_the_maximum() {
     assert_eq!(run(&mut control, 4, INVITE, |_| 20 * MS), [16, 32, 32, 32]);
     let mut small = Control::new(8, LimitMode::Adaptive);
     assert_eq!(run(&mut small, 3, INVITE, |_| 20 * MS), [8, 8, 8]);
-    let mut one = Control::new(1, LimitMode::Adaptive);
-    assert_eq!(run(&mut one, 2, INVITE, |_| 20 * MS), [1, 1]);
+    for max in [1, 2, 3] {
+        let mut capped = Control::new(max, LimitMode::Adaptive);
+        measure(&mut capped, INVITE, 20 * MS);
+        assert_eq!(capped.current(), max, "the first step is capped too");
+        assert_eq!(run(&mut capped, 2, INVITE, |_| 20 * MS), [max, max]);
+    }
 }
 
 #[test]
@@ -248,12 +252,12 @@ fn each_kind_of_request_is_judged_against_its_own_uncontended_time() {
     );
 }
 
-/// On a server with two cores, two requests in flight answer as fast as one. A request sent
-/// at two that is answered after the raise to four shows the load at two: were it counted,
-/// the round at four would look partly flat where the server has queued.
+/// On a server with four cores, four requests in flight answer as fast as one. A request
+/// sent at four that is answered after the raise to sixteen shows the load at four: were it
+/// counted, the round at sixteen would look partly flat where the server has queued.
 #[test]
 fn answers_to_requests_sent_before_a_raise_are_not_judged() {
-    let (alone, queued) = (100 * MS, 800 * MS);
+    let (alone, queued) = (100 * MS, 400 * MS);
     let mut control = Control::new(32, LimitMode::Adaptive);
     measure(&mut control, INVITE, alone);
     assert_eq!(control.current(), 4);
@@ -280,12 +284,16 @@ fn answers_to_requests_sent_before_a_raise_are_not_judged() {
         "the round at sixteen lacks one answer: the one sent at four is not in it"
     );
     control.observe(success(INVITE, queued), last);
-    assert_eq!(control.current(), 2, "sixteen in flight queue on two cores");
+    assert_eq!(
+        control.current(),
+        5,
+        "sixteen in flight queue on four cores"
+    );
 }
 
 /// The first answers of a round are the requests that found the server idle; those queued
 /// behind them answer last. Judged by its first answers (here two fast ones, and two fast
-/// answers to requests sent after it), the round at four would look flat and double.
+/// answers to requests sent after it), the round at four would look flat and grow.
 #[test]
 fn a_round_is_judged_once_every_request_of_it_is_answered() {
     let (alone, queued) = (100 * MS, 250 * MS);
@@ -422,11 +430,23 @@ fn the_first_request_of_each_kind_goes_alone_and_is_not_judged() {
 }
 
 #[test]
+fn a_refusal_alone_ends_slow_start() {
+    let mut control = Control::new(32, LimitMode::Adaptive);
+    let alone = control.admit(INVITE, 0, 1).expect("alone");
+    control.observe(Signal::Refused, alone);
+    measure(&mut control, INVITE, 20 * MS);
+    assert_eq!(control.current(), 1, "no fourfold step after a refusal");
+    // Past slow start a round is four answers, and a flat one adds a quarter (at least one).
+    assert_eq!(run(&mut control, 4, INVITE, |_| 20 * MS), [1, 1, 1, 2]);
+}
+
+#[test]
 fn a_failed_measurement_is_taken_again() {
     let mut control = Control::new(32, LimitMode::Adaptive);
     let alone = control.admit(INVITE, 0, 1).expect("alone");
     control.observe(Signal::Neutral, alone);
     assert!(!control.is_measured(INVITE));
+    assert_eq!(control.current(), 1, "a failure alone is no flat round");
     let again = control.admit(INVITE, 0, 1).expect("alone again");
     control.observe(success(INVITE, 100 * MS), again);
     assert!(control.is_measured(INVITE));
