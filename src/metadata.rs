@@ -18,8 +18,8 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// `app_metadata` or `user_metadata` of a server user or a manifest entry: the object's JSON
-/// text, `None` when it is `null` or an empty object. Reads follow the rules of a map parsed from the
-/// same text: a key given twice keeps its first place and its last value.
+/// text, `None` when it is `null` or an empty object. Reads follow the rules of a map parsed
+/// from the same text: a key given twice keeps its first place and its last value.
 ///
 /// The text is always one JSON object: it is checked when received, or written here from a
 /// map, so reading it again cannot fail.
