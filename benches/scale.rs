@@ -713,6 +713,12 @@ fn print_goals(rows: &[Reported]) {
             .map(|r| r.wall)
             .collect()
     };
+    // The runs of one scenario at one size.
+    let sized = |scenario: &str, users: usize| -> Vec<&Reported> {
+        rows.iter()
+            .filter(|r| r.scenario == scenario && r.users == users.to_string())
+            .collect()
+    };
     let plan = "plan, no changes, latency 0ms, parallelism 8";
     // Seconds and megabytes the issue allows; `None` where it sets no memory goal.
     let sized_goals = [
@@ -721,10 +727,7 @@ fn print_goals(rows: &[Reported]) {
         (plan, 1_000_000, 9.0, Some(1500.0)),
     ];
     for (scenario, users, seconds, megabytes) in sized_goals {
-        let runs: Vec<&Reported> = rows
-            .iter()
-            .filter(|r| r.scenario == scenario && r.users == users.to_string())
-            .collect();
+        let runs = sized(scenario, users);
         if runs.is_empty() {
             continue;
         }
@@ -744,9 +747,8 @@ fn print_goals(rows: &[Reported]) {
     // The issue sets the growth goal against 10k, where start-up is a large share of the
     // time; against 100k too, which says more about the cost per user itself.
     let per_user = |users: usize| {
-        let mut runs: Vec<f64> = rows
+        let mut runs: Vec<f64> = sized(plan, users)
             .iter()
-            .filter(|r| r.scenario == plan && r.users == users.to_string())
             .map(|r| r.wall / users as f64 * 1e6)
             .collect();
         (!runs.is_empty()).then(|| median(&mut runs))
